@@ -1,0 +1,81 @@
+"""Resolved settings, as frozen (hence picklable) dataclasses passed explicitly to every stage."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .errors import ConfigError
+
+
+class Preprocess(str, Enum):
+    """How a frame becomes the network input.
+
+    ``reference``: stretch to 432x368 with cubic interpolation, as tf-pose-estimation (and the
+    goldens) did. ``aspect``: keep the frame's aspect ratio at the network height, width rounded
+    to a multiple of 8.
+    """
+
+    REFERENCE = "reference"
+    ASPECT = "aspect"
+
+
+@dataclass(frozen=True)
+class ParserConfig:
+    """Thresholds of the PAF parser (tf-pose-estimation's defaults).
+
+    A limb candidate needs more than ``paf_count_thresh`` of its ``paf_steps`` samples with a
+    PAF score above ``paf_score_thresh`` and a positive mean score; a person needs at least
+    ``min_parts`` parts and a mean score of at least ``min_person_score``.
+    """
+
+    heat_thresh: float = 0.05
+    paf_score_thresh: float = 0.05
+    paf_count_thresh: int = 6
+    paf_steps: int = 10
+    min_parts: int = 4
+    min_person_score: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.paf_steps <= 100:
+            raise ConfigError(f"paf_steps must be in [1, 100], got {self.paf_steps}")
+        if not 0 <= self.paf_count_thresh < self.paf_steps:
+            raise ConfigError(
+                f"paf_count_thresh must be in [0, paf_steps={self.paf_steps}), "
+                f"got {self.paf_count_thresh}"
+            )
+        if self.min_parts < 2:
+            raise ConfigError(f"min_parts must be at least 2, got {self.min_parts}")
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """Everything that decides which keypoints come out of a frame."""
+
+    model: str = "mobilenet_thin"
+    preprocess: Preprocess = Preprocess.REFERENCE
+    net_width: int = 432       # reference mode only
+    net_height: int = 368
+    upsample: float = 4.0
+    smooth_size: int = 25
+    smooth_sigma: float = 3.0
+    parser: ParserConfig = field(default_factory=ParserConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
+        if not 0.5 <= self.upsample <= 16:
+            raise ConfigError(f"upsample must be in [0.5, 16], got {self.upsample}")
+        for name in ("net_width", "net_height"):
+            v = getattr(self, name)
+            if v < 16 or v % 8:
+                raise ConfigError(f"{name} must be a multiple of 8 and at least 16, got {v}")
+        if self.smooth_size < 1 or self.smooth_size % 2 == 0:
+            raise ConfigError(f"smooth_size must be odd and positive, got {self.smooth_size}")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How TensorFlow runs: thread pools per runner (0 lets TensorFlow decide)."""
+
+    intra_threads: int = 0
+    inter_threads: int = 0
+    batch_size: int = 1

@@ -1,0 +1,105 @@
+"""From raw network output to the parser's inputs: upsample, smooth, keep local maxima.
+
+Pure functions over float32 arrays laid out (rows, columns, channels). Matches the
+tf-pose-estimation post-processing that produced the goldens: legacy bilinear upsampling
+(align_corners=False, half_pixel_centers=False), its 25-tap "sigma 3" Gaussian with zero
+padding, and 3x3 peak suppression.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from scipy.special import ndtr
+
+from .errors import InputShapeError
+from .layout import KeypointLayout
+
+
+@dataclass(frozen=True)
+class Maps:
+    """The parser's inputs at upsampled resolution (H, W = network output * ratio).
+
+    heat: (H, W, n_parts + 1) part confidence, last channel background.
+    paf: (H, W, 2 * n_limbs) part affinity fields.
+    peaks: (H, W, n_parts) smoothed confidence where it is a 3x3 local maximum, 0 elsewhere.
+    """
+
+    heat: np.ndarray
+    paf: np.ndarray
+    peaks: np.ndarray
+
+
+def upsample(net_out: np.ndarray, ratio: float) -> np.ndarray:
+    """Resize (h, w, C) to (int(h*ratio), int(w*ratio), C) by legacy bilinear interpolation.
+
+    Output cell (y, x) samples input position (y*h/H, x*w/W), clamped at the far edge. OpenCV's
+    warp evaluates fractions on a 1/32 grid: exact for power-of-two ratios up to 32.
+    """
+    if net_out.ndim != 3:
+        raise InputShapeError(f"expected network output of shape (h, w, C), got {net_out.shape}")
+    h, w, c = net_out.shape
+    H, W = int(h * ratio), int(w * ratio)
+    m = np.float32([[w / W, 0, 0], [0, h / H, 0]])
+    out = np.empty((H, W, c), np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    for k in range(0, c, 4):  # warpAffine takes at most 4 channels at a time
+        e = min(k + 4, c)
+        part = cv2.warpAffine(np.ascontiguousarray(net_out[..., k:e], dtype=np.float32), m,
+                              (W, H), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        out[..., k:e] = part.reshape(H, W, e - k)
+    return out
+
+
+@lru_cache(maxsize=8)
+def gaussian_taps(size: int = 25, nsig: float = 3.0) -> np.ndarray:
+    """1-D taps of tf-pose-estimation's smoothing kernel.
+
+    Its 2-D kernel is sqrt(outer(k, k)) normalised, where k holds normal-CDF differences over
+    [-nsig - d/2, nsig + d/2] in ``size`` bins; that factorises into outer(t, t) with
+    t = sqrt(k) / sum(sqrt(k)), so it runs as two 1-D passes.
+    """
+    interval = (2 * nsig + 1.0) / size
+    edges = np.linspace(-nsig - interval / 2.0, nsig + interval / 2.0, size + 1)
+    taps = np.sqrt(np.diff(ndtr(edges)))
+    return (taps / taps.sum()).astype(np.float32)
+
+
+def smooth(heat: np.ndarray, size: int = 25, nsig: float = 3.0) -> np.ndarray:
+    """Gaussian-smooth every channel of (H, W, C), zero padding outside the map."""
+    taps = gaussian_taps(size, nsig)
+    out = cv2.sepFilter2D(np.ascontiguousarray(heat, dtype=np.float32), -1, taps, taps,
+                          borderType=cv2.BORDER_CONSTANT)
+    return out.reshape(heat.shape)  # OpenCV drops a single channel axis
+
+
+def local_maxima(smoothed: np.ndarray) -> np.ndarray:
+    """Keep cells equal to the maximum of their 3x3 neighbourhood (SAME padding), zero others."""
+    m = smoothed.copy()
+    np.maximum(m[1:], smoothed[:-1], out=m[1:])
+    np.maximum(m[:-1], smoothed[1:], out=m[:-1])
+    m2 = m.copy()
+    np.maximum(m2[:, 1:], m[:, :-1], out=m2[:, 1:])
+    np.maximum(m2[:, :-1], m[:, 1:], out=m2[:, :-1])
+    return np.where(smoothed == m2, smoothed, np.float32(0))
+
+
+def postprocess(net_out: np.ndarray, layout: KeypointLayout, ratio: float = 4.0,
+                smooth_size: int = 25, smooth_sigma: float = 3.0) -> Maps:
+    """Split (h, w, heatmaps + pafs) network output and prepare the parser's three maps.
+
+    Peaks are searched on the part channels only: the background channel is never parsed.
+    """
+    expected = layout.n_heatmaps + layout.n_pafs
+    if net_out.ndim != 3 or net_out.shape[2] != expected:
+        raise InputShapeError(
+            f"expected network output (h, w, {expected}) for layout {layout.name!r}, "
+            f"got {net_out.shape}"
+        )
+    up = upsample(net_out, ratio)
+    heat = up[..., : layout.n_heatmaps]
+    paf = np.ascontiguousarray(up[..., layout.n_heatmaps:])
+    peaks = local_maxima(smooth(heat[..., : layout.n_parts], smooth_size, smooth_sigma))
+    return Maps(heat=np.ascontiguousarray(heat), paf=paf, peaks=peaks)

