@@ -19,6 +19,17 @@ class Preprocess(str, Enum):
     ASPECT = "aspect"
 
 
+class Coords(str, Enum):
+    """Where in a peak's map cell the keypoint is reported (see README "Coordinates").
+
+    ``center``: the centre of the image region the network output cell sampled (measured best).
+    ``tfpose``: tf-pose-estimation's convention, column * image_w / map_w (the cell's corner).
+    """
+
+    CENTER = "center"
+    TFPOSE = "tfpose"
+
+
 @dataclass(frozen=True)
 class ParserConfig:
     """Thresholds of the PAF parser (tf-pose-estimation's defaults).
@@ -58,10 +69,12 @@ class PoseConfig:
     upsample: float = 4.0
     smooth_size: int = 25
     smooth_sigma: float = 3.0
+    coords: Coords = Coords.CENTER
     parser: ParserConfig = field(default_factory=ParserConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
+        object.__setattr__(self, "coords", Coords(self.coords))
         if not 0.5 <= self.upsample <= 16:
             raise ConfigError(f"upsample must be in [0.5, 16], got {self.upsample}")
         for name in ("net_width", "net_height"):

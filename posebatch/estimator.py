@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import PoseConfig, RuntimeConfig
+from .config import Coords, PoseConfig, RuntimeConfig
 from .errors import ConfigError
 from .fetch import cached_model, ensure_model
 from .infer import GraphRunner
@@ -16,11 +16,10 @@ from .parse import parse_maps
 from .postprocess import Maps, postprocess
 from .preprocess import check_frame, preprocess
 
-# Keypoint coordinate convention: a peak in map cell (col, row) is reported at pixel
-# ((col + CELL_OFFSET) * image_w / map_w, (row + CELL_OFFSET) * image_h / map_h).
-# tf-pose-estimation used offset 0 (the cell's top-left corner); see README "Coordinates" for
-# the measured effect of the choice.
-CELL_OFFSET = 0.0
+# Network output cells are 8x8 input pixels; a cell's centre is input pixel 3.5 past its
+# corner (pixel indices, integers at pixel centres).
+_STRIDE = 8
+_CELL_CENTRE = (_STRIDE - 1) / 2.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,9 @@ class PoseResult:
     scores: np.ndarray
     image_size: tuple[int, int]
     map_size: tuple[int, int]
+    net_size: tuple[int, int]
     layout: KeypointLayout
+    coords: Coords = Coords.CENTER
     maps: Maps | None = None
 
     @property
@@ -48,19 +49,38 @@ class PoseResult:
 
     def cells(self) -> np.ndarray:
         """Keypoints back in map cells (n, n_parts, 2), NaN where missing."""
-        sx = self.map_size[0] / self.image_size[0]
-        sy = self.map_size[1] / self.image_size[1]
-        return np.stack([self.keypoints[..., 0] * sx - CELL_OFFSET,
-                         self.keypoints[..., 1] * sy - CELL_OFFSET], axis=-1)
+        return pixels_to_cells(self.keypoints[..., :2], self.map_size, self.net_size,
+                               self.image_size, self.coords)
 
 
-def cells_to_pixels(kp_cells: np.ndarray, map_size: tuple[int, int],
-                    image_size: tuple[int, int]) -> np.ndarray:
+def _affine(map_size, net_size, image_size, coords: Coords) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offset) per axis with pixel = cell * scale + offset."""
+    m = np.asarray(map_size, np.float64)
+    n = np.asarray(net_size, np.float64)
+    im = np.asarray(image_size, np.float64)
+    if coords is Coords.TFPOSE:
+        return im / m, np.zeros(2)
+    # map cell c samples network output position c * n / (8 m) (legacy bilinear upsampling),
+    # whose receptive cell is centred on input pixel 8 * that + 3.5; input pixel p is image
+    # pixel (p + 0.5) * image / net - 0.5.
+    scale = (n / m) * im / n
+    offset = (_CELL_CENTRE + 0.5) * im / n - 0.5
+    return scale, offset
+
+
+def cells_to_pixels(kp_cells: np.ndarray, map_size: tuple[int, int], net_size: tuple[int, int],
+                    image_size: tuple[int, int], coords: Coords = Coords.CENTER) -> np.ndarray:
     """(n, P, 3) (col, row, score) in map cells -> (n, P, 3) (x, y, score) in image pixels."""
+    scale, offset = _affine(map_size, net_size, image_size, coords)
     out = kp_cells.astype(np.float32, copy=True)
-    out[..., 0] = (out[..., 0] + CELL_OFFSET) * (image_size[0] / map_size[0])
-    out[..., 1] = (out[..., 1] + CELL_OFFSET) * (image_size[1] / map_size[1])
+    out[..., :2] = (kp_cells[..., :2] * scale + offset).astype(np.float32)
     return out
+
+
+def pixels_to_cells(xy: np.ndarray, map_size, net_size, image_size,
+                    coords: Coords = Coords.CENTER) -> np.ndarray:
+    scale, offset = _affine(map_size, net_size, image_size, coords)
+    return (xy - offset) / scale
 
 
 def result_from_network_output(net_out: np.ndarray, image_size: tuple[int, int],
@@ -70,9 +90,11 @@ def result_from_network_output(net_out: np.ndarray, image_size: tuple[int, int],
     maps = postprocess(net_out, layout, config.upsample, config.smooth_size, config.smooth_sigma)
     kp, scores = parse_maps(maps, layout, config.parser)
     map_size = (maps.heat.shape[1], maps.heat.shape[0])
-    return PoseResult(keypoints=cells_to_pixels(kp, map_size, image_size), scores=scores,
-                      image_size=image_size, map_size=map_size, layout=layout,
-                      maps=maps if keep_maps else None)
+    net_size = (net_out.shape[1] * _STRIDE, net_out.shape[0] * _STRIDE)
+    return PoseResult(keypoints=cells_to_pixels(kp, map_size, net_size, image_size,
+                                                config.coords),
+                      scores=scores, image_size=image_size, map_size=map_size, net_size=net_size,
+                      layout=layout, coords=config.coords, maps=maps if keep_maps else None)
 
 
 class Estimator:
