@@ -1,0 +1,77 @@
+"""The command line as a user runs it (Typer's CliRunner, real model, real images)."""
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from posebatch.cli import app
+from posebatch.layout import COCO18
+
+from .conftest import need_shared
+
+runner = CliRunner()
+
+
+def test_image_writes_tables_renders_and_reports_bad_files(tmp_path):
+    images = need_shared("data", "images")
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"this is not a jpeg")
+    out = tmp_path / "out"
+    args = ["image", str(images / "ski.jpg"), str(images / "cat.jpg"), str(bad), "--out", str(out),
+            "--skeleton-only", "--panels", "--coco", str(out / "coco.json")]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1, r.output  # one image failed
+    assert "1 of 3 images failed" in r.output
+    kp = pd.read_parquet(out / "keypoints.parquet")
+    assert set(kp["image"].astype(str)) == {str(images / "ski.jpg")}
+    assert kp.groupby("image", observed=True)["person"].nunique().iloc[0] == 5
+    assert list(kp["part"].cat.categories) == list(COCO18.parts)
+    assert (kp["part"].cat.codes == kp["part_id"]).all()
+    report = pd.read_parquet(out / "images.parquet").set_index("image")
+    assert report.loc[str(images / "cat.jpg"), "people"] == 0
+    assert report.loc[str(images / "cat.jpg"), "status"] == "ok"
+    assert report.loc[str(bad), "status"] == "error"
+    assert "not a readable image" in report.loc[str(bad), "error"]
+    src = cv2.imread(str(images / "ski.jpg"))
+    drawn = cv2.imread(str(out / "ski.png"))
+    assert drawn.shape == src.shape and np.abs(drawn.astype(int) - src).sum() > 0
+    skel = cv2.imread(str(out / "ski.skeleton.png"))
+    assert skel.shape == src.shape and skel.mean() < 20 and skel.max() > 200
+    pan = cv2.imread(str(out / "ski.panels.png"))
+    assert pan.shape == (2 * src.shape[0], 2 * src.shape[1], 3)
+    coco = json.loads((out / "coco.json").read_text())
+    assert len(coco) == 5 and all(len(p["keypoints"]) == 51 for p in coco)
+    meta = pq.read_schema(out / "keypoints.parquet").metadata
+    assert meta[b"posebatch.schema"] == b"image_keypoints/1"
+    assert json.loads(meta[b"posebatch.params"])["model"] == "mobilenet_thin"
+
+
+def test_evaluate_reaches_the_reference_ap():
+    """pycocotools AP on ../shared/data/coco: reference mode must reach the reference's 0.266."""
+    coco = need_shared("data", "coco")
+    r = runner.invoke(app, ["evaluate", "--coco", str(coco / "test_coco.json"), "--images",
+                            str(coco)], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    assert "12 people found" in r.output
+    row = [line for line in r.output.splitlines() if line.startswith("│")][-1]
+    ap = float(row.split("│")[1])
+    assert ap >= 0.266
+
+
+def test_models_list_shows_cache_state():
+    r = runner.invoke(app, ["models", "list"], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    line = next(l for l in r.output.splitlines() if "mobilenet_thin" in l)
+    assert "yes" in line and "sha256 ok" in line
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    r = runner.invoke(app, ["image", str(tmp_path / "x.jpg"), "--out", str(tmp_path), "--model",
+                            "nosuchmodel"])
+    assert r.exit_code == 1
+    assert "error: unknown model 'nosuchmodel'" in r.output
+    assert "Traceback" not in r.output
