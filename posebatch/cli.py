@@ -229,5 +229,35 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
     console.print(f"demo video: {video}\nrenders: {out}/*.png\nkeypoints: {report.keypoints_path}")
 
 
+@app.command()
+def bench(frames: Annotated[int, typer.Option(help="Frames of the demo video per repeat.")] = 30,
+          repeats: Annotated[int, typer.Option(help="Repeats; medians are reported.")] = 3,
+          model: ModelOpt = "mobilenet_thin",
+          preprocess: PreOpt = Preprocess.REFERENCE,
+          upsample: UpOpt = 4.0,
+          threads: ThreadsOpt = 0,
+          video: Annotated[Optional[Path], typer.Option(help="Video to use instead of the "
+                           "demo video.")] = None):
+    """Frames/s of each stage and end to end, with the bare network measured in the same run."""
+    from .bench import bench_stages
+    from .fetch import ensure_asset
+    from .models import get_asset
+
+    with _guard():
+        video = video or ensure_asset(get_asset("demo_video"))
+        est = _estimator(model, preprocess, upsample, threads)
+        times = bench_stages(video, est, frames, repeats)
+    net = times.median_ms("network")
+    t = Table("stage", "ms/frame (median)", "frames/s", "x network time",
+              title=f"{model}, {preprocess.value}, upsample {upsample:g}: {frames} frames x "
+                    f"{repeats} repeats of {video.name}")
+    for stage in times.runs:
+        ms = times.median_ms(stage)
+        t.add_row(stage, f"{ms:.2f}", f"{1e3 / ms:.1f}", f"{ms / net:.3f}")
+    console.print(t)
+    e2e = times.median_ms("end to end (sequential)")
+    console.print(f"end to end / bare network throughput: {net / e2e:.2f}")
+
+
 if __name__ == "__main__":
     app()

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from scipy.special import ndtr
 
+from . import _upsample
 from .errors import InputShapeError
 from .layout import KeypointLayout
 
@@ -35,22 +36,14 @@ class Maps:
 def upsample(net_out: np.ndarray, ratio: float) -> np.ndarray:
     """Resize (h, w, C) to (int(h*ratio), int(w*ratio), C) by legacy bilinear interpolation.
 
-    Output cell (y, x) samples input position (y*h/H, x*w/W), clamped at the far edge. OpenCV's
-    warp evaluates fractions on a 1/32 grid: exact for power-of-two ratios up to 32.
+    Output cell (y, x) samples input position (y*h/H, x*w/W), clamped at the far edge (what
+    TensorFlow's resize_bilinear did with align_corners=False, half_pixel_centers=False).
     """
     if net_out.ndim != 3:
         raise InputShapeError(f"expected network output of shape (h, w, C), got {net_out.shape}")
-    h, w, c = net_out.shape
-    H, W = int(h * ratio), int(w * ratio)
-    m = np.float32([[w / W, 0, 0], [0, h / H, 0]])
-    out = np.empty((H, W, c), np.float32)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    for k in range(0, c, 4):  # warpAffine takes at most 4 channels at a time
-        e = min(k + 4, c)
-        part = cv2.warpAffine(np.ascontiguousarray(net_out[..., k:e], dtype=np.float32), m,
-                              (W, H), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        out[..., k:e] = part.reshape(H, W, e - k)
-    return out
+    h, w, _ = net_out.shape
+    return _upsample.upsample(np.ascontiguousarray(net_out, dtype=np.float32), int(h * ratio),
+                              int(w * ratio))
 
 
 @lru_cache(maxsize=8)
