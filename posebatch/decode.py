@@ -1,0 +1,219 @@
+"""Video decoding by exact frame ranges, with each frame's time from the container.
+
+A first pass reads only the container's packets (no decoding) and lists the video frames'
+presentation timestamps in order: frame i is the i-th smallest pts. A chunk [start, end) then
+seeks to the keyframe at or before frame start's pts and decodes forward, keeping the frames
+whose pts fall in the chunk, so the chunks concatenated equal a sequential decode. When a file's
+timestamps do not allow that (missing pts, a seek that lands past the target), the chunk is
+decoded from the start of the file instead and the fallback is recorded.
+
+PyAV (FFmpeg) is used rather than OpenCV's VideoCapture because it exposes pts, keyframes and
+seeking explicitly; OpenCV's frame-number seeking is not exact for all codecs.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import VideoError
+
+log = logging.getLogger(__name__)
+_ORDER_CHECK_FRAMES = 48
+
+
+@dataclass(frozen=True)
+class VideoIndex:
+    """What the packet pass found: one entry per video frame, in presentation order."""
+
+    path: str
+    pts: np.ndarray            # (n,) int64 presentation timestamps, sorted
+    time_base: float           # seconds per pts unit
+    container_frames: int      # the frame count the container header claims (0: unknown)
+    fps: float                 # average frame rate from the container
+    width: int
+    height: int
+    codec: str
+    rotation: int              # degrees, from the display matrix (0 when none)
+    keyframes: np.ndarray      # (k,) int64 pts of keyframes, sorted
+    seekable: bool             # False: packet timestamps cannot place decoded frames exactly
+
+    @property
+    def frames(self) -> int:
+        return int(self.pts.shape[0])
+
+    def times(self) -> np.ndarray:
+        """(n,) seconds of each frame from the container's timestamps (correct for VFR)."""
+        return self.pts.astype(np.float64) * self.time_base
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int
+    pts: int
+    time: float
+    image: np.ndarray          # (h, w, 3) uint8 BGR
+
+
+def _open(path: Path):
+    import av
+
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: empty file (0 bytes)")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise VideoError(f"{path}: not a readable video ({exc})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: contains no video stream")
+    return container
+
+
+def index_video(path: Path) -> VideoIndex:
+    """Demux every packet of the first video stream (fast: nothing is decoded)."""
+    import av
+
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        pts, keys, reordered, missing = [], [], False, 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue  # flush packet
+                if packet.pts is None:
+                    missing += 1
+                    continue
+                pts.append(packet.pts)
+                reordered |= packet.dts is not None and packet.pts != packet.dts
+                if packet.is_keyframe:
+                    keys.append(packet.pts)
+        except av.error.FFmpegError as exc:
+            log.warning("%s: demuxing stopped early: %s", path, exc)
+        ctx = stream.codec_context
+        # B-frames whose packets carry no separate pts (AVI, packed bitstreams) are reordered
+        # by the decoder with new timestamps: packet pts cannot say which frame is which.
+        seekable = (not missing and len(set(pts)) == len(pts)
+                    and (reordered or not ctx.has_b_frames))
+        rotation = 0
+        sorted_pts = np.sort(np.asarray(pts, np.int64))
+        try:
+            # Decode the first frames (no colour conversion) to check that the decoder's
+            # output order is the packets' pts order; read the display rotation on the way.
+            container.seek(0)
+            for i, f in enumerate(container.decode(stream)):
+                if i == 0:
+                    rotation = int(getattr(f, "rotation", 0) or 0)
+                if i >= len(sorted_pts) or f.pts != sorted_pts[i]:
+                    seekable = False
+                    break
+                if i >= _ORDER_CHECK_FRAMES:
+                    break
+        except av.error.FFmpegError:
+            seekable = False
+        return VideoIndex(
+            path=str(path), pts=sorted_pts,
+            time_base=float(stream.time_base) if stream.time_base else 0.0,
+            container_frames=int(stream.frames or 0),
+            fps=float(stream.average_rate) if stream.average_rate else 0.0,
+            width=int(ctx.width), height=int(ctx.height), codec=str(ctx.name),
+            rotation=rotation, keyframes=np.sort(np.asarray(keys, np.int64)),
+            seekable=seekable,
+        )
+
+
+def frame_hash(image: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).hexdigest()
+
+
+def decode_sequential(path: Path) -> Iterator[Frame]:
+    """Every frame from the start, in presentation order (the reference for chunked decoding)."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        tb = float(stream.time_base or 0)
+        for i, f in enumerate(container.decode(stream)):
+            yield Frame(i, int(f.pts if f.pts is not None else -1),
+                        float(f.pts * tb) if f.pts is not None else float("nan"),
+                        f.to_ndarray(format="bgr24"))
+
+
+@dataclass
+class ChunkOutcome:
+    """How a chunk was decoded: ``seek`` exact, or ``from_start`` after a fallback."""
+
+    method: str = "seek"
+    note: str = ""
+
+
+def decode_range(index: VideoIndex, start: int, end: int,
+                 outcome: ChunkOutcome | None = None) -> Iterator[Frame]:
+    """Frames start..end-1 (presentation order) of the indexed video."""
+    if not 0 <= start <= end <= index.frames:
+        raise ValueError(f"frame range [{start}, {end}) outside [0, {index.frames})")
+    if start == end:
+        return
+    outcome = outcome or ChunkOutcome()
+    wanted = index.pts[start:end]
+    if not index.seekable:
+        outcome.method, outcome.note = "from_start", "timestamps do not identify frames"
+        yield from _from_start(index, start, end)
+        return
+    with _open(Path(index.path)) as container:
+        stream = container.streams.video[0]
+        seek_to = index.keyframes[index.keyframes <= wanted[0]]
+        if start > 0 and seek_to.size:
+            container.seek(int(seek_to[-1]), stream=stream, backward=True, any_frame=False)
+        frames = container.decode(stream)
+        first = True
+        k = 0
+        last = None
+        for f in frames:
+            if f.pts is None:
+                outcome.method, outcome.note = "from_start", "decoded frames carry no pts"
+                break
+            if first and f.pts > wanted[0] and start > 0:
+                outcome.method = "from_start"
+                outcome.note = f"seek landed at pts {f.pts}, after the first wanted {wanted[0]}"
+                break
+            if last is not None and f.pts <= last:
+                raise VideoError(f"{index.path}: decoded timestamps go backwards ({last} then "
+                                 f"{f.pts}) although the packets looked ordered")
+            first, last = False, f.pts
+            if f.pts < wanted[0]:
+                continue
+            while k < len(wanted) and wanted[k] < f.pts:
+                k += 1  # a frame the packet list had but the decoder never produced
+            if k >= len(wanted):
+                return
+            if f.pts == wanted[k]:
+                yield Frame(start + k, int(f.pts), float(f.pts * index.time_base),
+                            f.to_ndarray(format="bgr24"))
+                k += 1
+                if k == len(wanted):
+                    return
+        else:
+            return
+    log.info("%s [%d, %d): %s; decoding from the start", index.path, start, end, outcome.note)
+    yield from _from_start(index, start, end)
+
+
+def _from_start(index: VideoIndex, start: int, end: int) -> Iterator[Frame]:
+    """Fallback: count frames from the start of the file."""
+    for fr in decode_sequential(Path(index.path)):
+        if fr.index >= end:
+            return
+        if fr.index >= start:
+            yield fr
+
+
+def chunk_ranges(n_frames: int, chunk: int) -> list[tuple[int, int]]:
+    if chunk < 1:
+        raise ValueError(f"chunk length must be at least 1 frame, got {chunk}")
+    return [(s, min(s + chunk, n_frames)) for s in range(0, n_frames, chunk)]
