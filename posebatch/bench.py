@@ -11,9 +11,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .estimator import Estimator, cells_to_pixels
+from .estimator import Estimator
 from .parse import parse_maps
-from .postprocess import local_maxima, smooth, upsample
+from .postprocess import Maps, find_peaks, split, upsample
 from .preprocess import preprocess
 
 
@@ -73,14 +73,10 @@ def bench_stages(video: Path, est: Estimator, frames: int = 30, repeats: int = 3
         maps = []
 
         def peaks():
-            from .postprocess import Maps
-
             for u in ups:
-                heat = u[..., : layout.n_heatmaps]
-                pk = local_maxima(smooth(heat[..., : layout.n_parts], cfg.smooth_size,
-                                         cfg.smooth_sigma))
-                maps.append(Maps(np.ascontiguousarray(heat),
-                                 np.ascontiguousarray(u[..., layout.n_heatmaps:]), pk))
+                heat, paf = split(u, layout)
+                maps.append(Maps(heat, paf, find_peaks(heat, layout, cfg.smooth_size,
+                                                       cfg.smooth_sigma)))
 
         times.add("smooth+peaks", _timed(peaks, n))
         parsed = []

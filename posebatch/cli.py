@@ -119,13 +119,11 @@ def evaluate(
     threads: ThreadsOpt = 0,
 ):
     """Keypoint AP of a model on COCO-format ground truth (pycocotools COCOeval)."""
-    from .coco import evaluate as coco_evaluate, gt_images
+    from .coco import evaluate as coco_evaluate, gt_images, to_coco
     from .images import read_image
 
     with _guard():
         est = _estimator(model, preprocess, upsample, threads, coords)
-        from .coco import to_coco
-
         results = []
         for image_id, name in gt_images(coco):
             res = est.estimate(read_image(images / name))

@@ -91,4 +91,3 @@ class RuntimeConfig:
 
     intra_threads: int = 0
     inter_threads: int = 0
-    batch_size: int = 1

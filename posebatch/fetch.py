@@ -16,7 +16,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from .errors import FetchError, GraphError, IntegrityError, ModelNotCachedError
+from .errors import FetchError, IntegrityError, ModelNotCachedError, ModelNotFoundError
 from .models import AssetSpec, ModelSpec, Source, cache_dir, get_model, write_local_entry
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,7 @@ def pull_model(name: str, force: bool = False) -> Path:
     if spec.added:
         raise FetchError(f"model {name} was added from a local file and has no download source; "
                          f"add it again with `posebatch models add {name} PATH`")
-    _fetch(spec.sources, path, spec.sha256,
-           f"model {name}")
+    _fetch(spec.sources, path, spec.sha256, f"model {name}")
     if spec.sha256 is None:
         log.warning("model %s has no recorded sha256; cached as unverified", name)
     return path
@@ -174,7 +173,7 @@ def add_model(name: str, source: Path, input: str, output: str, input_size: tupl
         raise FileNotFoundError(f"no such graph file: {source}")
     try:
         known = get_model(name)
-    except Exception:
+    except ModelNotFoundError:
         known = None
     if known is not None and not known.added:
         input, output, layout = known.input, known.output, known.layout
@@ -203,6 +202,3 @@ def ensure_asset(spec: AssetSpec) -> Path:
             log.warning("cached %s failed verification; fetching it again", path)
     return _fetch(spec.sources, path, spec.sha256, f"asset {spec.name}")
 
-
-__all__ = ["GraphError", "add_model", "cached_model", "ensure_asset", "ensure_model",
-           "pull_model", "sha256_file", "verify"]

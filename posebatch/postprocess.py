@@ -79,20 +79,33 @@ def local_maxima(smoothed: np.ndarray) -> np.ndarray:
     return np.where(smoothed == m2, smoothed, np.float32(0))
 
 
-def postprocess(net_out: np.ndarray, layout: KeypointLayout, ratio: float = 4.0,
-                smooth_size: int = 25, smooth_sigma: float = 3.0) -> Maps:
-    """Split (h, w, heatmaps + pafs) network output and prepare the parser's three maps.
+def find_peaks(heat: np.ndarray, layout: KeypointLayout, smooth_size: int = 25,
+               smooth_sigma: float = 3.0) -> np.ndarray:
+    """(H, W, n_parts) peaks map from upsampled (H, W, >= n_parts) confidence maps.
 
-    Peaks are searched on the part channels only: the background channel is never parsed.
+    Only the part channels are searched: the background channel is never parsed.
     """
+    return local_maxima(smooth(heat[..., : layout.n_parts], smooth_size, smooth_sigma))
+
+
+def split(up: np.ndarray, layout: KeypointLayout) -> tuple[np.ndarray, np.ndarray]:
+    """Upsampled network output -> (heat, paf), each C-contiguous."""
+    return (np.ascontiguousarray(up[..., : layout.n_heatmaps]),
+            np.ascontiguousarray(up[..., layout.n_heatmaps:]))
+
+
+def check_output(net_out: np.ndarray, layout: KeypointLayout) -> None:
     expected = layout.n_heatmaps + layout.n_pafs
     if net_out.ndim != 3 or net_out.shape[2] != expected:
         raise InputShapeError(
             f"expected network output (h, w, {expected}) for layout {layout.name!r}, "
             f"got {net_out.shape}"
         )
-    up = upsample(net_out, ratio)
-    heat = up[..., : layout.n_heatmaps]
-    paf = np.ascontiguousarray(up[..., layout.n_heatmaps:])
-    peaks = local_maxima(smooth(heat[..., : layout.n_parts], smooth_size, smooth_sigma))
-    return Maps(heat=np.ascontiguousarray(heat), paf=paf, peaks=peaks)
+
+
+def postprocess(net_out: np.ndarray, layout: KeypointLayout, ratio: float = 4.0,
+                smooth_size: int = 25, smooth_sigma: float = 3.0) -> Maps:
+    """Split (h, w, heatmaps + pafs) network output and prepare the parser's three maps."""
+    check_output(net_out, layout)
+    heat, paf = split(upsample(net_out, ratio), layout)
+    return Maps(heat=heat, paf=paf, peaks=find_peaks(heat, layout, smooth_size, smooth_sigma))

@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-import pytest
 from typer.testing import CliRunner
 
 from posebatch.cli import app
