@@ -197,6 +197,7 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
     """Fetch the model and the demo video, find the people in frames of it, render them."""
     import cv2
 
+    from .decode import decode_sequential, index_video
     from .fetch import ensure_asset, ensure_model
     from .images import run_images
     from .models import get_asset
@@ -204,22 +205,16 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
     with _guard():
         ensure_model("mobilenet_thin")
         video = ensure_asset(get_asset("demo_video"))
-        cap = cv2.VideoCapture(str(video))
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        picks = sorted({int(i * n / frames) for i in range(frames)})
+        n = index_video(video).frames
+        picks = {int(i * n / frames) for i in range(frames)}
         frame_dir = out / "frames"
         frame_dir.mkdir(parents=True, exist_ok=True)
-        paths, idx = [], 0
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            if idx in picks:
-                p = frame_dir / f"frame{idx:04d}.png"
-                cv2.imwrite(str(p), frame)
+        paths = []
+        for f in decode_sequential(video):
+            if f.index in picks:
+                p = frame_dir / f"frame{f.index:04d}.png"
+                cv2.imwrite(str(p), f.image)
                 paths.append(p)
-            idx += 1
-        cap.release()
         report = run_images(paths, out, _estimator("mobilenet_thin", Preprocess.REFERENCE, 4.0),
                             skeleton=True, panels=True)
     for o in report.outcomes:

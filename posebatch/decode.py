@@ -1,6 +1,6 @@
 """Video decoding by exact frame ranges, with each frame's time from the container.
 
-A first pass reads only the container's packets (no decoding) and lists the video frames'
+A first pass reads the container's packets (decoding only the first few frames) and lists the video frames'
 presentation timestamps in order: frame i is the i-th smallest pts. A chunk [start, end) then
 seeks to the keyframe at or before frame start's pts and decodes forward, keeping the frames
 whose pts fall in the chunk, so the chunks concatenated equal a sequential decode. When a file's
@@ -78,7 +78,8 @@ def _open(path: Path):
 
 
 def index_video(path: Path) -> VideoIndex:
-    """Demux every packet of the first video stream (fast: nothing is decoded)."""
+    """Demux every packet of the first video stream; only the first frames are decoded, to
+    check the decoder's output order and read the display rotation."""
     import av
 
     with _open(path) as container:
