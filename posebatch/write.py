@@ -5,11 +5,12 @@ Readers can check ``schema.metadata[b"posebatch.schema"]`` for the table name an
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -70,20 +71,190 @@ def with_metadata(schema: pa.Schema, table: str, params: dict[str, Any]) -> pa.S
     return schema.with_metadata(meta)
 
 
-def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any]) -> Path:
-    """Write ``table`` to ``path`` atomically: a temporary file in the same folder, fsync'd,
-    then renamed, so a reader never finds a half-written table under the final name."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success fsync it and rename it into place,
+    so a reader never finds a half-written file under the final name (on failure or
+    interruption the temporary file is removed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = table.replace_schema_metadata(with_metadata(table.schema, name, params).metadata)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        yield Path(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any]) -> Path:
+    """Write ``table`` to ``path`` atomically, its schema metadata naming table and params."""
+    table = table.replace_schema_metadata(with_metadata(table.schema, name, params).metadata)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return Path(path)
+
+
+@contextlib.contextmanager
+def parquet_stream(path: Path, schema: pa.Schema, name: str,
+                   params: dict[str, Any]) -> Iterator[pq.ParquetWriter]:
+    """A ParquetWriter whose file appears under ``path`` only once it is closed without error:
+    tables of any size are written piece by piece with bounded memory."""
+    schema = with_metadata(schema, name, params)
+    with atomic_path(path) as tmp:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            yield writer
+
+
+# --- video job tables -------------------------------------------------------------------------
+# A chunk's tables hold no video columns (a chunk does not know its video's place in the job);
+# the final tables put ``video_id`` and ``video`` in front when they are assembled.
+
+FRAME_STATUS = ("ok", "decode_error", "missing", "error")
+STATUS = pa.dictionary(pa.int8(), pa.string())
+
+CHUNK_KEYPOINTS = pa.schema([
+    pa.field("frame", pa.int32(), nullable=False, metadata={"doc": "index in presentation order"}),
+    pa.field("time", pa.float64(), metadata={"unit": "s, container timestamp"}),
+    pa.field("person", pa.int16(), nullable=False, metadata={"doc": "index in the frame"}),
+    pa.field("part_id", pa.int8(), nullable=False, metadata={"doc": "COCO-18 part id"}),
+    pa.field("part", PART, nullable=False),
+    pa.field("x", pa.float32(), nullable=False, metadata={"unit": "pixel, original frame"}),
+    pa.field("y", pa.float32(), nullable=False, metadata={"unit": "pixel, original frame"}),
+    pa.field("score", pa.float32(), nullable=False, metadata={"doc": "part confidence"}),
+])
+
+CHUNK_PEOPLE = pa.schema([
+    pa.field("frame", pa.int32(), nullable=False),
+    pa.field("time", pa.float64()),
+    pa.field("person", pa.int16(), nullable=False),
+    pa.field("score", pa.float32(), nullable=False, metadata={"doc": "person score"}),
+    pa.field("parts", pa.int8(), nullable=False, metadata={"doc": "parts found"}),
+    pa.field("x_min", pa.float32(), nullable=False, metadata={"unit": "pixel"}),
+    pa.field("y_min", pa.float32(), nullable=False, metadata={"unit": "pixel"}),
+    pa.field("x_max", pa.float32(), nullable=False, metadata={"unit": "pixel"}),
+    pa.field("y_max", pa.float32(), nullable=False, metadata={"unit": "pixel"}),
+])
+
+CHUNK_FRAMES = pa.schema([
+    pa.field("frame", pa.int32(), nullable=False),
+    pa.field("pts", pa.int64(), metadata={"doc": "container presentation timestamp"}),
+    pa.field("time", pa.float64(), metadata={"unit": "s; null when the container has none"}),
+    pa.field("status", STATUS, nullable=False, metadata={"doc": " | ".join(FRAME_STATUS)}),
+    pa.field("people", pa.int16(), nullable=False),
+    pa.field("error", pa.string()),
+])
+
+_VIDEO_COLS = [
+    pa.field("video_id", pa.int32(), nullable=False, metadata={"doc": "row of the videos table"}),
+    pa.field("video", SOURCE, nullable=False, metadata={"doc": "the video's name in the job"}),
+]
+
+
+def _with_video(schema: pa.Schema) -> pa.Schema:
+    return pa.schema(_VIDEO_COLS + list(schema))
+
+
+KEYPOINTS = _with_video(CHUNK_KEYPOINTS)
+PEOPLE = _with_video(CHUNK_PEOPLE)
+FRAMES = _with_video(CHUNK_FRAMES)
+
+VIDEOS = pa.schema([
+    pa.field("video_id", pa.int32(), nullable=False),
+    pa.field("video", pa.string(), nullable=False, metadata={"doc": "name used in the tables"}),
+    pa.field("path", pa.string(), nullable=False, metadata={"doc": "absolute path"}),
+    pa.field("fingerprint", pa.string(), metadata={"doc": "blake2b-128 of the bytes"}),
+    pa.field("size", pa.int64(), metadata={"unit": "bytes"}),
+    pa.field("container_frames", pa.int64(), metadata={"doc": "frame count in the header"}),
+    pa.field("frames", pa.int64(), metadata={"doc": "rows in the frames table"}),
+    pa.field("decoded_frames", pa.int64()),
+    pa.field("people_frames", pa.int64(), metadata={"doc": "frames with at least one person"}),
+    pa.field("fps", pa.float64(), metadata={"doc": "container average frame rate"}),
+    pa.field("width", pa.int32()),
+    pa.field("height", pa.int32()),
+    pa.field("codec", pa.string()),
+    pa.field("rotation", pa.int16(), metadata={"unit": "degrees of display rotation; frames "
+                                                        "are processed as stored"}),
+    pa.field("decode", pa.string(), metadata={"doc": "seek, or from_start after a fallback"}),
+    pa.field("status", pa.string(), nullable=False, metadata={"doc": "ok | partial | error"}),
+    pa.field("error", pa.string()),
+    pa.field("seconds", pa.float64(), metadata={"unit": "s of actor time, this run's chunks"}),
+])
+
+TABLES = {"keypoints": KEYPOINTS, "people": PEOPLE, "frames": FRAMES}
+CHUNK_TABLES = {"keypoints": CHUNK_KEYPOINTS, "people": CHUNK_PEOPLE, "frames": CHUNK_FRAMES}
+
+
+def status_array(values: list[str]) -> pa.DictionaryArray:
+    codes = np.array([FRAME_STATUS.index(v) for v in values], np.int8)
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8()),
+                                          pa.array(FRAME_STATUS, pa.string()))
+
+
+def people_columns(keypoints: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
+    """Per person: score, parts found and the bounding box of the found parts."""
+    found = keypoints[..., 2] > 0
+    xy = np.where(found[..., None], keypoints[..., :2], np.nan)
+    with np.errstate(invalid="ignore"):
+        lo = np.nanmin(xy, axis=1) if len(xy) else np.empty((0, 2), np.float32)
+        hi = np.nanmax(xy, axis=1) if len(xy) else np.empty((0, 2), np.float32)
+    return {"person": np.arange(len(scores), dtype=np.int16),
+            "score": scores.astype(np.float32), "parts": found.sum(1).astype(np.int8),
+            "x_min": lo[:, 0].astype(np.float32), "y_min": lo[:, 1].astype(np.float32),
+            "x_max": hi[:, 0].astype(np.float32), "y_max": hi[:, 1].astype(np.float32)}
+
+
+def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Table]:
+    """A chunk's three tables from per-frame records ``{frame, pts, time, status, error,
+    keypoints (n, P, 3) or None, scores (n,) or None}``. Pure: same records, same bytes."""
+    kcols: dict[str, list] = {k: [] for k in ("frame", "time", "person", "part_id", "x", "y",
+                                               "score")}
+    pcols: dict[str, list] = {k: [] for k in ("frame", "time") + tuple(
+        CHUNK_PEOPLE.names[2:])}
+    for r in frames:
+        kp, sc = r.get("keypoints"), r.get("scores")
+        if kp is None or len(kp) == 0:
+            continue
+        c = keypoint_columns(kp, sc, layout)
+        n = len(c["x"])
+        kcols["frame"].append(np.full(n, r["frame"], np.int32))
+        kcols["time"].append(np.full(n, np.nan if r["time"] is None else r["time"]))
+        for k in ("person", "part_id", "x", "y", "score"):
+            kcols[k].append(c[k])
+        p = people_columns(kp, sc)
+        pcols["frame"].append(np.full(len(sc), r["frame"], np.int32))
+        pcols["time"].append(np.full(len(sc), np.nan if r["time"] is None else r["time"]))
+        for k, v in p.items():
+            pcols[k].append(v)
+
+    def cat(cols, name, schema):
+        f = schema.field(name)
+        dtype = f.type.to_pandas_dtype() if not pa.types.is_dictionary(f.type) else np.int8
+        return np.concatenate(cols[name]) if cols[name] else np.empty(0, dtype)
+
+    karr = {k: cat(kcols, k, CHUNK_KEYPOINTS) for k in kcols}
+    kp_table = pa.table({
+        "frame": pa.array(karr["frame"], pa.int32()),
+        "time": pa.array(karr["time"], pa.float64(), from_pandas=True),
+        "person": pa.array(karr["person"], pa.int16()),
+        "part_id": pa.array(karr["part_id"], pa.int8()),
+        "part": part_array(karr["part_id"].astype(np.int8), layout),
+        "x": pa.array(karr["x"], pa.float32()), "y": pa.array(karr["y"], pa.float32()),
+        "score": pa.array(karr["score"], pa.float32()),
+    }, schema=CHUNK_KEYPOINTS)
+    parr = {k: cat(pcols, k, CHUNK_PEOPLE) for k in pcols}
+    people = pa.table({k: pa.array(parr[k], CHUNK_PEOPLE.field(k).type, from_pandas=(k == "time"))
+                       for k in CHUNK_PEOPLE.names}, schema=CHUNK_PEOPLE)
+    frames_t = pa.table({
+        "frame": pa.array([r["frame"] for r in frames], pa.int32()),
+        "pts": pa.array([r["pts"] for r in frames], pa.int64()),
+        "time": pa.array([r["time"] for r in frames], pa.float64()),
+        "status": status_array([r["status"] for r in frames]),
+        "people": pa.array([0 if r.get("scores") is None else len(r["scores"]) for r in frames],
+                           pa.int16()),
+        "error": pa.array([r.get("error") for r in frames], pa.string()),
+    }, schema=CHUNK_FRAMES)
+    return {"keypoints": kp_table, "people": people, "frames": frames_t}

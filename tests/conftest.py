@@ -61,3 +61,27 @@ def people_cells(kp: np.ndarray, scores: np.ndarray) -> list[dict]:
                  for i in range(k.shape[0]) if k[i, 2] > 0}
         out.append({"parts": parts, "score": float(s)})
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_video():
+    from posebatch.fetch import ensure_asset
+    from posebatch.models import get_asset
+
+    return ensure_asset(get_asset("demo_video"))
+
+
+@pytest.fixture(scope="session")
+def demo_frames(demo_video):
+    from .clips import demo_frames
+
+    return demo_frames(demo_video, 24, (880, 496))
+
+
+@pytest.fixture(scope="session")
+def demo_clip(tmp_path_factory, demo_frames):
+    """12 frames of the demo video at half size, H.264 (real people, made in the test)."""
+    from .clips import write_clip
+
+    return write_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", demo_frames[:12],
+                      options={"crf": "18"})

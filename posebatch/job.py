@@ -1,0 +1,187 @@
+"""What a batch job is: its options (from the command line or a TOML job spec), the videos it
+covers, and the plan of frame chunks. Pure data and file discovery; Ray lives in runner.py."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import Coords, PoseConfig, Preprocess
+from .errors import ConfigError
+
+# Container extensions a directory is searched for (case-insensitive). A file named
+# explicitly on the command line is tried whatever its extension.
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts",
+                    ".mts", ".m2ts", ".wmv", ".flv", ".3gp", ".ogv")
+
+ASSET_PREFIX = "asset:"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Every option of ``posebatch run``; a job file's keys are these field names."""
+
+    inputs: tuple[str, ...] = ()
+    out: str = ""
+    model: str = "mobilenet_thin"
+    preprocess: Preprocess = Preprocess.REFERENCE
+    upsample: float = 4.0
+    coords: Coords = Coords.CENTER
+    chunk: int = 128                 # frames per task
+    actors: int = 0                  # 0: one per `threads` CPUs of the local machine
+    threads: int = 1                 # TensorFlow intra-op threads (= CPUs reserved) per actor
+    address: str | None = None       # an existing Ray cluster; None starts a local runtime
+    extensions: tuple[str, ...] = VIDEO_EXTENSIONS
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
+        object.__setattr__(self, "coords", Coords(self.coords))
+        object.__setattr__(self, "inputs", tuple(str(i) for i in self.inputs))
+        object.__setattr__(self, "extensions",
+                           tuple(e.lower() if e.startswith(".") else f".{e.lower()}"
+                                 for e in self.extensions))
+        if self.chunk < 1:
+            raise ConfigError(f"chunk must be at least 1 frame, got {self.chunk}")
+        if self.actors < 0:
+            raise ConfigError(f"actors must be 0 (automatic) or more, got {self.actors}")
+        if self.threads < 1:
+            raise ConfigError(f"threads per actor must be at least 1, got {self.threads}")
+
+
+# What `posebatch demo` runs; jobs/demo.toml holds the same values (a test checks it).
+DEMO_JOB = dict(inputs=("asset:demo_video",), out="out/demo", model="mobilenet_thin",
+                preprocess="reference", upsample=4.0, coords="center", chunk=64, actors=0,
+                threads=1)
+
+_FIELDS = {f.name for f in dataclasses.fields(JobSpec)}
+
+
+def load_job_file(path: Path) -> dict[str, Any]:
+    """The options in a TOML job spec; an unknown key is an error naming the closest key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"job file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    for key in data:
+        if key not in _FIELDS:
+            close = difflib.get_close_matches(key, sorted(_FIELDS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{path}: unknown key {key!r}{hint} "
+                              f"(known keys: {', '.join(sorted(_FIELDS))})")
+    if isinstance(data.get("inputs"), str):
+        data["inputs"] = [data["inputs"]]
+    return data
+
+
+def make_spec(job_file: Path | None, overrides: dict[str, Any]) -> JobSpec:
+    """Job file values, then every command-line option that was given (not None) on top."""
+    values = load_job_file(job_file) if job_file else {}
+    values.update({k: v for k, v in overrides.items() if v is not None and v != ()})
+    if not values.get("inputs"):
+        raise ConfigError("no inputs: name video files or folders, or give a job file with "
+                          "inputs = [...]")
+    if not values.get("out"):
+        raise ConfigError("no output folder: pass --out OUT (or out = ... in the job file)")
+    try:
+        return JobSpec(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid job option: {exc}") from None
+
+
+def pose_config(spec: JobSpec, input_size: tuple[int, int]) -> PoseConfig:
+    return PoseConfig(model=spec.model, preprocess=spec.preprocess, net_width=input_size[0],
+                      net_height=input_size[1], upsample=spec.upsample, coords=spec.coords)
+
+
+@dataclass(frozen=True)
+class VideoInput:
+    """One input file: ``path`` absolute, ``name`` unique and readable (relative to the folder
+    it was found in, with that folder's name, so a/clip.mp4 and b/clip.mp4 stay distinct)."""
+
+    path: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """An input that yields no video at all (missing path, folder without videos)."""
+
+    path: str
+    error: str
+
+
+@dataclass
+class Discovery:
+    videos: list[VideoInput] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
+
+
+def discover(inputs: tuple[str, ...], extensions: tuple[str, ...] = VIDEO_EXTENSIONS,
+             resolve_asset=None) -> Discovery:
+    """Expand files and folders (recursively) into videos, sorted within each folder; the
+    same file given twice is kept once."""
+    found = Discovery()
+    seen: set[Path] = set()
+
+    def add(path: Path, name: str) -> None:
+        path = path.absolute()
+        if path not in seen:
+            seen.add(path)
+            found.videos.append(VideoInput(path, name))
+
+    for raw in inputs:
+        if raw.startswith(ASSET_PREFIX):
+            if resolve_asset is None:
+                raise ConfigError(f"{raw}: assets can only be used from the command line")
+            p = Path(resolve_asset(raw[len(ASSET_PREFIX):]))
+            add(p, p.name)
+            continue
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*")
+                           if f.suffix.lower() in extensions and not f.is_dir())
+            if not files:
+                found.problems.append(InputProblem(
+                    raw, f"folder contains no video files (looked for {', '.join(extensions)})"))
+            for f in files:
+                add(f, str(Path(p.absolute().name) / f.relative_to(p)))
+        elif p.exists() or p.is_symlink():
+            add(p, p.name)
+        else:
+            found.problems.append(InputProblem(raw, "no such file or folder"))
+    # Names must be unique in the tables; two files named alike in unrelated places get their
+    # full path.
+    counts: dict[str, int] = {}
+    for v in found.videos:
+        counts[v.name] = counts.get(v.name, 0) + 1
+    found.videos = [v if counts[v.name] == 1 else VideoInput(v.path, str(v.path))
+                    for v in found.videos]
+    return found
+
+
+def fingerprint(path: Path, block: int = 1 << 20) -> str:
+    """blake2b of the file's bytes and size: a changed file is a different video."""
+    h = hashlib.blake2b(digest_size=16)
+    size = 0
+    with open(path, "rb") as f:
+        while data := f.read(block):
+            h.update(data)
+            size += len(data)
+    h.update(size.to_bytes(8, "little"))
+    return h.hexdigest()
+
+
+def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> str:
+    """Hash of everything that changes a chunk's result (not actors, threads or paths)."""
+    doc = {"model_sha256": model_sha256, "config": dataclasses.asdict(config),
+           "schema": schema_version}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,43 @@
+"""Short test videos made on the spot from real frames (the demo video), with PyAV."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from posebatch.decode import decode_sequential
+
+
+def demo_frames(video: Path, n: int, size: tuple[int, int] = (640, 360)) -> list[np.ndarray]:
+    """The first ``n`` frames of ``video`` resized to ``size`` (w, h), BGR."""
+    out = []
+    for f in decode_sequential(video):
+        if f.index >= n:
+            break
+        out.append(cv2.resize(f.image, size, interpolation=cv2.INTER_AREA))
+    return out
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: int = 30, codec: str = "libx264",
+               options: dict | None = None, container_options: dict | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w", options=container_options or {}) as c:
+        s = c.add_stream(codec, rate=fps)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.options = options or {}
+        for img in frames:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return path
+
+
+def cut(src: Path, dst: Path, fraction: float = 0.5) -> Path:
+    data = Path(src).read_bytes()
+    Path(dst).write_bytes(data[: int(len(data) * fraction)])
+    return Path(dst)

@@ -1,0 +1,100 @@
+"""The job's pure parts: job specs, input discovery, a chunk's work and its tables (no Ray)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from posebatch.decode import decode_sequential, index_video
+from posebatch.errors import ConfigError
+from posebatch.job import DEMO_JOB, JobSpec, discover, load_job_file, make_spec
+from posebatch.runner import ChunkTask, process_chunk
+from posebatch.write import CHUNK_FRAMES, CHUNK_KEYPOINTS, CHUNK_PEOPLE, frame_tables
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_unknown_job_key_suggests_the_close_match(tmp_path):
+    f = tmp_path / "job.toml"
+    f.write_text('inputs = ["a.mp4"]\nout = "o"\nchunks = 32\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'chunks'; did you mean 'chunk'\?"):
+        load_job_file(f)
+    f.write_text('inputs = ["a.mp4"]\nout = "o"\nupsampel = 2\n')
+    with pytest.raises(ConfigError, match="did you mean 'upsample'"):
+        make_spec(f, {})
+
+
+def test_command_line_overrides_job_file_and_values_are_checked(tmp_path):
+    f = tmp_path / "job.toml"
+    f.write_text('inputs = "v.mp4"\nout = "o"\nchunk = 32\nupsample = 2.0\n')
+    spec = make_spec(f, {"chunk": 8, "upsample": None, "inputs": ()})
+    assert (spec.chunk, spec.upsample, spec.inputs) == (8, 2.0, ("v.mp4",))
+    with pytest.raises(ConfigError, match="chunk must be at least 1"):
+        make_spec(f, {"chunk": 0})
+    with pytest.raises(ConfigError, match="invalid job option"):
+        make_spec(f, {"preprocess": "squash"})
+    with pytest.raises(ConfigError, match="no output folder"):
+        make_spec(None, {"inputs": ("v.mp4",)})
+
+
+def test_demo_job_file_is_what_posebatch_demo_runs():
+    spec = make_spec(REPO / "jobs" / "demo.toml", {})
+    assert spec == JobSpec(**DEMO_JOB)
+
+
+def test_discover_recurses_keeps_duplicate_names_distinct_and_reports_empty(tmp_path):
+    for rel in ("a/clip.mp4", "b/clip.MP4", "b/deep/x.avi", "b/notes.txt", "empty/readme.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    found = discover((str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "a/clip.mp4"),
+                      str(tmp_path / "empty"), str(tmp_path / "nope.mp4")))
+    # the file given twice (folder a and by name) is kept once
+    assert [v.name for v in found.videos] == ["a/clip.mp4", "b/clip.MP4", "b/deep/x.avi"]
+    assert [(Path(p.path).name, p.error.split(" (")[0]) for p in found.problems] == [
+        ("empty", "folder contains no video files"), ("nope.mp4", "no such file or folder")]
+
+
+def test_frame_tables_keep_every_frame_even_without_people(layout):
+    kp = np.zeros((2, 18, 3), np.float32)
+    kp[..., :2] = np.nan
+    kp[0, [0, 1, 2], :] = [[10, 20, 0.9], [12, 30, 0.8], [5, 31, 0.7]]
+    kp[1, [1, 5], :] = [[50, 60, 0.5], [55, 61, 0.4]]
+    rows = [
+        {"frame": 7, "pts": 700, "time": 0.7, "status": "ok", "keypoints": kp,
+         "scores": np.array([1.5, 0.6], np.float32)},
+        {"frame": 8, "pts": 800, "time": 0.8, "status": "ok",
+         "keypoints": np.zeros((0, 18, 3), np.float32), "scores": np.zeros(0, np.float32)},
+        {"frame": 9, "pts": 900, "time": 0.9, "status": "decode_error", "error": "boom"},
+    ]
+    t = frame_tables(rows, layout)
+    assert t["keypoints"].schema.equals(CHUNK_KEYPOINTS)
+    assert t["people"].schema.equals(CHUNK_PEOPLE)
+    assert t["frames"].schema.equals(CHUNK_FRAMES)
+    f = t["frames"].to_pydict()
+    assert f["frame"] == [7, 8, 9] and f["people"] == [2, 0, 0]
+    assert [str(s) for s in f["status"]] == ["ok", "ok", "decode_error"]
+    k = t["keypoints"].to_pydict()
+    assert k["part"] == ["nose", "neck", "right_shoulder", "neck", "left_shoulder"]
+    assert k["person"] == [0, 0, 0, 1, 1] and set(k["frame"]) == {7}
+    p = t["people"].to_pydict()
+    assert p["parts"] == [3, 2]
+    assert (p["x_min"], p["x_max"], p["y_min"], p["y_max"]) == ([5, 50], [12, 55], [20, 60],
+                                                                 [31, 61])
+
+
+def test_process_chunk_equals_frame_by_frame_estimation(estimator, demo_clip):
+    """A chunk's work (decode a range, estimate each frame) gives exactly the keypoints of
+    estimating the sequentially decoded frames."""
+    idx = index_video(demo_clip)
+    res = process_chunk(estimator, idx, ChunkTask(0, "k", 3, 9))
+    frames = res.tables["frames"].to_pydict()
+    assert frames["frame"] == list(range(3, 9))
+    assert frames["time"] == pytest.approx([i / 30 for i in range(3, 9)])
+    kp = res.tables["keypoints"].to_pandas()
+    for f in decode_sequential(demo_clip):
+        if 3 <= f.index < 9:
+            want = estimator.estimate(f.image)
+            got = kp[kp.frame == f.index]
+            assert frames["people"][f.index - 3] == want.n_people
+            found = want.keypoints[..., 2] > 0
+            np.testing.assert_array_equal(got.x.to_numpy(), want.keypoints[..., 0][found])
+            np.testing.assert_array_equal(got.score.to_numpy(), want.keypoints[..., 2][found])

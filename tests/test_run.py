@@ -1,0 +1,264 @@
+"""`posebatch run` end to end, as a user runs it (a subprocess with a local Ray runtime, or an
+existing two-node cluster): tables, bad inputs, resume after SIGKILL, Ctrl-C, status."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from posebatch.decode import decode_sequential
+
+from .clips import cut, write_clip
+
+TABLES = ("keypoints", "people", "frames", "videos")
+
+
+def posebatch(*args, env=None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "posebatch", *map(str, args)],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})}, **kw)
+
+
+def start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "posebatch", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def read(out: Path, table: str) -> pd.DataFrame:
+    return pd.read_parquet(Path(out) / f"{table}.parquet")
+
+
+def same_tables(a: Path, b: Path) -> None:
+    """Every table equal; of the videos table all but ``seconds`` (actor time differs per run)."""
+    for t in TABLES:
+        x, y = read(a, t), read(b, t)
+        if t == "videos":
+            x, y = x.drop(columns="seconds"), y.drop(columns="seconds")
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+        ma, mb = (job_metadata(Path(o) / f"{t}.parquet") for o in (a, b))
+        assert ma == mb
+
+
+def job_metadata(path: Path) -> dict:
+    """The Parquet file's job metadata without the output folder (the only thing that may
+    differ between two runs of the same job in different folders)."""
+    import json
+
+    meta = dict(pq.read_schema(path).metadata)
+    params = json.loads(meta.pop(b"posebatch.params"))
+    params["params"].pop("out")
+    return {**meta, "params": params}
+
+
+def wait_for_chunk(out: Path, proc: subprocess.Popen, timeout: float = 240) -> None:
+    t = time.time()
+    while not list((out / ".chunks").rglob("*.frames.parquet")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() - t < timeout, "no chunk finished in time"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def walk_dir(tmp_path_factory, demo_frames):
+    """Two clips with the same file name in different folders (16 frames each)."""
+    d = tmp_path_factory.mktemp("walk")
+    write_clip(d / "a" / "clip.mp4", demo_frames[:16], options={"crf": "18", "g": "8"})
+    write_clip(d / "b" / "clip.mp4", demo_frames[8:24], options={"crf": "18"})
+    return d
+
+
+@pytest.fixture(scope="module")
+def full_run(walk_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("full") / "out"
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    return out, r
+
+
+def test_tables_account_for_every_frame_with_distinct_names(full_run, walk_dir):
+    out, r = full_run
+    assert "32 frames (32 computed in this run)" in r.stdout
+    videos = read(out, "videos")
+    assert videos.video.tolist() == [f"{walk_dir.name}/a/clip.mp4", f"{walk_dir.name}/b/clip.mp4"]
+    assert videos.status.tolist() == ["ok", "ok"]
+    assert videos.frames.tolist() == videos.decoded_frames.tolist() == [16, 16]
+    assert videos.container_frames.tolist() == [16, 16]
+    assert videos.codec.tolist() == ["h264", "h264"] and videos.width.tolist() == [880, 880]
+    frames = read(out, "frames")
+    assert frames.groupby("video_id").frame.apply(list).tolist() == [list(range(16))] * 2
+    assert (frames.status == "ok").all()
+    np.testing.assert_allclose(frames.time[:16], np.arange(16) / 30)
+    kp, people = read(out, "keypoints"), read(out, "people")
+    per_frame = people.groupby(["video_id", "frame"]).size()
+    got = frames.set_index(["video_id", "frame"]).people
+    assert (got[got > 0] == per_frame.reindex(got[got > 0].index)).all()
+    assert len(kp) == people.parts.sum()
+    assert str(kp.part.dtype) == "category" and kp.part.cat.categories[1] == "neck"
+
+
+def test_tables_match_in_process_estimation(full_run, walk_dir, estimator):
+    """The job's keypoints (Ray actors, chunks of 4) equal estimating each decoded frame here."""
+    out, _ = full_run
+    kp = read(out, "keypoints")
+    kp = kp[kp.video_id == 1]
+    for f in decode_sequential(walk_dir / "b" / "clip.mp4"):
+        want = estimator.estimate(f.image)
+        got = kp[kp.frame == f.index]
+        found = want.keypoints[..., 2] > 0
+        assert got.person.nunique() == want.n_people
+        np.testing.assert_allclose(got[["x", "y"]].to_numpy(),
+                                   want.keypoints[..., :2][found], atol=1e-3)
+
+
+def test_tables_readable_by_polars_and_duckdb_with_job_metadata(full_run):
+    import json
+
+    import duckdb
+    import polars as pl
+
+    out, _ = full_run
+    n = len(read(out, "keypoints"))
+    assert pl.read_parquet(out / "keypoints.parquet").height == n
+    assert duckdb.sql(f"select count(*) from '{out}/keypoints.parquet'").fetchall()[0][0] == n
+    assert duckdb.sql(f"select count(*) from '{out}/frames.parquet' where status = 'ok'"
+                      ).fetchall()[0][0] == 32
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["state"] == "complete"
+    assert manifest["model"]["sha256"] == (
+        "51f84ea82b3d0143dd4cf362e018c125e832c64771908ee8766fbd8b0328008d")
+    assert set(manifest["versions"]) >= {"posebatch", "tensorflow", "ray"}
+    for t in TABLES:
+        meta = pq.read_schema(out / f"{t}.parquet").metadata
+        assert meta[b"posebatch.schema"] == f"{t}/1".encode()
+        params = json.loads(meta[b"posebatch.params"])
+        assert params["model"] == manifest["model"]
+        assert params["versions"] == manifest["versions"]
+        assert params["params"]["chunk"] == 4
+
+
+def test_rerun_does_no_work_and_parameters_redo_what_they_change(full_run, walk_dir, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(full_run[0], out)
+    chunk_files = sorted((out / ".chunks").rglob("*.parquet"))
+    mtimes = [p.stat().st_mtime_ns for p in chunk_files]
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stdout + r.stderr
+    assert [p.stat().st_mtime_ns for p in chunk_files] == mtimes
+    same_tables(full_run[0], out)
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--upsample", 2, "--no-progress")
+    assert "(32 computed in this run)" in r.stdout, r.stdout + r.stderr
+    assert not read(out, "keypoints").equals(read(full_run[0], "keypoints"))
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    assert "(0 computed in this run)" in r.stdout  # the upsample-4 chunks are still there
+    same_tables(full_run[0], out)
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--force", "--no-progress")
+    assert "(32 computed in this run)" in r.stdout
+    same_tables(full_run[0], out)
+    st = posebatch("status", out)
+    assert st.returncode == 0 and "complete" in st.stdout and "32/32 frames done" in st.stdout
+
+
+def test_sigkill_then_rerun_gives_identical_tables(full_run, walk_dir, tmp_path):
+    out = tmp_path / "out"
+    proc = start("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    wait_for_chunk(out, proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list((out / ".chunks").rglob("*.frames.parquet")))
+    assert 0 < done < 8
+    assert not (out / "keypoints.parquet").exists()  # no table that looks complete
+    st = posebatch("status", out)
+    assert "running" in st.stdout and f"{4 * done}/32 frames done" in st.stdout, st.stdout
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert f"({32 - 4 * done} computed in this run)" in r.stdout
+    same_tables(full_run[0], out)
+
+
+def test_ctrl_c_shuts_ray_down_and_keeps_finished_chunks(walk_dir, tmp_path):
+    import psutil
+
+    out = tmp_path / "out"
+    proc = start("run", walk_dir, "--out", out, "--chunk", 2, "--no-progress")
+    wait_for_chunk(out, proc)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children  # the local Ray runtime and its actors
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "run the same command again to resume" in stderr
+    gone, alive = psutil.wait_procs(children, timeout=60)
+    assert not alive, [p.cmdline()[:3] for p in alive]
+    import json
+
+    assert json.loads((out / "manifest.json").read_text())["state"] == "interrupted"
+
+
+@pytest.fixture(scope="module")
+def bad_dir(tmp_path_factory, demo_frames):
+    d = tmp_path_factory.mktemp("bad")
+    good = write_clip(d / "good.mp4", demo_frames[:6], options={"crf": "18"})
+    write_clip(d / "nobody.mp4", [np.full((240, 320, 3), 90, np.uint8)] * 5)
+    write_clip(d / "one.mp4", demo_frames[:1], options={"crf": "18"})
+    (d / "zero.mp4").write_bytes(b"")
+    (d / "text.mp4").write_text("this is a text file, not a video\n")
+    cut(good, d / "cut.mp4")  # index (moov) at the end: nothing left to read
+    big = write_clip(d / "x" / "whole.mov", demo_frames[:12], options={"crf": "18", "g": "4"},
+                     container_options={"movflags": "faststart"})
+    cut(big, d / "cut_faststart.mp4", 0.6)  # index first: the frames after the cut are lost
+    big.unlink()
+    (d / "x" / "notes.txt").write_text("no videos in this folder")
+    if os.geteuid() == 0:  # root reads anything: a dangling link stands in for no permission
+        os.symlink(d / "gone.mp4", d / "unreadable.mp4")
+    else:
+        (d / "unreadable.mp4").write_bytes(good.read_bytes())
+        os.chmod(d / "unreadable.mp4", 0)
+    return d
+
+
+def test_bad_inputs_are_reported_and_the_rest_completes(bad_dir, tmp_path):
+    out = tmp_path / "out"
+    r = posebatch("run", bad_dir, bad_dir / "x", bad_dir / "missing.mp4", "--out", out,
+                  "--chunk", 4, "--no-progress")
+    assert r.returncode == 1
+    v = read(out, "videos").set_index("video")
+    status = v.status.rename(lambda n: n.split("/", 1)[-1] if n.startswith(bad_dir.name) else
+                             Path(n).name).to_dict()
+    assert status == {
+        "cut.mp4": "error", "cut_faststart.mp4": "partial", "good.mp4": "ok",
+        "nobody.mp4": "ok", "one.mp4": "ok", "text.mp4": "error", "unreadable.mp4": "error",
+        "zero.mp4": "error", "x": "error", "missing.mp4": "error"}
+    errors = dict(zip(status, v.error))
+    assert "empty file (0 bytes)" in errors["zero.mp4"]
+    assert "not a readable video" in errors["text.mp4"]
+    assert "folder contains no video files" in errors["x"]
+    assert "no such file" in errors["missing.mp4"]
+    for name in ("cut.mp4", "text.mp4", "zero.mp4", "unreadable.mp4", "x", "missing.mp4",
+                 "cut_faststart.mp4"):
+        assert name in r.stderr.split("inputs failed:")[1], name  # the failed list
+    rows = v.reset_index()
+    nobody = rows[rows.video.str.endswith("nobody.mp4")].iloc[0]
+    assert (nobody.frames, nobody.decoded_frames, nobody.people_frames) == (5, 5, 0)
+    assert "nobody found" in r.stdout
+    one = rows[rows.video.str.endswith("one.mp4")].iloc[0]
+    assert (one.frames, one.decoded_frames, one.people_frames) == (1, 1, 1)
+    frames = read(out, "frames")
+    # every frame of every readable video is in the frames table, failed ones with a status
+    assert frames.groupby("video_id").size().to_dict() == \
+        rows[rows.frames > 0].set_index("video_id").frames.to_dict()
+    cf = rows[rows.video.str.endswith("cut_faststart.mp4")].iloc[0]
+    assert cf.container_frames == 12 and 0 < cf.decoded_frames < 12
+    cfs = frames[frames.video_id == cf.video_id]
+    assert len(cfs) == 12 and (cfs.status == "ok").sum() == cf.decoded_frames
+    assert cfs[cfs.status != "ok"].error.notna().all()
