@@ -27,7 +27,6 @@ from .config import PoseConfig, RuntimeConfig
 from .decode import ChunkOutcome, VideoIndex, chunk_ranges, decode_range, index_video
 from .errors import ConfigError, PosebatchError, VideoError
 from .job import JobSpec, discover, fingerprint, params_key, pose_config
-from .layout import get_layout
 from .store import Store, video_key
 from .write import CHUNK_FRAMES, SCHEMA_VERSION, frame_tables, status_array
 
@@ -268,7 +267,6 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
     model, model_path = ensure_model(spec.model)
     model_sha = model.sha256 or sha256_file(model_path)
     config = pose_config(spec, model.input_size)
-    layout = get_layout(model.layout)
     pkey = params_key(model_sha, config, SCHEMA_VERSION)
     store = Store(out, pkey)
     if spec.force:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,12 @@ def need_shared(*parts: str) -> Path:
         pytest.skip(f"reference data {p} is absent (../shared is only present in the "
                     "development workspace, not in a user's clone)")
     return p
+
+
+def posebatch(*args, env=None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "posebatch", *map(str, args)],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})}, **kw)
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +94,22 @@ def demo_clip(tmp_path_factory, demo_frames):
 
     return write_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", demo_frames[:12],
                       options={"crf": "18"})
+
+
+@pytest.fixture(scope="session")
+def walk_dir(tmp_path_factory, demo_frames):
+    """Two clips with the same file name in different folders (16 frames each)."""
+    d = tmp_path_factory.mktemp("walk")
+    from .clips import write_clip
+
+    write_clip(d / "a" / "clip.mp4", demo_frames[:16], options={"crf": "18", "g": "8"})
+    write_clip(d / "b" / "clip.mp4", demo_frames[8:24], options={"crf": "18"})
+    return d
+
+
+@pytest.fixture(scope="session")
+def full_run(walk_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("full") / "out"
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    return out, r

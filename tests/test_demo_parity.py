@@ -1,25 +1,35 @@
-"""The demo video frame by frame against tf-pose-estimation's people per frame
-(demo_reference.json): people counts and keypoints within one heatmap cell."""
+"""The README's main job (`posebatch demo`: every frame of the Sports2D demo video through
+Ray) against tf-pose-estimation's people per frame (demo_reference.json): people counts and
+keypoints within one heatmap cell."""
 import json
 
-from posebatch.decode import decode_sequential
-from posebatch.fetch import ensure_asset
-from posebatch.models import get_asset
+import pandas as pd
 
-from .conftest import need_shared, reference_cells
+from posebatch.analyse import frame_keypoints
+from posebatch.estimator import pixels_to_cells
+
+from .conftest import need_shared, posebatch, reference_cells
 from .test_estimator import match_within_one_cell
 
 
-def test_demo_video_matches_reference_per_frame(estimator):
+def test_demo_job_matches_reference_per_frame(tmp_path):
     ref = json.loads(need_shared("data", "golden", "demo_reference.json").read_text())["frames"]
-    video = ensure_asset(get_asset("demo_video"))
-    same_count = within = total = frames = 0
-    for frame in decode_sequential(video):
-        res = estimator.estimate(frame.image)
-        people = reference_cells(ref[frame.index])
-        same_count += res.n_people == len(people)
-        w, t = match_within_one_cell(res.cells(), people)
-        within, total, frames = within + w, total + t, frames + 1
-    assert frames == len(ref) == 230
-    assert same_count / frames >= 0.98, f"{same_count}/{frames} frames with the reference count"
+    out = tmp_path / "demo"
+    r = posebatch("demo", "--out", out, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "renders:" in r.stdout and len(list((out / "renders").glob("*.png"))) == 4
+    frames = pd.read_parquet(out / "frames.parquet")
+    kp = pd.read_parquet(out / "keypoints.parquet")
+    assert len(frames) == len(ref) == 230 and (frames.status == "ok").all()
+    same_count = within = total = 0
+    for i, people in enumerate(ref):
+        people = reference_cells(people)
+        same_count += int(frames.people[i]) == len(people)
+        cells = pixels_to_cells(frame_keypoints(kp, i)[..., :2], (216, 184), (432, 368),
+                                (1768, 994))
+        w, t = match_within_one_cell(cells, people)
+        within, total = within + w, total + t
+    assert same_count / 230 >= 0.98, f"{same_count}/230 frames with the reference count"
     assert within / total >= 0.98, f"{within}/{total} keypoints within one cell"
+    print(f"demo job: {same_count}/230 frames with the reference count, "
+          f"{within}/{total} keypoints within one cell")

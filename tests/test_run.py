@@ -19,14 +19,9 @@ import pytest
 from posebatch.decode import decode_sequential
 
 from .clips import cut, write_clip
+from .conftest import posebatch
 
 TABLES = ("keypoints", "people", "frames", "videos")
-
-
-def posebatch(*args, env=None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "posebatch", *map(str, args)],
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})}, **kw)
 
 
 def start(*args) -> subprocess.Popen:
@@ -39,25 +34,27 @@ def read(out: Path, table: str) -> pd.DataFrame:
     return pd.read_parquet(Path(out) / f"{table}.parquet")
 
 
-def same_tables(a: Path, b: Path) -> None:
-    """Every table equal; of the videos table all but ``seconds`` (actor time differs per run)."""
+def same_tables(a: Path, b: Path, run_options: tuple[str, ...] = ()) -> None:
+    """Every table equal; of the videos table all but ``seconds`` (actor time differs per run);
+    the metadata equal but for the output folder and ``run_options`` (how the job ran)."""
     for t in TABLES:
         x, y = read(a, t), read(b, t)
         if t == "videos":
             x, y = x.drop(columns="seconds"), y.drop(columns="seconds")
         pd.testing.assert_frame_equal(x, y, check_exact=True)
-        ma, mb = (job_metadata(Path(o) / f"{t}.parquet") for o in (a, b))
+        ma, mb = (job_metadata(Path(o) / f"{t}.parquet", run_options) for o in (a, b))
         assert ma == mb
 
 
-def job_metadata(path: Path) -> dict:
+def job_metadata(path: Path, run_options: tuple[str, ...] = ()) -> dict:
     """The Parquet file's job metadata without the output folder (the only thing that may
     differ between two runs of the same job in different folders)."""
     import json
 
     meta = dict(pq.read_schema(path).metadata)
     params = json.loads(meta.pop(b"posebatch.params"))
-    params["params"].pop("out")
+    for key in ("out",) + run_options:
+        params["params"].pop(key)
     return {**meta, "params": params}
 
 
@@ -67,23 +64,6 @@ def wait_for_chunk(out: Path, proc: subprocess.Popen, timeout: float = 240) -> N
         assert proc.poll() is None, proc.communicate()
         assert time.time() - t < timeout, "no chunk finished in time"
         time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def walk_dir(tmp_path_factory, demo_frames):
-    """Two clips with the same file name in different folders (16 frames each)."""
-    d = tmp_path_factory.mktemp("walk")
-    write_clip(d / "a" / "clip.mp4", demo_frames[:16], options={"crf": "18", "g": "8"})
-    write_clip(d / "b" / "clip.mp4", demo_frames[8:24], options={"crf": "18"})
-    return d
-
-
-@pytest.fixture(scope="module")
-def full_run(walk_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("full") / "out"
-    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
-    assert r.returncode == 0, r.stderr
-    return out, r
 
 
 def test_tables_account_for_every_frame_with_distinct_names(full_run, walk_dir):
@@ -262,3 +242,46 @@ def test_bad_inputs_are_reported_and_the_rest_completes(bad_dir, tmp_path):
     cfs = frames[frames.video_id == cf.video_id]
     assert len(cfs) == 12 and (cfs.status == "ok").sum() == cf.decoded_frames
     assert cfs[cfs.status != "ok"].error.notna().all()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def two_node_cluster(tmp_path):
+    """`ray start --head` on loopback plus a second node joined with `ray start --address`
+    (one CPU each), token authentication on, stopped afterwards."""
+    ray_bin = Path(sys.executable).parent / "ray"
+    port = free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    common = ["--num-cpus=1", "--disable-usage-stats", "--object-store-memory=100000000"]
+    try:
+        head = subprocess.run([ray_bin, "start", "--head", f"--port={port}",
+                               "--node-ip-address=127.0.0.1", "--include-dashboard=false",
+                               *common], env=env, capture_output=True, text=True, timeout=120)
+        assert head.returncode == 0, head.stderr
+        node = subprocess.run([ray_bin, "start", f"--address=127.0.0.1:{port}", *common],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert node.returncode == 0, node.stderr
+        yield f"127.0.0.1:{port}", env
+    finally:
+        subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def test_job_runs_across_two_nodes_of_an_existing_cluster(two_node_cluster, full_run, walk_dir,
+                                                         tmp_path):
+    import json
+
+    address, env = two_node_cluster
+    out = tmp_path / "out"
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--address", address,
+                  "--actors", 2, "--threads", 1, "--no-progress", env=env)
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    nodes = {a["node"] for a in manifest["actors"]}
+    assert len(nodes) == 2, manifest["actors"]  # one actor on each node
+    assert sum(manifest["nodes"].values()) == 8 and set(manifest["nodes"]) == nodes
+    same_tables(full_run[0], out, run_options=("address", "actors", "threads"))
