@@ -1,20 +1,26 @@
-"""Benchmark: frames/s of every stage on real frames, and end to end, with the bare network
-measured in the same run so the ratio is meaningful on any machine."""
+"""Benchmark: frames/s of every stage on real frames, end to end in one process, and end to end
+through the batch job (Ray actors, chunks, Parquet writes), with the bare network measured in
+the same run so the ratio means the same on any machine."""
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import cv2
-import numpy as np
-
+from .decode import Frame, chunk_ranges, decode_range, index_video
 from .estimator import Estimator
+from .job import JobSpec, params_key
 from .parse import parse_maps
 from .postprocess import Maps, find_peaks, split, upsample
 from .preprocess import preprocess
+from .write import SCHEMA_VERSION, frame_tables
+
+BARE = "network (bare)"
+SEQUENTIAL = "end to end, one process"
+JOB = "end to end, job (Ray)"
 
 
 @dataclass
@@ -32,20 +38,9 @@ class StageTimes:
     def fps(self, stage: str) -> float:
         return 1e3 / self.median_ms(stage)
 
-
-def read_frames(video: Path, limit: int) -> tuple[list[np.ndarray], float]:
-    """The first ``limit`` frames and the decode time per frame."""
-    cap = cv2.VideoCapture(str(video))
-    frames = []
-    t = time.perf_counter()
-    while len(frames) < limit:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    dt = (time.perf_counter() - t) / max(1, len(frames))
-    cap.release()
-    return frames, dt
+    def ratio(self, stage: str) -> float:
+        """Throughput of ``stage`` over the bare network's (medians of the same run)."""
+        return self.median_ms(BARE) / self.median_ms(stage)
 
 
 def _timed(fn: Callable[[], object], n: int) -> float:
@@ -54,41 +49,91 @@ def _timed(fn: Callable[[], object], n: int) -> float:
     return (time.perf_counter() - t) / n
 
 
-def bench_stages(video: Path, est: Estimator, frames: int = 30, repeats: int = 3) -> StageTimes:
-    """Each stage over the same frames, ``repeats`` times; the network both bare (pre-made
-    inputs) and inside a sequential end-to-end loop (decode -> ... -> parse)."""
+def _decode(video: Path, n: int) -> list[Frame]:
+    idx = index_video(video)
+    return list(decode_range(idx, 0, min(n, idx.frames)))
+
+
+def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes) -> None:
+    """One repeat of each stage over the first ``frames`` frames, in this process: decode
+    (PyAV, as the job), preprocess, network, upsample, smooth+peaks, parse, write (chunk tables
+    to Parquet), and the whole chain frame by frame."""
+    from .store import Store
+
     cfg, layout = est.config, est.layout
-    times = StageTimes()
-    imgs, _ = read_frames(video, frames)
-    n = len(imgs)
-    inputs = [preprocess(f, cfg)[None] for f in imgs]
-    est.runner.run(inputs[0])  # warm-up
-    for _ in range(repeats):
-        times.add("decode", read_frames(video, frames)[1])
-        times.add("preprocess", _timed(lambda: [preprocess(f, cfg) for f in imgs], n))
-        nets = []
-        times.add("network", _timed(lambda: nets.extend(est.runner.run(x)[0] for x in inputs), n))
-        ups = []
-        times.add("upsample", _timed(lambda: ups.extend(upsample(o, cfg.upsample) for o in nets), n))
-        maps = []
+    t = time.perf_counter()
+    decoded = _decode(video, frames)
+    n = len(decoded)
+    times.add("decode", (time.perf_counter() - t) / n)
+    imgs = [f.image for f in decoded]
+    inputs = []
+    times.add("preprocess", _timed(lambda: inputs.extend(preprocess(f, cfg)[None] for f in imgs),
+                                   n))
+    nets = []
+    times.add(BARE, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in inputs), n))
+    # Post-processing frame by frame, as the pipeline runs it (each frame's maps are freed
+    # before the next: holding all of them would time page faults, not the stages).
+    spent = {"upsample": 0.0, "smooth+peaks": 0.0, "parse": 0.0}
+    parsed = []
+    for o in nets:
+        t0 = time.perf_counter()
+        u = upsample(o, cfg.upsample)
+        t1 = time.perf_counter()
+        heat, paf = split(u, layout)
+        maps = Maps(heat, paf, find_peaks(heat, layout, cfg.smooth_size, cfg.smooth_sigma))
+        t2 = time.perf_counter()
+        parsed.append(parse_maps(maps, layout, cfg.parser))
+        t3 = time.perf_counter()
+        for k, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2)):
+            spent[k] += dt
+    for k, v in spent.items():
+        times.add(k, v / n)
+    rows = [{"frame": f.index, "pts": f.pts, "time": f.time, "status": "ok", "keypoints": kp,
+             "scores": sc} for f, (kp, sc) in zip(decoded, parsed)]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp), "bench")
+        times.add("write", _timed(lambda: store.write_chunk(
+            "v", 0, n, frame_tables(rows, layout), 0.0, "seek"), n))
 
-        def peaks():
-            for u in ups:
-                heat, paf = split(u, layout)
-                maps.append(Maps(heat, paf, find_peaks(heat, layout, cfg.smooth_size,
-                                                       cfg.smooth_sigma)))
+    def sequential():
+        idx = index_video(video)
+        for f in decode_range(idx, 0, n):
+            est.estimate(f.image)
 
-        times.add("smooth+peaks", _timed(peaks, n))
-        parsed = []
-        times.add("parse", _timed(lambda: parsed.extend(parse_maps(m, layout, cfg.parser)
-                                                        for m in maps), n))
+    times.add(SEQUENTIAL, _timed(sequential, n))
 
-        def sequential():
-            cap = cv2.VideoCapture(str(video))
-            for _ in range(n):
-                ok, f = cap.read()
-                est.estimate(f)
-            cap.release()
 
-        times.add("end to end (sequential)", _timed(sequential, n))
-    return times
+def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_frames: int,
+              repeats: int, times: StageTimes, on_repeat: Callable[[int], None] = lambda i: None
+              ) -> dict:
+    """Start the job's Ray runtime and actor pool once, then per repeat: the stages in this
+    process (bare network included) and the job end to end over the first ``frames`` frames
+    (chunks through the pool, each result written as the job writes it). Actor start-up is
+    not timed: it is paid once per job, not per frame."""
+    from .runner import ChunkTask, local_cpus, ray_runtime, resolve_actors, start_pool
+    from .store import Store
+
+    idx = index_video(video)
+    frames = min(frames, idx.frames)
+    tasks = [ChunkTask(0, "bench", s, e) for s, e in chunk_ranges(frames, spec.chunk)]
+    actors = min(resolve_actors(spec, local_cpus()), len(tasks))
+    est.runner.run(preprocess(_decode(video, 1)[0].image, est.config)[None])  # warm-up
+    with ray_runtime(spec, actors), tempfile.TemporaryDirectory() as tmp:
+        import ray
+
+        pool, info = start_pool(spec, est.config, actors)
+        ref = ray.put(idx)
+        store = Store(Path(tmp), params_key(est.spec.sha256 or "", est.config, SCHEMA_VERSION))
+        for r in range(repeats):
+            bench_stages(video, est, stage_frames, times)
+            t = time.perf_counter()
+            for task in tasks:
+                pool.submit(lambda a, tk: a.process.remote(tk, ref), task)
+            while pool.has_next():
+                res = pool.get_next_unordered()
+                store.write_chunk("bench", res.task.start, res.task.end, res.tables,
+                                  res.seconds, res.decode)
+            times.add(JOB, (time.perf_counter() - t) / frames)
+            on_repeat(r)
+    return {"actors": actors, "threads": spec.threads, "frames": frames, "chunk": spec.chunk,
+            "chunks": len(tasks)}

@@ -3,6 +3,7 @@ existing two-node cluster): tables, bad inputs, resume after SIGKILL, Ctrl-C, st
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -285,3 +286,14 @@ def test_job_runs_across_two_nodes_of_an_existing_cluster(two_node_cluster, full
     assert len(nodes) == 2, manifest["actors"]  # one actor on each node
     assert sum(manifest["nodes"].values()) == 8 and set(manifest["nodes"]) == nodes
     same_tables(full_run[0], out, run_options=("address", "actors", "threads"))
+
+
+def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
+    """The benchmark runs and reports (speed itself is measured by `posebatch bench`, not
+    asserted here)."""
+    r = posebatch("bench", "--frames", 8, "--stage-frames", 4, "--repeats", 1, "--chunk", 4)
+    assert r.returncode == 0, r.stderr
+    for stage in ("decode", "preprocess", "network (bare)", "upsample", "smooth+peaks", "parse",
+                  "write", "end to end, one process", "end to end, job (Ray)"):
+        assert stage in r.stdout, stage
+    assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare network", r.stdout)
