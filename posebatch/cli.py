@@ -328,8 +328,9 @@ def status(out: Annotated[Path, typer.Argument(help="A job's output folder.")]):
         total, done = total + frames, done + frames_done
         pct = f"{100 * frames_done / frames:.0f}%" if frames else "-"
         st = v.get("status") or ""
-        t.add_row(v["name"], str(v["frames"] or 0), f"{len(finished)}/{len(chunks)}", pct,
-                  st if st == "ok" else f"[red]{st}: {v.get('error')}[/red]")
+        shown = {"ok": "[green]ok[/green]", "pending": "pending"}.get(
+            st, f"[red]{st}: {v.get('error')}[/red]")
+        t.add_row(v["name"], str(v["frames"] or 0), f"{len(finished)}/{len(chunks)}", pct, shown)
     for p in m.get("problems", []):
         t.add_row(p["path"], "0", "-", "-", f"[red]error: {p['error']}[/red]")
     console.print(t)

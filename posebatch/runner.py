@@ -350,6 +350,10 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
         manifest["state"] = "interrupted"
         store.write_manifest(manifest)
         raise
+    except PosebatchError as exc:
+        manifest.update(state="failed", error=str(exc))
+        store.write_manifest(manifest)
+        raise
     finally:
         progress.stop()
 
