@@ -62,6 +62,9 @@ def test_evaluate_reaches_the_reference_ap():
 
 
 def test_models_list_shows_cache_state():
+    from posebatch.fetch import ensure_model
+
+    ensure_model("mobilenet_thin")  # fetched here when no earlier test did (empty cache)
     r = runner.invoke(app, ["models", "list"], terminal_width=200)
     assert r.exit_code == 0, r.output
     line = next(l for l in r.output.splitlines() if "mobilenet_thin" in l)
