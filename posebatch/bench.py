@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .decode import Frame, chunk_ranges, decode_range, index_video
+from .decode import Frame, chunk_ranges, decode_range, index_video, upright
 from .estimator import Estimator
 from .job import JobSpec, params_key
 from .parse import parse_maps
@@ -50,8 +50,10 @@ def _timed(fn: Callable[[], object], n: int) -> float:
 
 
 def _decode(video: Path, n: int) -> list[Frame]:
+    """The first ``n`` frames, upright, as the job's actors see them."""
     idx = index_video(video)
-    return list(decode_range(idx, 0, min(n, idx.frames)))
+    return [Frame(f.index, f.pts, f.time, upright(f.image, idx.turn))
+            for f in decode_range(idx, 0, min(n, idx.frames))]
 
 
 def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes) -> None:
@@ -98,7 +100,7 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes) ->
     def sequential():
         idx = index_video(video)
         for f in decode_range(idx, 0, n):
-            est.estimate(f.image)
+            est.estimate(upright(f.image, idx.turn))
 
     times.add(SEQUENTIAL, _timed(sequential, n))
 

@@ -370,7 +370,7 @@ def _draw_frames(report, folder: Path, n: int) -> list[Path]:
 
     from . import render
     from .analyse import frame_keypoints
-    from .decode import decode_sequential
+    from .decode import decode_sequential, index_video, upright
     from .layout import COCO18
 
     ok = [v for v in report.videos if v["status"] == "ok" and v["frames"]]
@@ -382,9 +382,11 @@ def _draw_frames(report, folder: Path, n: int) -> list[Path]:
     picks = {int(i * video["frames"] / n) for i in range(n)}
     folder.mkdir(parents=True, exist_ok=True)
     out = []
+    turn = index_video(Path(video["path"])).turn
     for f in decode_sequential(Path(video["path"])):
         if f.index in picks:
-            drawn = render.draw_people(f.image, frame_keypoints(kp, f.index), COCO18)
+            drawn = render.draw_people(upright(f.image, turn), frame_keypoints(kp, f.index),
+                                       COCO18)
             p = folder / f"frame{f.index:04d}.png"
             cv2.imwrite(str(p), drawn)
             out.append(p)

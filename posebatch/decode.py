@@ -38,13 +38,23 @@ class VideoIndex:
     width: int
     height: int
     codec: str
-    rotation: int              # degrees, from the display matrix (0 when none)
+    rotation: int              # degrees counterclockwise, from the display matrix (FFmpeg's sign)
     keyframes: np.ndarray      # (k,) int64 pts of keyframes, sorted
     seekable: bool             # False: packet timestamps cannot place decoded frames exactly
 
     @property
     def frames(self) -> int:
         return int(self.pts.shape[0])
+
+    @property
+    def turn(self) -> int:
+        """Degrees clockwise a stored frame is turned to be shown upright (0, 90, 180, 270)."""
+        return (-self.rotation) % 360
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) of the upright frames the pose stages see."""
+        return (self.height, self.width) if self.turn in (90, 270) else (self.width, self.height)
 
     def times(self) -> np.ndarray:
         """(n,) seconds of each frame from the container's timestamps (correct for VFR)."""
@@ -212,6 +222,22 @@ def _from_start(index: VideoIndex, start: int, end: int) -> Iterator[Frame]:
             return
         if fr.index >= start:
             yield fr
+
+
+def upright(image: np.ndarray, turn: int) -> np.ndarray:
+    """The frame as a player shows it: phones store portrait video landscape with a display
+    matrix, and the network only finds people standing up. ``turn``: VideoIndex.turn."""
+    import cv2
+
+    if turn == 0:
+        return image
+    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
+             270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    if turn not in codes:
+        log.warning("display rotation of %d degrees is not a right angle; frames are used as "
+                    "stored", turn)
+        return image
+    return cv2.rotate(image, codes[turn])
 
 
 def chunk_ranges(n_frames: int, chunk: int) -> list[tuple[int, int]]:

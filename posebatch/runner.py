@@ -24,7 +24,8 @@ import pyarrow as pa
 
 from . import __version__
 from .config import PoseConfig, RuntimeConfig
-from .decode import ChunkOutcome, VideoIndex, chunk_ranges, decode_range, index_video
+from .decode import (ChunkOutcome, VideoIndex, chunk_ranges, decode_range, index_video,
+                     upright)
 from .errors import ConfigError, PosebatchError, VideoError
 from .job import JobSpec, discover, fingerprint, params_key, pose_config
 from .store import Store, video_key
@@ -78,7 +79,7 @@ def process_chunk(estimator, index: VideoIndex, task: ChunkTask) -> ChunkResult:
         for fr in decode_range(index, task.start, task.end, outcome):
             rec = {"frame": fr.index, "pts": fr.pts, "time": fr.time}
             try:
-                res = estimator.estimate(fr.image)
+                res = estimator.estimate(upright(fr.image, index.turn))
                 rec.update(status="ok", keypoints=res.keypoints, scores=res.scores)
             except Exception as exc:  # one bad frame must not lose the chunk
                 rec.update(status="error", error=f"pose estimation failed: {exc}")
@@ -417,8 +418,9 @@ def _video_row(st: VideoState, store: Store) -> dict:
         methods.add(method)
     missing = max(0, idx.container_frames - idx.frames)
     row.update(container_frames=idx.container_frames, frames=idx.frames + missing,
-               decoded_frames=decoded, people_frames=people, fps=idx.fps, width=idx.width,
-               height=idx.height, codec=idx.codec, rotation=idx.rotation,
+               decoded_frames=decoded, people_frames=people, fps=idx.fps,
+               width=idx.display_size[0], height=idx.display_size[1], codec=idx.codec,
+               rotation=idx.turn,
                decode="from_start" if "from_start" in methods else "seek",
                seconds=round(seconds, 3))
     if bad or missing:

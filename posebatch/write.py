@@ -23,15 +23,22 @@ SCHEMA_VERSION = 1
 PART = pa.dictionary(pa.int8(), pa.string())
 SOURCE = pa.dictionary(pa.int32(), pa.string())
 
+def _part_fields(unit: str) -> list[pa.Field]:
+    """The columns of one found part, shared by the image and video keypoint tables."""
+    return [
+        pa.field("part_id", pa.int8(), nullable=False, metadata={"doc": "COCO-18 part id"}),
+        pa.field("part", PART, nullable=False),
+        pa.field("x", pa.float32(), nullable=False, metadata={"unit": unit}),
+        pa.field("y", pa.float32(), nullable=False, metadata={"unit": unit}),
+        pa.field("score", pa.float32(), nullable=False, metadata={"doc": "part confidence"}),
+    ]
+
+
 IMAGE_KEYPOINTS = pa.schema([
     pa.field("image", SOURCE, nullable=False, metadata={"doc": "image path as given"}),
     pa.field("person", pa.int16(), nullable=False, metadata={"doc": "index in the image"}),
     pa.field("person_score", pa.float32(), nullable=False),
-    pa.field("part_id", pa.int8(), nullable=False, metadata={"doc": "COCO-18 part id"}),
-    pa.field("part", PART, nullable=False),
-    pa.field("x", pa.float32(), nullable=False, metadata={"unit": "pixel, original image"}),
-    pa.field("y", pa.float32(), nullable=False, metadata={"unit": "pixel, original image"}),
-    pa.field("score", pa.float32(), nullable=False, metadata={"doc": "part confidence"}),
+    *_part_fields("pixel, original image"),
 ])
 
 IMAGES = pa.schema([
@@ -120,11 +127,7 @@ CHUNK_KEYPOINTS = pa.schema([
     pa.field("frame", pa.int32(), nullable=False, metadata={"doc": "index in presentation order"}),
     pa.field("time", pa.float64(), metadata={"unit": "s, container timestamp"}),
     pa.field("person", pa.int16(), nullable=False, metadata={"doc": "index in the frame"}),
-    pa.field("part_id", pa.int8(), nullable=False, metadata={"doc": "COCO-18 part id"}),
-    pa.field("part", PART, nullable=False),
-    pa.field("x", pa.float32(), nullable=False, metadata={"unit": "pixel, original frame"}),
-    pa.field("y", pa.float32(), nullable=False, metadata={"unit": "pixel, original frame"}),
-    pa.field("score", pa.float32(), nullable=False, metadata={"doc": "part confidence"}),
+    *_part_fields("pixel, upright frame"),
 ])
 
 CHUNK_PEOPLE = pa.schema([
@@ -173,11 +176,11 @@ VIDEOS = pa.schema([
     pa.field("decoded_frames", pa.int64()),
     pa.field("people_frames", pa.int64(), metadata={"doc": "frames with at least one person"}),
     pa.field("fps", pa.float64(), metadata={"doc": "container average frame rate"}),
-    pa.field("width", pa.int32()),
+    pa.field("width", pa.int32(), metadata={"doc": "of the upright frame (x, y refer to it)"}),
     pa.field("height", pa.int32()),
     pa.field("codec", pa.string()),
-    pa.field("rotation", pa.int16(), metadata={"unit": "degrees of display rotation; frames "
-                                                        "are processed as stored"}),
+    pa.field("rotation", pa.int16(), metadata={"unit": "degrees clockwise the stored frames "
+                                                        "were turned to be upright"}),
     pa.field("decode", pa.string(), metadata={"doc": "seek, or from_start after a fallback"}),
     pa.field("status", pa.string(), nullable=False, metadata={"doc": "ok | partial | error"}),
     pa.field("error", pa.string()),

@@ -41,3 +41,20 @@ def cut(src: Path, dst: Path, fraction: float = 0.5) -> Path:
     data = Path(src).read_bytes()
     Path(dst).write_bytes(data[: int(len(data) * fraction)])
     return Path(dst)
+
+
+def set_display_rotation(path: Path, clockwise_degrees: int) -> Path:
+    """Write an MP4 track header's display matrix as a phone does for a video to be shown
+    rotated ``clockwise_degrees`` (90, 180, 270); FFmpeg's muxer no longer writes one."""
+    data = bytearray(Path(path).read_bytes())
+    i = data.find(b"tkhd")
+    assert i > 0, "no tkhd box"
+    version = data[i + 4]
+    matrix_at = i + 4 + 4 + (32 if version == 1 else 20) + 8 + 2 + 2 + 2 + 2
+    one, minus_one = 0x00010000, 0xFFFF0000
+    ab_cd = {90: (0, one, minus_one, 0), 180: (minus_one, 0, 0, minus_one),
+             270: (0, minus_one, one, 0)}[clockwise_degrees]
+    values = [*ab_cd[:2], 0, *ab_cd[2:], 0, 0, 0, 0x40000000]
+    data[matrix_at:matrix_at + 36] = b"".join(v.to_bytes(4, "big") for v in values)
+    Path(path).write_bytes(bytes(data))
+    return Path(path)

@@ -98,3 +98,20 @@ def test_process_chunk_equals_frame_by_frame_estimation(estimator, demo_clip):
             found = want.keypoints[..., 2] > 0
             np.testing.assert_array_equal(got.x.to_numpy(), want.keypoints[..., 0][found])
             np.testing.assert_array_equal(got.score.to_numpy(), want.keypoints[..., 2][found])
+
+
+def test_upright_turns_by_the_display_matrix():
+    """FFmpeg reports a phone's "show turned 90 degrees clockwise" as rotation -90."""
+    from dataclasses import replace
+
+    from posebatch.decode import VideoIndex, upright
+
+    img = np.zeros((2, 3, 3), np.uint8)
+    img[0, 0] = 255  # top-left marker
+    idx = VideoIndex("x", np.arange(3), 1 / 30, 3, 30.0, 3, 2, "h264", -90, np.zeros(1), True)
+    assert idx.turn == 90 and idx.display_size == (2, 3)
+    turned = upright(img, idx.turn)
+    assert turned.shape[:2] == (3, 2) and turned[0, 1, 0] == 255  # now top-right
+    assert replace(idx, rotation=90).turn == 270
+    assert upright(img, 270)[2, 0, 0] == 255 and upright(img, 180)[1, 2, 0] == 255
+    assert replace(idx, rotation=0).display_size == (3, 2) and upright(img, 0) is img

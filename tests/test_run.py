@@ -19,7 +19,7 @@ import pytest
 
 from posebatch.decode import decode_sequential
 
-from .clips import cut, write_clip
+from .clips import cut, set_display_rotation, write_clip
 from .conftest import posebatch
 
 TABLES = ("keypoints", "people", "frames", "videos")
@@ -297,3 +297,33 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
                   "write", "end to end, one process", "end to end, job (Ray)"):
         assert stage in r.stdout, stage
     assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare network", r.stdout)
+
+
+def test_phone_rotation_is_applied_before_inference(demo_frames, estimator, tmp_path):
+    """A clip stored sideways with a display matrix saying "turn 90 degrees clockwise" (as
+    phones write portrait video) is processed upright: people found, coordinates in the
+    upright frame, as estimating the upright frames here."""
+    import cv2
+
+    from posebatch.decode import upright
+
+    sideways = [cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE) for f in demo_frames[:4]]
+    clip = set_display_rotation(write_clip(tmp_path / "in" / "phone.mp4", sideways,
+                                           options={"crf": "18"}), 90)
+    out = tmp_path / "out"
+    r = posebatch("run", clip, "--out", out, "--chunk", 2, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    v = read(out, "videos").iloc[0]
+    assert (v.rotation, v.width, v.height) == (90, 880, 496)
+    kp = read(out, "keypoints")
+    frames = read(out, "frames")
+    assert (frames.people > 0).all()
+    for f in decode_sequential(clip):
+        image = upright(f.image, 90)
+        assert image.shape[:2] == (496, 880)
+        want = estimator.estimate(image)
+        got = kp[kp.frame == f.index]
+        found = want.keypoints[..., 2] > 0
+        assert frames.people[f.index] == want.n_people
+        np.testing.assert_allclose(got[["x", "y"]].to_numpy(),
+                                   want.keypoints[..., :2][found], atol=1e-3)
