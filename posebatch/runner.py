@@ -65,7 +65,6 @@ class ChunkResult:
     seconds: float
     node: str = ""
     bad_frames: int = 0
-    first_error: str | None = None
 
 
 def process_chunk(estimator, index: VideoIndex, task: ChunkTask) -> ChunkResult:
@@ -96,10 +95,9 @@ def process_chunk(estimator, index: VideoIndex, task: ChunkTask) -> ChunkResult:
             rec = {"frame": i, "pts": pts, "time": pts * tb, "status": "decode_error",
                    "error": stop_error or "the decoder produced no picture for this frame"}
         rows.append(rec)
-    bad = [r for r in rows if r["status"] != "ok"]
+    bad = sum(r["status"] != "ok" for r in rows)
     return ChunkResult(task, frame_tables(rows, estimator.layout), outcome.method, outcome.note,
-                       time.perf_counter() - t0, bad_frames=len(bad),
-                       first_error=bad[0].get("error") if bad else None)
+                       time.perf_counter() - t0, bad_frames=bad)
 
 
 class PoseWorker:
@@ -337,6 +335,9 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
                             f"a pose actor died ({exc}); finished chunks are saved: rerun "
                             "the same command to resume") from None
                     t = res.task
+                    if res.note:
+                        log.info("%s [%d, %d): decoded %s: %s", states[t.video].name, t.start,
+                                 t.end, res.decode, res.note)
                     store.write_chunk(t.key, t.start, t.end, res.tables, res.seconds,
                                       res.decode)
                     nodes[res.node] = nodes.get(res.node, 0) + 1
@@ -405,11 +406,11 @@ def _video_row(st: VideoState, store: Store) -> dict:
     methods = set()
     for s, e in st.chunks:
         frames = store.read_chunk(st.key, s, e, "frames")
-        ok = pc.equal(frames["status"].cast(pa.string()), "ok")
-        decoded += pc.sum(pc.cast(pc.invert(pc.equal(frames["status"].cast(pa.string()),
-                                                     "decode_error")), pa.int64())).as_py()
-        people += pc.sum(pc.cast(pc.greater(frames["people"], 0), pa.int64())).as_py() or 0
-        n_bad = frames.num_rows - (pc.sum(pc.cast(ok, pa.int64())).as_py() or 0)
+        status = frames["status"].cast(pa.string())
+        ok = pc.equal(status, "ok")
+        decoded += frames.num_rows - (pc.sum(pc.equal(status, "decode_error")).as_py() or 0)
+        people += pc.sum(pc.greater(frames["people"], 0)).as_py() or 0
+        n_bad = frames.num_rows - (pc.sum(ok).as_py() or 0)
         if n_bad and first_error is None:
             first_error = frames.filter(pc.invert(ok))["error"][0].as_py()
         bad += n_bad

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .fetch import atomic_write_bytes
-from .write import CHUNK_TABLES, TABLES, parquet_stream, write_parquet
+from .write import CHUNK_TABLES, TABLES, VIDEOS, parquet_stream, write_parquet
 
 CHUNKS = ".chunks"
 MANIFEST = "manifest.json"
@@ -104,8 +104,6 @@ class Store:
         return paths
 
     def write_videos(self, rows: list[dict], params: dict[str, Any]) -> Path:
-        from .write import VIDEOS
-
         return write_parquet(pa.Table.from_pylist(rows, schema=VIDEOS),
                              self.out / "videos.parquet", "videos", params)
 
