@@ -51,6 +51,12 @@ def test_discover_recurses_keeps_duplicate_names_distinct_and_reports_empty(tmp_
     assert [v.name for v in found.videos] == ["a/clip.mp4", "b/clip.MP4", "b/deep/x.avi"]
     assert [(Path(p.path).name, p.error.split(" (")[0]) for p in found.problems] == [
         ("empty", "folder contains no video files"), ("nope.mp4", "no such file or folder")]
+    # two files of the same name named one by one: their full paths tell them apart
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "clip.MP4").write_bytes(b"x")
+    twins = discover((str(tmp_path / "b" / "clip.MP4"), str(tmp_path / "c" / "clip.MP4")))
+    assert [v.name for v in twins.videos] == [str(tmp_path / "b" / "clip.MP4"),
+                                              str(tmp_path / "c" / "clip.MP4")]
 
 
 def test_frame_tables_keep_every_frame_even_without_people(layout):
