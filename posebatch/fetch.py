@@ -18,31 +18,20 @@ from pathlib import Path
 
 from .errors import FetchError, IntegrityError, ModelNotCachedError, ModelNotFoundError
 from .models import AssetSpec, ModelSpec, Source, cache_dir, get_model, write_local_entry
+from .write import atomic_path
 
 log = logging.getLogger(__name__)
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder and rename, so readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_bytes(data)
 
 
 def model_path(spec: ModelSpec) -> Path:

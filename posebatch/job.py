@@ -168,16 +168,10 @@ def discover(inputs: tuple[str, ...], extensions: tuple[str, ...] = VIDEO_EXTENS
     return found
 
 
-def fingerprint(path: Path, block: int = 1 << 20) -> str:
-    """blake2b of the file's bytes and size: a changed file is a different video."""
-    h = hashlib.blake2b(digest_size=16)
-    size = 0
+def fingerprint(path: Path) -> str:
+    """blake2b-128 of the file's bytes: a changed file is a different video."""
     with open(path, "rb") as f:
-        while data := f.read(block):
-            h.update(data)
-            size += len(data)
-    h.update(size.to_bytes(8, "little"))
-    return h.hexdigest()
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
 def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> str:

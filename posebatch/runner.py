@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections import Counter
 import logging
 import os
 import signal
@@ -207,7 +208,6 @@ class VideoState:
     remaining: int = 0
     status: str = "ok"
     error: str | None = None
-    decode: str = "seek"
 
     @property
     def failed(self) -> bool:
@@ -295,8 +295,9 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
 
     pending = [ChunkTask(st.video_id, st.key, s, e) for st in states if st.index is not None
                for s, e in st.chunks if not store.is_done(st.key, s, e)]
+    per_video = Counter(t.video for t in pending)
     for st in states:
-        st.remaining = sum(1 for t in pending if t.video == st.video_id)
+        st.remaining = per_video[st.video_id]
     total = sum(st.index.frames for st in states if st.index is not None)
     todo = sum(t.end - t.start for t in pending)
 
@@ -321,7 +322,7 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
 
                 if spec.address:
                     cpus = int(ray.cluster_resources().get("CPU", 1))
-                    actors = min(spec.actors or max(1, cpus // spec.threads), len(pending))
+                    actors = min(resolve_actors(spec, cpus), len(pending))
                 pool, info = start_pool(spec, config, actors)
                 manifest["actors"] = info
                 refs = {st.video_id: ray.put(st.index) for st in states if st.remaining}
@@ -363,11 +364,10 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
     rows = [_video_row(st, store) for st in states]
     for p in found.problems:
         rows.append(_problem_row(len(rows), p))
-    table_meta = job_meta
     paths = store.assemble(((st.video_id, st.name, st.key, st.chunks,
                              _missing_rows(st.index) if st.index is not None else None)
-                            for st in states), table_meta)
-    paths["videos"] = store.write_videos(rows, table_meta)
+                            for st in states), job_meta)
+    paths["videos"] = store.write_videos(rows, job_meta)
     manifest.update(
         state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         videos=[{**_manifest_video(st, store), "status": r["status"], "error": r["error"]}
@@ -393,11 +393,8 @@ def _video_row(st: VideoState, store: Store) -> dict:
     import pyarrow.compute as pc
 
     idx = st.index
-    row = {"video_id": st.video_id, "video": st.name, "path": str(st.path),
-           "fingerprint": st.fingerprint, "size": st.size, "status": st.status,
-           "error": st.error, "container_frames": None, "frames": 0, "decoded_frames": 0,
-           "people_frames": 0, "fps": None, "width": None, "height": None, "codec": None,
-           "rotation": None, "decode": None, "seconds": 0.0}
+    row = _empty_row(st.video_id, st.name, str(st.path), fingerprint=st.fingerprint,
+                     size=st.size, status=st.status, error=st.error)
     if idx is None:
         return row
     decoded = people = bad = 0
@@ -435,9 +432,15 @@ def _video_row(st: VideoState, store: Store) -> dict:
     return row
 
 
+def _empty_row(video_id: int, video: str, path: str, **values) -> dict:
+    """A videos row with nothing decoded; ``values`` fill in what is known."""
+    return {"video_id": video_id, "video": video, "path": path, "fingerprint": None,
+            "size": None, "status": "error", "error": None, "container_frames": None,
+            "frames": 0, "decoded_frames": 0, "people_frames": 0, "fps": None, "width": None,
+            "height": None, "codec": None, "rotation": None, "decode": None, "seconds": 0.0,
+            **values}
+
+
 def _problem_row(video_id: int, problem) -> dict:
-    return {"video_id": video_id, "video": problem.path, "path": str(Path(problem.path).absolute()),
-            "fingerprint": None, "size": None, "status": "error", "error": problem.error,
-            "container_frames": None, "frames": 0, "decoded_frames": 0, "people_frames": 0,
-            "fps": None, "width": None, "height": None, "codec": None, "rotation": None,
-            "decode": None, "seconds": 0.0}
+    return _empty_row(video_id, problem.path, str(Path(problem.path).absolute()),
+                      error=problem.error)

@@ -30,6 +30,10 @@ _SECONDS_KEY = b"posebatch.seconds"
 _DECODE_KEY = b"posebatch.decode"
 
 
+def chunk_file(start: int, end: int, table: str) -> str:
+    return f"{start:08d}-{end:08d}.{table}.parquet"
+
+
 def video_key(path: Path, fingerprint: str) -> str:
     where = hashlib.blake2b(str(Path(path).absolute()).encode(), digest_size=6).hexdigest()
     return f"{where}-{fingerprint[:16]}"
@@ -44,7 +48,7 @@ class Store:
         return self.out / CHUNKS / vkey / self.params_key
 
     def _file(self, vkey: str, start: int, end: int, table: str) -> Path:
-        return self.chunk_dir(vkey) / f"{start:08d}-{end:08d}.{table}.parquet"
+        return self.chunk_dir(vkey) / chunk_file(start, end, table)
 
     def is_done(self, vkey: str, start: int, end: int) -> bool:
         return self._file(vkey, start, end, "frames").exists()
@@ -59,8 +63,7 @@ class Store:
             write_parquet(t, self._file(vkey, start, end, name), f"chunk.{name}", {})
 
     def read_chunk(self, vkey: str, start: int, end: int, table: str) -> pa.Table:
-        t = pq.read_table(self._file(vkey, start, end, table), schema=CHUNK_TABLES[table])
-        return t
+        return pq.read_table(self._file(vkey, start, end, table), schema=CHUNK_TABLES[table])
 
     def chunk_info(self, vkey: str, start: int, end: int) -> tuple[float, str]:
         """(actor seconds, decode method) recorded with a finished chunk."""
@@ -117,7 +120,7 @@ def chunks_done(out: Path, store_dir: str, chunks: list[tuple[int, int]]
                 ) -> list[tuple[int, int]]:
     """The planned chunks whose frames file exists under OUT/store_dir."""
     d = Path(out) / store_dir
-    return [(s, e) for s, e in chunks if (d / f"{s:08d}-{e:08d}.frames.parquet").exists()]
+    return [(s, e) for s, e in chunks if (d / chunk_file(s, e, "frames")).exists()]
 
 
 def read_manifest(out: Path) -> dict:

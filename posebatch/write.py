@@ -210,6 +210,20 @@ def people_columns(keypoints: np.ndarray, scores: np.ndarray) -> dict[str, np.nd
             "x_max": hi[:, 0].astype(np.float32), "y_max": hi[:, 1].astype(np.float32)}
 
 
+def _arrays(cols: dict[str, list[np.ndarray]], schema: pa.Schema) -> dict[str, np.ndarray]:
+    """Concatenate each column's per-frame pieces (an empty array of the schema's type when
+    no frame had anybody)."""
+    return {k: np.concatenate(v) if v else np.empty(0, schema.field(k).type.to_pandas_dtype())
+            for k, v in cols.items()}
+
+
+def _table(arrays: dict[str, Any], schema: pa.Schema) -> pa.Table:
+    """Columns typed by ``schema``; a NaN time becomes null."""
+    return pa.table({f.name: arrays[f.name] if isinstance(arrays[f.name], pa.Array) else
+                     pa.array(arrays[f.name], f.type, from_pandas=f.name == "time")
+                     for f in schema}, schema=schema)
+
+
 def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Table]:
     """A chunk's three tables from per-frame records ``{frame, pts, time, status, error,
     keypoints (n, P, 3) or None, scores (n,) or None}``. Pure: same records, same bytes."""
@@ -233,24 +247,10 @@ def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Tab
         for k, v in p.items():
             pcols[k].append(v)
 
-    def cat(cols, name, schema):
-        f = schema.field(name)
-        dtype = f.type.to_pandas_dtype() if not pa.types.is_dictionary(f.type) else np.int8
-        return np.concatenate(cols[name]) if cols[name] else np.empty(0, dtype)
-
-    karr = {k: cat(kcols, k, CHUNK_KEYPOINTS) for k in kcols}
-    kp_table = pa.table({
-        "frame": pa.array(karr["frame"], pa.int32()),
-        "time": pa.array(karr["time"], pa.float64(), from_pandas=True),
-        "person": pa.array(karr["person"], pa.int16()),
-        "part_id": pa.array(karr["part_id"], pa.int8()),
-        "part": part_array(karr["part_id"].astype(np.int8), layout),
-        "x": pa.array(karr["x"], pa.float32()), "y": pa.array(karr["y"], pa.float32()),
-        "score": pa.array(karr["score"], pa.float32()),
-    }, schema=CHUNK_KEYPOINTS)
-    parr = {k: cat(pcols, k, CHUNK_PEOPLE) for k in pcols}
-    people = pa.table({k: pa.array(parr[k], CHUNK_PEOPLE.field(k).type, from_pandas=(k == "time"))
-                       for k in CHUNK_PEOPLE.names}, schema=CHUNK_PEOPLE)
+    karr = _arrays(kcols, CHUNK_KEYPOINTS)
+    karr["part"] = part_array(karr["part_id"].astype(np.int8), layout)
+    kp_table = _table(karr, CHUNK_KEYPOINTS)
+    people = _table(_arrays(pcols, CHUNK_PEOPLE), CHUNK_PEOPLE)
     frames_t = pa.table({
         "frame": pa.array([r["frame"] for r in frames], pa.int32()),
         "pts": pa.array([r["pts"] for r in frames], pa.int64()),
