@@ -4,19 +4,43 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .layout import COCO18, KeypointLayout, flip_index
 
-def frame_keypoints(keypoints: pd.DataFrame, frame: int, n_parts: int = 18,
-                    video: str | None = None) -> np.ndarray:
-    """(people, n_parts, 3) x, y, score of one frame from the keypoints table (NaN, NaN, 0 for
-    parts not found), the array the renderers take."""
+
+def frame_keypoints(keypoints: pd.DataFrame, frame: int, layout: KeypointLayout = COCO18,
+                    video: str | None = None, as_detected: bool = False) -> np.ndarray:
+    """(people, n_parts, 3) x, y, score of the detections of one frame from the keypoints
+    table (NaN, NaN, 0 for parts not found), the array the renderers take; filled rows are
+    not detections and are left out. Parts are left/right corrected, or labelled as the
+    network found them with ``as_detected``."""
     rows = keypoints[keypoints["frame"] == frame]
     if video is not None:
         rows = rows[rows["video"] == video]
+    if "filled" in rows:
+        rows = rows[~rows["filled"]]
     n = int(rows["person"].max()) + 1 if len(rows) else 0
-    out = np.zeros((n, n_parts, 3), np.float32)
+    out = np.zeros((n, layout.n_parts, 3), np.float32)
     out[..., :2] = np.nan
     p, k = rows["person"].to_numpy(int), rows["part_id"].to_numpy(int)
+    if as_detected and "swapped" in rows:
+        mirror = flip_index(layout)
+        k = np.where(rows["swapped"].to_numpy(bool), mirror[k], k)
     out[p, k] = rows[["x", "y", "score"]].to_numpy(np.float32)
+    return out
+
+
+def frame_tracks(keypoints: pd.DataFrame, frame: int, video: str | None = None) -> np.ndarray:
+    """(people,) the track id of each detection of one frame (-1: no track), in the order of
+    :func:`frame_keypoints`."""
+    rows = keypoints[keypoints["frame"] == frame]
+    if video is not None:
+        rows = rows[rows["video"] == video]
+    rows = rows[~rows["filled"]] if "filled" in rows else rows
+    n = int(rows["person"].max()) + 1 if len(rows) else 0
+    out = np.full(n, -1, np.int64)
+    if "track" in rows:
+        known = rows[rows["track"].notna()]
+        out[known["person"].to_numpy(int)] = known["track"].to_numpy(int)
     return out
 
 

@@ -191,6 +191,9 @@ def models_add(
     console.print(f"added {spec.name} (sha256 {spec.sha256})")
 
 
+_TRACK_PANEL = "Tracking and smoothing (a job file's \\[track] table)"
+
+
 class _RichProgress:
     """The runner's progress drawn by rich: frames, frames/s, ETA, videos done and failed."""
 
@@ -265,27 +268,51 @@ def run(
     job: Annotated[Optional[Path], typer.Option("--job", help="A TOML job spec (see jobs/); "
                    "options given here override it.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (posebatch "
-                     "models list). [default: mobilenet_thin]", show_default=False)] = None,
+                     "models list). \\[default: mobilenet_thin]", show_default=False)] = None,
     preprocess: Annotated[Optional[Preprocess], typer.Option(
-        "--preprocess", help="reference | aspect. [default: reference]",
+        "--preprocess", help="reference | aspect. \\[default: reference]",
         show_default=False)] = None,
     upsample: Annotated[Optional[float], typer.Option("--upsample", help="Heatmap upsampling "
-                        "ratio. [default: 4]", show_default=False)] = None,
+                        "ratio. \\[default: 4]", show_default=False)] = None,
     coords: Annotated[Optional[Coords], typer.Option("--coords", help="center | tfpose. "
-                      "[default: center]", show_default=False)] = None,
+                      "\\[default: center]", show_default=False)] = None,
     chunk: Annotated[Optional[int], typer.Option("--chunk", help="Frames per task. "
-                     "[default: 128]", show_default=False)] = None,
+                     "\\[default: 128]", show_default=False)] = None,
     actors: Annotated[Optional[int], typer.Option("--actors", help="Pose actors (0: CPUs / "
-                      "threads). [default: 0]", show_default=False)] = None,
+                      "threads). \\[default: 0]", show_default=False)] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", help="TensorFlow threads "
-                       "(CPUs reserved) per actor. [default: 1]", show_default=False)] = None,
+                       "(CPUs reserved) per actor. \\[default: 1]", show_default=False)] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Address of a running "
                        "Ray cluster (HOST:PORT); without it a local runtime is started.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every chunk.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress",
                         help="Show the progress bar.")] = True,
+    track: Annotated[Optional[bool], typer.Option(
+        "--track/--no-track", help="Follow people through each video. \\[default: track]",
+        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    max_gap: Annotated[Optional[float], typer.Option(
+        "--max-gap", help="Seconds a person may go unseen and keep their track. \\[default: 1]",
+        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    min_seen: Annotated[Optional[float], typer.Option(
+        "--min-seen", help="Seconds a track must be detected to be reported. \\[default: 0.3]",
+        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    min_similarity: Annotated[Optional[float], typer.Option(
+        "--min-similarity", help="Keypoint similarity (0-1) below which a detection never "
+        "continues a track. \\[default: 0.2]", show_default=False,
+        rich_help_panel=_TRACK_PANEL)] = None,
+    swap_horizon: Annotated[Optional[float], typer.Option(
+        "--swap-horizon", help="Seconds of left/right relabelling one body height of jumps "
+        "pays for (longer swaps are left alone). \\[default: 0.2]", show_default=False,
+        rich_help_panel=_TRACK_PANEL)] = None,
+    fill_gap: Annotated[Optional[float], typer.Option(
+        "--fill-gap", help="Longest gap (s) in a keypoint that is interpolated. \\[default: 0.2]",
+        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    cutoff: Annotated[Optional[float], typer.Option(
+        "--cutoff", help="Low-pass cut-off (Hz) of the zero-lag Butterworth filter; 0: off. "
+        "\\[default: 6]", show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
 ):
-    """Find every person in every frame of the videos: Parquet tables in OUT, resumable."""
+    """Find every person in every frame of the videos and follow them through each video:
+    Parquet tables in OUT, resumable."""
     from .job import make_spec
     from .runner import run_job
 
@@ -294,7 +321,12 @@ def run(
                                "model": model, "preprocess": preprocess,
                                "upsample": upsample, "coords": coords, "chunk": chunk,
                                "actors": actors, "threads": threads, "address": address,
-                               "force": force or None})
+                               "force": force or None,
+                               "track": {"enabled": track, "max_gap": max_gap,
+                                         "min_seen": min_seen,
+                                         "min_similarity": min_similarity,
+                                         "swap_horizon": swap_horizon, "fill_gap": fill_gap,
+                                         "cutoff": cutoff}})
         try:
             report = run_job(spec, _RichProgress(progress), _resolve_asset)
         except KeyboardInterrupt:
@@ -364,12 +396,13 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
 
 
 def _draw_frames(report, folder: Path, n: int) -> list[Path]:
-    """Draw ``n`` evenly spaced frames of the first video from the keypoints table."""
+    """Draw ``n`` evenly spaced frames of the first video from the keypoints table, each
+    person labelled with their track id."""
     import cv2
     import pandas as pd
 
     from . import render
-    from .analyse import frame_keypoints
+    from .analyse import frame_keypoints, frame_tracks
     from .decode import decode_sequential, index_video, upright
     from .layout import COCO18
 
@@ -385,8 +418,9 @@ def _draw_frames(report, folder: Path, n: int) -> list[Path]:
     turn = index_video(Path(video["path"])).turn
     for f in decode_sequential(Path(video["path"])):
         if f.index in picks:
+            labels = [f"{t}" if t >= 0 else "" for t in frame_tracks(kp, f.index)]
             drawn = render.draw_people(upright(f.image, turn), frame_keypoints(kp, f.index),
-                                       COCO18)
+                                       COCO18, labels=labels)
             p = folder / f"frame{f.index:04d}.png"
             cv2.imwrite(str(p), drawn)
             out.append(p)
@@ -411,7 +445,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                            "demo video.")] = None):
     """Frames/s of each stage, end to end in one process and through the job (Ray), with the
     bare network measured in the same run and the ratios printed."""
-    from .bench import BARE, JOB, StageTimes, bench_job
+    from .bench import BARE, JOB, TRACK, StageTimes, bench_job
     from .job import JobSpec
 
     with _guard():
@@ -436,6 +470,8 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                   + ", ".join(f"{a / b:.2f}" for a, b in zip(times.runs[BARE], times.runs[JOB])))
     console.print(f"job end to end: {times.fps(JOB):.1f} frames/s = {times.ratio(JOB):.2f} x "
                   f"the bare network ({times.fps(BARE):.1f} frames/s, same run)")
+    console.print(f"track + smooth: {times.median_ms(TRACK):.2f} ms/frame = "
+                  f"{100 * times.median_ms(TRACK) / net:.1f}% of the bare network's time")
 
 
 if __name__ == "__main__":

@@ -91,3 +91,42 @@ class RuntimeConfig:
 
     intra_threads: int = 0
     inter_threads: int = 0
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    """How people are followed through a video, left/right swaps corrected and trajectories
+    smoothed (``posebatch.track``). Durations are in seconds and frequencies in Hz, never in
+    frames: frame rates vary between videos and within one (phone video).
+
+    ``max_gap``: a person unseen for longer ends their track; one who comes back sooner keeps
+    the id. ``min_seen``: a track is reported (gets an id) only when it was detected for at
+    least this long (the summed durations of the frames it was found in); shorter ones are
+    spurious detections and keep ``track`` null. ``min_similarity``: the keypoint similarity
+    (OKS-like, 0..1) below which a detection never continues a track. ``swap_horizon``: a
+    left/right relabelling is applied only where it removes at least one body height of jumps
+    per ``swap_horizon`` seconds it lasts (brief swaps are corrected, long disagreements are
+    left as the network saw them). ``fill_gap``: a keypoint missing for at most this long
+    inside a track is interpolated (``filled``). ``cutoff``: the zero-lag 4th-order
+    Butterworth low-pass applied to each keypoint's trajectory (0 turns smoothing off).
+    """
+
+    enabled: bool = True
+    max_gap: float = 1.0
+    min_seen: float = 0.3
+    min_similarity: float = 0.2
+    swap_horizon: float = 0.2
+    fill_gap: float = 0.2
+    cutoff: float = 6.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_gap", "min_seen", "swap_horizon", "fill_gap", "cutoff"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise ConfigError(f"track.{name} must be a number of seconds (Hz for cutoff) "
+                                  f">= 0, got {v!r}")
+        if self.swap_horizon <= 0:
+            raise ConfigError(f"track.swap_horizon must be > 0 s, got {self.swap_horizon}")
+        if not 0 < self.min_similarity <= 1:
+            raise ConfigError(f"track.min_similarity must be in (0, 1], got "
+                              f"{self.min_similarity!r}")

@@ -13,7 +13,8 @@ from . import render
 from .coco import image_id_from_name, to_coco
 from .errors import ImageReadError
 from .estimator import Estimator, PoseResult
-from .write import IMAGE_KEYPOINTS, IMAGES, keypoint_columns, part_array, write_parquet
+from .write import (IMAGE_KEYPOINTS, IMAGE_SCHEMA_VERSION, IMAGES, keypoint_columns,
+                    part_array, write_parquet)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,8 @@ def run_images(paths: list[Path], out_dir: Path, estimator: Estimator, *, render
         "score": pa.array(arrays["score"], pa.float32()),
     }).cast(IMAGE_KEYPOINTS)
     report.keypoints_path = write_parquet(table, out_dir / "keypoints.parquet", "image_keypoints",
-                                          params)
+                                          params, IMAGE_SCHEMA_VERSION)
     images = pa.Table.from_pylist([asdict(o) for o in report.outcomes], schema=IMAGES)
-    report.images_path = write_parquet(images, out_dir / "images.parquet", "images", params)
+    report.images_path = write_parquet(images, out_dir / "images.parquet", "images", params,
+                                       IMAGE_SCHEMA_VERSION)
     return report

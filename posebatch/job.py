@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Coords, PoseConfig, Preprocess
+from .config import Coords, PoseConfig, Preprocess, TrackConfig
 from .errors import ConfigError
 
 # Container extensions a directory is searched for (case-insensitive). A file named
@@ -38,8 +38,11 @@ class JobSpec:
     address: str | None = None       # an existing Ray cluster; None starts a local runtime
     extensions: tuple[str, ...] = VIDEO_EXTENSIONS
     force: bool = False
+    track: TrackConfig = field(default_factory=TrackConfig)   # [track] in a job file
 
     def __post_init__(self) -> None:
+        if isinstance(self.track, dict):
+            object.__setattr__(self, "track", track_config(self.track))
         object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
         object.__setattr__(self, "coords", Coords(self.coords))
         object.__setattr__(self, "inputs", tuple(str(i) for i in self.inputs))
@@ -52,6 +55,27 @@ class JobSpec:
             raise ConfigError(f"actors must be 0 (automatic) or more, got {self.actors}")
         if self.threads < 1:
             raise ConfigError(f"threads per actor must be at least 1, got {self.threads}")
+
+
+_TRACK_FIELDS = {f.name for f in dataclasses.fields(TrackConfig)}
+
+
+def _unknown_key(key: str, known: set[str], where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ConfigError(f"{where}unknown key {key!r}{hint} (known keys: "
+                       f"{', '.join(sorted(known))})")
+
+
+def track_config(values: dict[str, Any]) -> TrackConfig:
+    """A TrackConfig from a job file's ``[track]`` table (or the command line's options)."""
+    for key in values:
+        if key not in _TRACK_FIELDS:
+            raise _unknown_key(key, _TRACK_FIELDS, "[track]: ")
+    try:
+        return TrackConfig(**values)
+    except TypeError as exc:
+        raise ConfigError(f"[track]: {exc}") from None
 
 
 # What `posebatch demo` runs; jobs/demo.toml holds the same values (a test checks it).
@@ -73,10 +97,10 @@ def load_job_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     for key in data:
         if key not in _FIELDS:
-            close = difflib.get_close_matches(key, sorted(_FIELDS), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{path}: unknown key {key!r}{hint} "
-                              f"(known keys: {', '.join(sorted(_FIELDS))})")
+            raise _unknown_key(key, _FIELDS, f"{path}: ")
+    if "track" in data and not isinstance(data["track"], dict):
+        raise ConfigError(f"{path}: track must be a table ([track] with keys "
+                          f"{', '.join(sorted(_TRACK_FIELDS))})")
     if isinstance(data.get("inputs"), str):
         data["inputs"] = [data["inputs"]]
     return data
@@ -85,7 +109,11 @@ def load_job_file(path: Path) -> dict[str, Any]:
 def make_spec(job_file: Path | None, overrides: dict[str, Any]) -> JobSpec:
     """Job file values, then every command-line option that was given (not None) on top."""
     values = load_job_file(job_file) if job_file else {}
+    overrides = dict(overrides)
+    track = {**values.get("track", {}), **{k: v for k, v in overrides.pop("track", {}).items()
+                                           if v is not None}}
     values.update({k: v for k, v in overrides.items() if v is not None and v != ()})
+    values["track"] = track
     if not values.get("inputs"):
         raise ConfigError("no inputs: name video files or folders, or give a job file with "
                           "inputs = [...]")
@@ -179,3 +207,14 @@ def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> st
     doc = {"model_sha256": model_sha256, "config": dataclasses.asdict(config),
            "schema": schema_version}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# Bump when the tracking code changes what it produces: stored tracks are then redone.
+TRACK_ALGORITHM = 1
+
+
+def track_key(config: TrackConfig) -> str:
+    """Hash of the tracking settings and algorithm: a video's stored tracks are reused while it
+    and its detections are unchanged."""
+    doc = {"track": dataclasses.asdict(config), "algorithm": TRACK_ALGORITHM}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]

@@ -60,6 +60,14 @@ class KeypointLayout:
         return np.ascontiguousarray(self.limb_paf, dtype=np.int32)
 
 
+def flip_index(layout: KeypointLayout) -> np.ndarray:
+    """(P,) part index of each part's mirror (itself when it has none)."""
+    idx = np.arange(layout.n_parts)
+    for a, b in layout.flip_pairs:
+        idx[a], idx[b] = b, a
+    return idx
+
+
 COCO18 = KeypointLayout(
     name="coco18",
     parts=(

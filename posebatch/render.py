@@ -18,13 +18,14 @@ def _points(kp: np.ndarray) -> list[tuple[int, int] | None]:
 
 
 def draw_people(frame: np.ndarray, keypoints: np.ndarray, layout: KeypointLayout,
-                thickness: int | None = None) -> np.ndarray:
-    """Draw every person's limbs and parts in the OpenPose colours on a copy of ``frame``."""
+                thickness: int | None = None, labels: list[str] | None = None) -> np.ndarray:
+    """Draw every person's limbs and parts in the OpenPose colours on a copy of ``frame``,
+    with ``labels[i]`` (e.g. the track id) written above person i's highest part."""
     out = frame.copy()
     if thickness is None:
         thickness = max(2, round(max(frame.shape[:2]) / 300))
     colors = layout.colors_bgr()
-    for person in keypoints:
+    for n, person in enumerate(keypoints):
         pts = _points(person)
         for i, (a, b) in enumerate(layout.limbs[: layout.draw_limbs]):
             if pts[a] is not None and pts[b] is not None:
@@ -32,7 +33,23 @@ def draw_people(frame: np.ndarray, keypoints: np.ndarray, layout: KeypointLayout
         for i, p in enumerate(pts):
             if p is not None:
                 cv2.circle(out, p, thickness + 1, colors[i], -1, cv2.LINE_AA)
+        found = [p for p in pts if p is not None]
+        if labels is not None and labels[n] and found:
+            top = min(found, key=lambda p: p[1])
+            _label(out, labels[n], (top[0], top[1] - 4 * thickness))
     return out
+
+
+def _label(img: np.ndarray, text: str, at: tuple[int, int]) -> None:
+    """White text with a dark outline, readable on any background, centred on ``at``."""
+    scale = max(0.5, max(img.shape[:2]) / 1200)
+    width = max(1, round(2 * scale))
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, width)
+    org = (int(np.clip(at[0] - w // 2, 0, img.shape[1] - w)), int(max(at[1], h + 2)))
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), width + 3,
+                cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), width,
+                cv2.LINE_AA)
 
 
 def skeleton_only(frame_shape: tuple[int, ...], keypoints: np.ndarray,

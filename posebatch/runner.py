@@ -22,15 +22,18 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import __version__
 from .config import PoseConfig, RuntimeConfig
 from .decode import (ChunkOutcome, VideoIndex, chunk_ranges, decode_range, index_video,
                      upright)
 from .errors import ConfigError, PosebatchError, VideoError
-from .job import JobSpec, discover, fingerprint, params_key, pose_config
+from .job import JobSpec, discover, fingerprint, params_key, pose_config, track_key
+from .layout import KeypointLayout, get_layout
 from .store import Store, video_key
-from .write import CHUNK_FRAMES, SCHEMA_VERSION, frame_tables, status_array
+from .write import (CHUNK_FRAMES, CHUNK_SCHEMA_VERSION, SCHEMA_VERSION, frame_tables,
+                    status_array)
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +194,52 @@ def start_pool(spec: JobSpec, config: PoseConfig, actors: int):
     return ActorPool(handles), info
 
 
+class Tracking:
+    """Tracks each video once all its chunks are done: one Ray task per video (a light one,
+    reserving no CPU, so it runs beside the pose actors), at most ``limit`` in flight; the
+    driver reads the video's detections from the store and writes the tracked tables back."""
+
+    def __init__(self, store: Store, tkey: str, spec: JobSpec, layout: KeypointLayout,
+                 limit: int):
+        import ray
+
+        from .track.tables import track_tables
+
+        self.store, self.tkey, self.spec, self.layout = store, tkey, spec, layout
+        self.limit = max(1, limit)
+        self.task = ray.remote(num_cpus=0, max_retries=1)(track_tables)
+        self.inflight: dict = {}
+        self.errors: dict[int, str] = {}
+
+    def submit(self, st: "VideoState") -> None:
+        while len(self.inflight) >= self.limit:
+            self.collect(block=True)
+        read = lambda t: self.store.read_video(st.key, st.chunks, t)  # noqa: E731
+        ref = self.task.remote(read("keypoints"), read("people"), read("frames"), self.layout,
+                               self.spec.track)
+        self.inflight[ref] = st
+
+    def collect(self, block: bool = False) -> None:
+        """Write the tracks that are ready (wait for one when ``block``; all with ``None``)."""
+        import ray
+
+        if not self.inflight:
+            return
+        ready, _ = ray.wait(list(self.inflight), num_returns=1 if block else len(self.inflight),
+                            timeout=None if block else 0)
+        for ref in ready:
+            st = self.inflight.pop(ref)
+            try:
+                self.store.write_tracked(st.key, self.tkey, ray.get(ref))
+            except ray.exceptions.RayError as exc:
+                self.errors[st.video_id] = f"tracking failed: {exc}"
+                log.error("%s: tracking failed: %s", st.name, exc)
+
+    def finish(self) -> None:
+        while self.inflight:
+            self.collect(block=True)
+
+
 # --- the job ----------------------------------------------------------------------------------
 
 @dataclass
@@ -266,13 +315,15 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
     model, model_path = ensure_model(spec.model)
     model_sha = model.sha256 or sha256_file(model_path)
     config = pose_config(spec, model.input_size)
-    pkey = params_key(model_sha, config, SCHEMA_VERSION)
+    pkey = params_key(model_sha, config, CHUNK_SCHEMA_VERSION)
+    tkey = track_key(spec.track)
+    layout = get_layout(model.layout)
     store = Store(out, pkey)
     if spec.force:
         store.clear()
     params = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("force",)}
     params["config"] = dataclasses.asdict(config)
-    job_meta = {"params": params, "params_key": pkey,
+    job_meta = {"params": params, "params_key": pkey, "track_key": tkey,
                 "model": {"name": model.name, "sha256": model_sha}, "versions": versions()}
 
     found = discover(spec.inputs, spec.extensions, resolve_asset)
@@ -300,6 +351,13 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
         st.remaining = per_video[st.video_id]
     total = sum(st.index.frames for st in states if st.index is not None)
     todo = sum(t.end - t.start for t in pending)
+    to_track = [st for st in states if st.index is not None
+                and not store.is_tracked(st.key, tkey)]
+    old_tables = {v for v in store.table_versions().values() if not v.endswith(
+        f"/{SCHEMA_VERSION}")}
+    if old_tables:
+        log.warning("%s holds tables of an older posebatch (%s): they are rebuilt from the "
+                    "stored detections", out, ", ".join(sorted(old_tables)))
 
     manifest = {
         "schema": "posebatch.job/1", "state": "running",
@@ -307,48 +365,39 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
         "videos": [_manifest_video(st, store) for st in states],
         "problems": [dataclasses.asdict(p) for p in found.problems],
     }
-    if pending:
+    if pending or to_track or old_tables:
         store.remove_tables()
     store.write_manifest(manifest)
 
     nodes: dict[str, int] = {}
     results_bad: dict[int, int] = {}
     progress.start(total, total - todo, len(states))
+    tracking = None
     try:
-        if pending:
-            actors = min(resolve_actors(spec, local_cpus()), len(pending))
+        if pending or to_track:
+            actors = min(resolve_actors(spec, local_cpus()), max(len(pending), 1))
             with ray_runtime(spec, actors):
                 import ray
 
-                if spec.address:
-                    cpus = int(ray.cluster_resources().get("CPU", 1))
-                    actors = min(resolve_actors(spec, cpus), len(pending))
-                pool, info = start_pool(spec, config, actors)
-                manifest["actors"] = info
-                refs = {st.video_id: ray.put(st.index) for st in states if st.remaining}
-                for task in pending:
-                    pool.submit(lambda a, t: a.process.remote(t, refs[t.video]), task)
-                while pool.has_next():
-                    try:
-                        res: ChunkResult = pool.get_next_unordered()
-                    except ray.exceptions.RayActorError as exc:
-                        raise PosebatchError(
-                            f"a pose actor died ({exc}); finished chunks are saved: rerun "
-                            "the same command to resume") from None
-                    t = res.task
-                    if res.note:
-                        log.info("%s [%d, %d): decoded %s: %s", states[t.video].name, t.start,
-                                 t.end, res.decode, res.note)
-                    store.write_chunk(t.key, t.start, t.end, res.tables, res.seconds,
-                                      res.decode)
-                    nodes[res.node] = nodes.get(res.node, 0) + 1
-                    st = states[t.video]
-                    st.remaining -= 1
-                    results_bad[t.video] = results_bad.get(t.video, 0) + res.bad_frames
-                    done = [s for s in states if s.index is None or s.remaining == 0]
-                    progress.advance(t.end - t.start, len(done),
-                                     sum(1 for s in done if s.index is None
-                                         or results_bad.get(s.video_id)))
+                tracking = Tracking(store, tkey, spec, layout, actors)
+                waiting = {st.video_id for st in to_track}
+
+                def track_if_done(st: VideoState) -> None:
+                    if st.remaining == 0 and st.video_id in waiting:
+                        waiting.discard(st.video_id)
+                        tracking.submit(st)
+
+                for st in to_track:
+                    track_if_done(st)
+                if pending:
+                    if spec.address:
+                        cpus = int(ray.cluster_resources().get("CPU", 1))
+                        actors = min(resolve_actors(spec, cpus), len(pending))
+                    pool, info = start_pool(spec, config, actors)
+                    manifest["actors"] = info
+                    _infer(pool, pending, states, store, nodes, results_bad, progress,
+                           on_video_done=track_if_done, between=tracking.collect)
+                tracking.finish()
     except KeyboardInterrupt:
         manifest["state"] = "interrupted"
         store.write_manifest(manifest)
@@ -360,13 +409,27 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
     finally:
         progress.stop()
 
-    # Every chunk is on disk now: the videos' outcomes and the final tables come from there.
-    rows = [_video_row(st, store) for st in states]
+    # Every chunk and track is on disk now: the outcomes and final tables come from there.
+    track_errors = tracking.errors if tracking else {}
+    rows = [_video_row(st, store, tkey, track_errors.get(st.video_id)) for st in states]
     for p in found.problems:
         rows.append(_problem_row(len(rows), p))
-    paths = store.assemble(((st.video_id, st.name, st.key, st.chunks,
-                             _missing_rows(st.index) if st.index is not None else None)
-                            for st in states), job_meta)
+
+    def parts(video_id: int, table: str) -> Iterator[pa.Table]:
+        st = states[video_id]
+        if st.index is None:
+            return
+        if table == "frames":
+            yield from (store.read_chunk(st.key, s, e, "frames") for s, e in st.chunks)
+            missing = _missing_rows(st.index)
+            if missing is not None:
+                yield missing
+        elif store.is_tracked(st.key, tkey):
+            yield store.read_tracked(st.key, tkey, table)
+        else:  # tracking failed (reported): the detections, untracked
+            yield _untracked(st, store, layout)[table]
+
+    paths = store.assemble([(st.video_id, st.name) for st in states], parts, job_meta)
     paths["videos"] = store.write_videos(rows, job_meta)
     manifest.update(
         state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -381,6 +444,39 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
                      seconds=time.perf_counter() - t_job, nodes=nodes)
 
 
+def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Store,
+           nodes: dict[str, int], results_bad: dict[int, int], progress: Progress,
+           on_video_done: Callable[[VideoState], None], between: Callable[[], None]) -> None:
+    """Hand every pending chunk to the actor pool and write each result as it arrives."""
+    import ray
+
+    refs = {st.video_id: ray.put(st.index) for st in states if st.remaining}
+    for task in pending:
+        pool.submit(lambda a, t: a.process.remote(t, refs[t.video]), task)
+    while pool.has_next():
+        try:
+            res: ChunkResult = pool.get_next_unordered()
+        except ray.exceptions.RayActorError as exc:
+            raise PosebatchError(
+                f"a pose actor died ({exc}); finished chunks are saved: rerun "
+                "the same command to resume") from None
+        t = res.task
+        if res.note:
+            log.info("%s [%d, %d): decoded %s: %s", states[t.video].name, t.start,
+                     t.end, res.decode, res.note)
+        store.write_chunk(t.key, t.start, t.end, res.tables, res.seconds, res.decode)
+        nodes[res.node] = nodes.get(res.node, 0) + 1
+        st = states[t.video]
+        st.remaining -= 1
+        results_bad[t.video] = results_bad.get(t.video, 0) + res.bad_frames
+        done = [s for s in states if s.index is None or s.remaining == 0]
+        progress.advance(t.end - t.start, len(done),
+                         sum(1 for s in done if s.index is None or results_bad.get(s.video_id)))
+        if st.remaining == 0:
+            on_video_done(st)
+        between()
+
+
 def _manifest_video(st: VideoState, store: Store) -> dict:
     return {"video_id": st.video_id, "name": st.name, "path": str(st.path),
             "fingerprint": st.fingerprint, "frames": st.index.frames if st.index else None,
@@ -389,7 +485,16 @@ def _manifest_video(st: VideoState, store: Store) -> dict:
             "error": st.error}
 
 
-def _video_row(st: VideoState, store: Store) -> dict:
+def _untracked(st: VideoState, store: Store, layout: KeypointLayout) -> dict[str, pa.Table]:
+    from .config import TrackConfig
+    from .track.tables import track_tables
+
+    read = lambda t: store.read_video(st.key, st.chunks, t)  # noqa: E731
+    return track_tables(read("keypoints"), read("people"), read("frames"), layout,
+                        TrackConfig(enabled=False))
+
+
+def _video_row(st: VideoState, store: Store, tkey: str, track_error: str | None) -> dict:
     import pyarrow.compute as pc
 
     idx = st.index
@@ -415,19 +520,24 @@ def _video_row(st: VideoState, store: Store) -> dict:
         seconds += sec
         methods.add(method)
     missing = max(0, idx.container_frames - idx.frames)
+    tracks = (pq.read_metadata(store.tracked_path(st.key, tkey, "tracks")).num_rows
+              if store.is_tracked(st.key, tkey) else None)
     row.update(container_frames=idx.container_frames, frames=idx.frames + missing,
+               tracks=tracks,
                decoded_frames=decoded, people_frames=people, fps=idx.fps,
                width=idx.display_size[0], height=idx.display_size[1], codec=idx.codec,
                rotation=idx.turn,
                decode="from_start" if "from_start" in methods else "seek",
                seconds=round(seconds, 3))
-    if bad or missing:
+    if bad or missing or track_error:
         row["status"] = "partial"
         parts = []
         if bad:
             parts.append(f"{bad} of {idx.frames} frames failed (first: {first_error})")
         if missing:
             parts.append(f"{missing} frames listed by the container are missing (file cut?)")
+        if track_error:
+            parts.append(f"{track_error} (its keypoints are in the tables, untracked)")
         row["error"] = "; ".join(parts)
     return row
 
@@ -438,7 +548,7 @@ def _empty_row(video_id: int, video: str, path: str, **values) -> dict:
             "size": None, "status": "error", "error": None, "container_frames": None,
             "frames": 0, "decoded_frames": 0, "people_frames": 0, "fps": None, "width": None,
             "height": None, "codec": None, "rotation": None, "decode": None, "seconds": 0.0,
-            **values}
+            "tracks": None, **values}
 
 
 def _problem_row(video_id: int, problem) -> dict:

@@ -2,12 +2,15 @@
 from them, and the job manifest.
 
     OUT/manifest.json                       the job: parameters, model, versions, plan, outcome
-    OUT/{keypoints,people,frames,videos}.parquet
+    OUT/{keypoints,people,frames,tracks,videos}.parquet
     OUT/.chunks/VIDEOKEY/PARAMSKEY/SSSSSSSS-EEEEEEEE.{keypoints,people,frames}.parquet
+    OUT/.chunks/VIDEOKEY/PARAMSKEY/tracks-TRACKKEY.{keypoints,people,tracks}.parquet
 
 A chunk is done when its ``frames`` file exists: it is written (atomically) after the other
 two. VIDEOKEY depends on the file's path and bytes, PARAMSKEY on the model and everything that
-changes keypoints, so changing either redoes exactly the affected chunks.
+changes keypoints, so changing either redoes exactly the affected chunks. A video's tracked
+tables (TRACKKEY: the tracking settings) are done when their ``tracks`` file exists; they
+depend only on the video's detections, not on how it was chunked.
 """
 from __future__ import annotations
 
@@ -15,17 +18,18 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .fetch import atomic_write_bytes
-from .write import CHUNK_TABLES, TABLES, VIDEOS, parquet_stream, write_parquet
+from .write import (CHUNK_SCHEMA_VERSION, CHUNK_TABLES, TABLES, TRACKED_TABLES, VIDEOS,
+                    parquet_stream, write_parquet)
 
 CHUNKS = ".chunks"
 MANIFEST = "manifest.json"
-FINAL = ("keypoints", "people", "frames", "videos")
+FINAL = ("keypoints", "people", "frames", "tracks", "videos")
 _SECONDS_KEY = b"posebatch.seconds"
 _DECODE_KEY = b"posebatch.decode"
 
@@ -60,10 +64,40 @@ class Store:
         for name in ("keypoints", "people", "frames"):
             t = tables[name]
             t = t.replace_schema_metadata({**(t.schema.metadata or {}), **meta})
-            write_parquet(t, self._file(vkey, start, end, name), f"chunk.{name}", {})
+            write_parquet(t, self._file(vkey, start, end, name), f"chunk.{name}", {},
+                          CHUNK_SCHEMA_VERSION)
 
     def read_chunk(self, vkey: str, start: int, end: int, table: str) -> pa.Table:
         return pq.read_table(self._file(vkey, start, end, table), schema=CHUNK_TABLES[table])
+
+    def read_video(self, vkey: str, chunks: list[tuple[int, int]], table: str) -> pa.Table:
+        """One of a video's chunk tables over all its chunks, in order."""
+        return pa.concat_tables([self.read_chunk(vkey, s, e, table) for s, e in chunks])
+
+    def tracked_path(self, vkey: str, tkey: str, table: str) -> Path:
+        return self.chunk_dir(vkey) / f"tracks-{tkey}.{table}.parquet"
+
+    def is_tracked(self, vkey: str, tkey: str) -> bool:
+        return self.tracked_path(vkey, tkey, "tracks").exists()
+
+    def write_tracked(self, vkey: str, tkey: str, tables: dict[str, pa.Table]) -> None:
+        """The tracks file last: its presence marks the video's tracking done."""
+        for name in ("keypoints", "people", "tracks"):
+            write_parquet(tables[name], self.tracked_path(vkey, tkey, name), f"video.{name}",
+                          {})
+
+    def read_tracked(self, vkey: str, tkey: str, table: str) -> pa.Table:
+        return pq.read_table(self.tracked_path(vkey, tkey, table), schema=TRACKED_TABLES[table])
+
+    def table_versions(self) -> dict[str, str]:
+        """``posebatch.schema`` of each final table present (e.g. ``keypoints/1``)."""
+        out = {}
+        for name in FINAL:
+            path = self.out / f"{name}.parquet"
+            if path.exists():
+                meta = pq.read_schema(path).metadata or {}
+                out[name] = meta.get(b"posebatch.schema", b"?").decode()
+        return out
 
     def chunk_info(self, vkey: str, start: int, end: int) -> tuple[float, str]:
         """(actor seconds, decode method) recorded with a finished chunk."""
@@ -79,24 +113,19 @@ class Store:
         for name in FINAL:
             (self.out / f"{name}.parquet").unlink(missing_ok=True)
 
-    def assemble(self, videos: Iterable[tuple[int, str, str, list[tuple[int, int]],
-                                              pa.Table | None]],
+    def assemble(self, videos: list[tuple[int, str]],
+                 parts: Callable[[int, str], Iterable[pa.Table]],
                  params: dict[str, Any]) -> dict[str, Path]:
-        """Stream every chunk of every video, in order, into the final tables (one chunk in
-        memory at a time). ``videos``: (video_id, name, video key, chunks, extra frame rows)."""
-        videos = list(videos)
-        names = [name for _, name, _, _, _ in videos]
-        dictionary = pa.array(names, pa.string())
+        """Stream every video's tables, in order, into the final tables (one piece in memory
+        at a time). ``videos``: (video_id, name); ``parts(video_id, table)`` yields that
+        video's pieces of ``table`` without the video columns."""
+        dictionary = pa.array([name for _, name in videos], pa.string())
         paths = {}
-        for table in ("keypoints", "people", "frames"):
+        for table, schema in TABLES.items():
             path = self.out / f"{table}.parquet"
-            schema = TABLES[table]
             with parquet_stream(path, schema, table, params) as writer:
-                for video_id, _, vkey, chunks, extra in videos:
-                    parts = [self.read_chunk(vkey, s, e, table) for s, e in chunks]
-                    if table == "frames" and extra is not None:
-                        parts.append(extra)
-                    for t in parts:
+                for video_id, _ in videos:
+                    for t in parts(video_id, table):
                         if t.num_rows == 0:
                             continue
                         ids = pa.array([video_id] * t.num_rows, pa.int32())

@@ -18,7 +18,13 @@ import pyarrow.parquet as pq
 
 from .layout import KeypointLayout
 
-SCHEMA_VERSION = 1
+# Versions written into every file's metadata (``posebatch.schema`` = "TABLE/VERSION").
+# 2: the job's tables carry tracks (keypoints.track, x_smooth, ...; people.track; tracks).
+SCHEMA_VERSION = 2
+# A chunk's detections (what the network found) are unchanged since version 1; it is part of
+# the chunk store's key, so keeping it means upgrading a job's tables needs no inference.
+CHUNK_SCHEMA_VERSION = 1
+IMAGE_SCHEMA_VERSION = 1
 
 PART = pa.dictionary(pa.int8(), pa.string())
 SOURCE = pa.dictionary(pa.int32(), pa.string())
@@ -71,9 +77,10 @@ def part_array(part_ids: np.ndarray, layout: KeypointLayout) -> pa.DictionaryArr
                                           pa.array(list(layout.parts), pa.string()))
 
 
-def with_metadata(schema: pa.Schema, table: str, params: dict[str, Any]) -> pa.Schema:
+def with_metadata(schema: pa.Schema, table: str, params: dict[str, Any],
+                  version: int = SCHEMA_VERSION) -> pa.Schema:
     meta = dict(schema.metadata or {})
-    meta[b"posebatch.schema"] = f"{table}/{SCHEMA_VERSION}".encode()
+    meta[b"posebatch.schema"] = f"{table}/{version}".encode()
     meta[b"posebatch.params"] = json.dumps(params, sort_keys=True, default=str).encode()
     return schema.with_metadata(meta)
 
@@ -97,9 +104,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any]) -> Path:
+def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any],
+                  version: int = SCHEMA_VERSION) -> Path:
     """Write ``table`` to ``path`` atomically, its schema metadata naming table and params."""
-    table = table.replace_schema_metadata(with_metadata(table.schema, name, params).metadata)
+    table = table.replace_schema_metadata(
+        with_metadata(table.schema, name, params, version).metadata)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return Path(path)
@@ -151,6 +160,53 @@ CHUNK_FRAMES = pa.schema([
     pa.field("error", pa.string()),
 ])
 
+# A video's tables once tracked (the job's tables without the video columns): detections
+# with their track, left/right corrected, plus rows for keypoints filled across short gaps.
+TRACKED_KEYPOINTS = pa.schema([
+    pa.field("frame", pa.int32(), nullable=False, metadata={"doc": "index in presentation order"}),
+    pa.field("time", pa.float64(), metadata={"unit": "s, container timestamp"}),
+    pa.field("person", pa.int16(), metadata={
+        "doc": "index of the detection in the frame; null on a filled row of a frame where "
+               "the track was not detected"}),
+    pa.field("track", pa.int32(), metadata={
+        "doc": "the person's id through the video (tracks table); null: not in a reported "
+               "track"}),
+    pa.field("part_id", pa.int8(), nullable=False, metadata={
+        "doc": "COCO-18 part id, left/right corrected (see swapped)"}),
+    pa.field("part", PART, nullable=False),
+    pa.field("x", pa.float32(), metadata={"unit": "pixel, upright frame; null on filled rows"}),
+    pa.field("y", pa.float32(), metadata={"unit": "pixel, upright frame; null on filled rows"}),
+    pa.field("score", pa.float32(), metadata={"doc": "part confidence; null on filled rows"}),
+    pa.field("x_smooth", pa.float32(), metadata={
+        "unit": "pixel; gap-filled and low-pass filtered along the track; null untracked"}),
+    pa.field("y_smooth", pa.float32(), metadata={"unit": "pixel"}),
+    pa.field("filled", pa.bool_(), nullable=False, metadata={
+        "doc": "the part was not detected here: x_smooth, y_smooth are interpolated"}),
+    pa.field("swapped", pa.bool_(), nullable=False, metadata={
+        "doc": "the network labelled this detection as the mirror part (left/right swap, "
+               "corrected): part is the corrected side, x, y, score are as detected"}),
+])
+
+TRACKED_PEOPLE = pa.schema(list(CHUNK_PEOPLE)[:3] + [
+    pa.field("track", pa.int32(), metadata={"doc": "null: not in a reported track"}),
+] + list(CHUNK_PEOPLE)[3:])
+
+TRACK_SUMMARY = pa.schema([
+    pa.field("track", pa.int32(), nullable=False),
+    pa.field("first_frame", pa.int32(), nullable=False),
+    pa.field("last_frame", pa.int32(), nullable=False),
+    pa.field("start", pa.float64(), nullable=False, metadata={"unit": "s, first detection"}),
+    pa.field("end", pa.float64(), nullable=False, metadata={"unit": "s, last detection"}),
+    pa.field("frames", pa.int32(), nullable=False, metadata={"doc": "frames detected"}),
+    pa.field("filled_frames", pa.int32(), nullable=False, metadata={
+        "doc": "frames not detected whose keypoints were interpolated"}),
+    pa.field("mean_score", pa.float32(), nullable=False, metadata={"doc": "mean person score"}),
+    pa.field("box_height", pa.float32(), nullable=False, metadata={
+        "unit": "pixel, median height of the box around the found parts"}),
+    pa.field("swaps", pa.int32(), nullable=False, metadata={
+        "doc": "detections with a left/right swap corrected"}),
+])
+
 _VIDEO_COLS = [
     pa.field("video_id", pa.int32(), nullable=False, metadata={"doc": "row of the videos table"}),
     pa.field("video", SOURCE, nullable=False, metadata={"doc": "the video's name in the job"}),
@@ -161,9 +217,10 @@ def _with_video(schema: pa.Schema) -> pa.Schema:
     return pa.schema(_VIDEO_COLS + list(schema))
 
 
-KEYPOINTS = _with_video(CHUNK_KEYPOINTS)
-PEOPLE = _with_video(CHUNK_PEOPLE)
+KEYPOINTS = _with_video(TRACKED_KEYPOINTS)
+PEOPLE = _with_video(TRACKED_PEOPLE)
 FRAMES = _with_video(CHUNK_FRAMES)
+TRACKS = _with_video(TRACK_SUMMARY)
 
 VIDEOS = pa.schema([
     pa.field("video_id", pa.int32(), nullable=False),
@@ -185,9 +242,12 @@ VIDEOS = pa.schema([
     pa.field("status", pa.string(), nullable=False, metadata={"doc": "ok | partial | error"}),
     pa.field("error", pa.string()),
     pa.field("seconds", pa.float64(), metadata={"unit": "s of actor time, this run's chunks"}),
+    pa.field("tracks", pa.int32(), metadata={"doc": "reported tracks (people followed)"}),
 ])
 
-TABLES = {"keypoints": KEYPOINTS, "people": PEOPLE, "frames": FRAMES}
+TABLES = {"keypoints": KEYPOINTS, "people": PEOPLE, "frames": FRAMES, "tracks": TRACKS}
+TRACKED_TABLES = {"keypoints": TRACKED_KEYPOINTS, "people": TRACKED_PEOPLE,
+                  "tracks": TRACK_SUMMARY}
 CHUNK_TABLES = {"keypoints": CHUNK_KEYPOINTS, "people": CHUNK_PEOPLE, "frames": CHUNK_FRAMES}
 
 

@@ -36,6 +36,23 @@ def test_command_line_overrides_job_file_and_values_are_checked(tmp_path):
         make_spec(None, {"inputs": ("v.mp4",)})
 
 
+def test_track_settings_from_a_job_file_table_and_the_command_line(tmp_path):
+    f = tmp_path / "job.toml"
+    f.write_text('inputs = ["a.mp4"]\nout = "o"\n[track]\nmax_gap = 2.5\ncutoff = 4\n')
+    spec = make_spec(f, {"track": {"cutoff": 8.0, "fill_gap": None}})
+    assert (spec.track.max_gap, spec.track.cutoff, spec.track.fill_gap) == (2.5, 8.0, 0.2)
+    f.write_text('inputs = ["a.mp4"]\nout = "o"\n[track]\nmax_gpa = 2\n')
+    with pytest.raises(ConfigError, match=r"\[track\]: unknown key 'max_gpa'; did you mean "
+                                          r"'max_gap'\?"):
+        make_spec(f, {})
+    f.write_text('inputs = ["a.mp4"]\nout = "o"\n[track]\nfill_gap = "long"\n')
+    with pytest.raises(ConfigError, match="track.fill_gap must be a number of seconds"):
+        make_spec(f, {})
+    f.write_text('inputs = ["a.mp4"]\nout = "o"\ntrack = 3\n')
+    with pytest.raises(ConfigError, match=r"track must be a table"):
+        make_spec(f, {})
+
+
 def test_demo_job_file_is_what_posebatch_demo_runs():
     spec = make_spec(REPO / "jobs" / "demo.toml", {})
     assert spec == JobSpec(**DEMO_JOB)

@@ -17,12 +17,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from posebatch.analyse import frame_keypoints
 from posebatch.decode import decode_sequential
 
 from .clips import cut, set_display_rotation, write_clip
 from .conftest import posebatch
 
-TABLES = ("keypoints", "people", "frames", "videos")
+TABLES = ("keypoints", "people", "frames", "tracks", "videos")
 
 
 def start(*args) -> subprocess.Popen:
@@ -84,7 +85,7 @@ def test_tables_account_for_every_frame_with_distinct_names(full_run, walk_dir):
     per_frame = people.groupby(["video_id", "frame"]).size()
     got = frames.set_index(["video_id", "frame"]).people
     assert (got[got > 0] == per_frame.reindex(got[got > 0].index)).all()
-    assert len(kp) == people.parts.sum()
+    assert (~kp.filled).sum() == people.parts.sum()   # detections; the rest is filled
     assert str(kp.part.dtype) == "category" and kp.part.cat.categories[1] == "neck"
 
 
@@ -95,11 +96,10 @@ def test_tables_match_in_process_estimation(full_run, walk_dir, estimator):
     kp = kp[kp.video_id == 1]
     for f in decode_sequential(walk_dir / "b" / "clip.mp4"):
         want = estimator.estimate(f.image)
-        got = kp[kp.frame == f.index]
-        found = want.keypoints[..., 2] > 0
-        assert got.person.nunique() == want.n_people
-        np.testing.assert_allclose(got[["x", "y"]].to_numpy(),
-                                   want.keypoints[..., :2][found], atol=1e-3)
+        got = frame_keypoints(kp, f.index, as_detected=True)  # as the network labelled them
+        assert len(got) == want.n_people
+        np.testing.assert_array_equal(got[..., 2] > 0, want.keypoints[..., 2] > 0)
+        np.testing.assert_allclose(got[..., :2], want.keypoints[..., :2], atol=1e-3)
 
 
 def test_tables_readable_by_polars_and_duckdb_with_job_metadata(full_run):
@@ -121,7 +121,7 @@ def test_tables_readable_by_polars_and_duckdb_with_job_metadata(full_run):
     assert set(manifest["versions"]) >= {"posebatch", "tensorflow", "ray"}
     for t in TABLES:
         meta = pq.read_schema(out / f"{t}.parquet").metadata
-        assert meta[b"posebatch.schema"] == f"{t}/1".encode()
+        assert meta[b"posebatch.schema"] == f"{t}/2".encode()
         params = json.loads(meta[b"posebatch.params"])
         assert params["model"] == manifest["model"]
         assert params["versions"] == manifest["versions"]
@@ -294,9 +294,11 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
     r = posebatch("bench", "--frames", 8, "--stage-frames", 4, "--repeats", 1, "--chunk", 4)
     assert r.returncode == 0, r.stderr
     for stage in ("decode", "preprocess", "network (bare)", "upsample", "smooth+peaks", "parse",
-                  "write", "end to end, one process", "end to end, job (Ray)"):
+                  "write", "track + smooth", "end to end, one process",
+                  "end to end, job (Ray)"):
         assert stage in r.stdout, stage
     assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare network", r.stdout)
+    assert re.search(r"track \+ smooth: [\d.]+ ms/frame = [\d.]+% of the bare network", r.stdout)
 
 
 def test_phone_rotation_is_applied_before_inference(demo_frames, estimator, tmp_path):
@@ -322,8 +324,6 @@ def test_phone_rotation_is_applied_before_inference(demo_frames, estimator, tmp_
         image = upright(f.image, 90)
         assert image.shape[:2] == (496, 880)
         want = estimator.estimate(image)
-        got = kp[kp.frame == f.index]
-        found = want.keypoints[..., 2] > 0
-        assert frames.people[f.index] == want.n_people
-        np.testing.assert_allclose(got[["x", "y"]].to_numpy(),
-                                   want.keypoints[..., :2][found], atol=1e-3)
+        got = frame_keypoints(kp, f.index, as_detected=True)
+        assert frames.people[f.index] == want.n_people == len(got)
+        np.testing.assert_allclose(got[..., :2], want.keypoints[..., :2], atol=1e-3)

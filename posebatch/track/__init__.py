@@ -1,0 +1,140 @@
+"""People over time: one video's detections -> tracks, left/right corrected, smoothed.
+
+Pure functions over arrays (no Ray, no files): ``track_video`` runs the three steps,
+``associate`` (which detection continues which person), ``correct_swaps`` (left/right
+relabelling per track) and ``fill_gaps`` / ``lowpass`` (trajectories on true timestamps).
+``posebatch.track.tables`` turns a video's stored detections into the job's tracked tables.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import TrackConfig
+from ..errors import InputShapeError
+from ..layout import KeypointLayout, flip_index
+from .associate import associate, person_height
+from .smooth import fill_gaps, lowpass
+from .swaps import correct_swaps
+
+__all__ = ["VideoTracks", "track_video", "frame_durations", "associate", "correct_swaps",
+           "fill_gaps", "lowpass"]
+
+
+@dataclass(frozen=True)
+class VideoTracks:
+    """Tracks of one video. D detections, R samples (one per reported track and frame of its
+    span that has a value, detected or filled), P parts.
+
+    ``track`` (D,) int32: the detection's track id, -1 where it belongs to no reported track.
+    ``keypoints`` (D, P, 3): the detections with left/right corrected (raw values moved, never
+    changed); ``swapped`` (D, P) bool: part p of the corrected detection is what the network
+    labelled as p's mirror. ``sample_track``, ``sample_frame`` (R,) int32; ``sample_det`` (R,)
+    int32, the detection in that frame or -1; ``smooth`` (R, P, 2) float32 smoothed x, y (NaN:
+    no value); ``filled`` (R, P) bool: the value was interpolated across a gap.
+    """
+
+    track: np.ndarray
+    keypoints: np.ndarray
+    swapped: np.ndarray
+    sample_track: np.ndarray
+    sample_frame: np.ndarray
+    sample_det: np.ndarray
+    smooth: np.ndarray
+    filled: np.ndarray
+
+    @property
+    def n_tracks(self) -> int:
+        return int(self.track.max()) + 1 if len(self.track) else 0
+
+
+def frame_durations(times: np.ndarray) -> np.ndarray:
+    """(F,) how long each frame is shown: the time to the next frame with a time (the median
+    interval for the last one); NaN where the frame has no time."""
+    out = np.full(len(times), np.nan)
+    ok = np.flatnonzero(np.isfinite(times))
+    if len(ok) == 0:
+        return out
+    d = np.diff(times[ok])
+    typical = float(np.median(d)) if len(d) else 1 / 30
+    out[ok] = np.append(d, typical)
+    return out
+
+
+def _check(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
+           layout: KeypointLayout) -> None:
+    if times.ndim != 1:
+        raise InputShapeError(f"times: expected shape (frames,), got {times.shape}")
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (layout.n_parts, 3):
+        raise InputShapeError(f"keypoints: expected shape (n, {layout.n_parts}, 3), got "
+                              f"{keypoints.shape}")
+    if frame.shape != (len(keypoints),):
+        raise InputShapeError(f"frame: expected shape ({len(keypoints)},), got {frame.shape}")
+    if len(frame) and (np.any(np.diff(frame) < 0) or frame[0] < 0 or frame[-1] >= len(times)):
+        raise InputShapeError("frame: expected non-decreasing frame indices within "
+                              f"[0, {len(times)})")
+
+
+def track_video(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
+                layout: KeypointLayout, config: TrackConfig) -> VideoTracks:
+    """Follow every person through one video.
+
+    ``times`` (F,) seconds of each frame (NaN where a frame has none); ``frame`` (D,) each
+    detection's frame, non-decreasing; ``keypoints`` (D, P, 3) x, y, score (score 0 where a
+    part was not found). A track is reported (numbered 0, 1, ... by first appearance) when it
+    was seen for at least ``config.min_seen`` seconds.
+    """
+    times = np.asarray(times, np.float64)
+    frame = np.asarray(frame, np.int64)
+    keypoints = np.asarray(keypoints, np.float32)
+    _check(times, frame, keypoints, layout)
+    durations = frame_durations(times)
+    flip = flip_index(layout)
+    track = np.full(len(frame), -1, np.int32)
+    corrected = keypoints.copy()
+    swapped = np.zeros(keypoints.shape[:2], bool)
+    samples = []
+    n = 0
+    for dets in associate(times, frame, keypoints, layout, config):
+        dets = np.asarray(dets)
+        if durations[frame[dets]].sum() < config.min_seen - 1e-9:
+            continue
+        track[dets] = n
+        height = float(np.median([person_height(k) for k in keypoints[dets]]))
+        mirror = correct_swaps(keypoints[dets], durations[frame[dets]], height, layout,
+                               config.swap_horizon)
+        for i, d in enumerate(dets):
+            if mirror[i].any():
+                parts = np.flatnonzero(mirror[i])
+                corrected[d, parts] = keypoints[d, flip[parts]]
+                swapped[d, parts] = corrected[d, parts, 2] > 0
+        samples.append(_smooth_track(n, dets, frame, corrected, times, layout, config))
+        n += 1
+    cols = list(zip(*samples)) if samples else [[np.empty(0, np.int32)]] * 3 + [
+        [np.empty((0, layout.n_parts, 2), np.float32)], [np.empty((0, layout.n_parts), bool)]]
+    return VideoTracks(track, corrected, swapped, *(np.concatenate(c) for c in cols))
+
+
+def _smooth_track(tid: int, dets: np.ndarray, frame: np.ndarray, kp: np.ndarray,
+                  times: np.ndarray, layout: KeypointLayout, config: TrackConfig):
+    """Samples of one track over the frames of its span: fill gaps, then low-pass."""
+    f0, f1 = int(frame[dets[0]]), int(frame[dets[-1]])
+    span = np.arange(f0, f1 + 1)
+    span = span[np.isfinite(times[span])]
+    t = times[span]
+    pos = np.searchsorted(span, frame[dets])
+    xy = np.full((len(span), layout.n_parts, 2), np.nan)
+    found = kp[dets, :, 2] > 0
+    for p in range(layout.n_parts):
+        xy[pos[found[:, p]], p] = kp[dets[found[:, p]], p, :2]
+    filled = np.zeros((len(span), layout.n_parts), bool)
+    smooth = np.empty_like(xy)
+    for p in range(layout.n_parts):
+        values, filled[:, p] = fill_gaps(t, xy[:, p], config.fill_gap)
+        smooth[:, p] = lowpass(t, values, config.cutoff)
+    det = np.full(len(span), -1, np.int32)
+    det[pos] = dets
+    keep = (det >= 0) | filled.any(1)
+    return (np.full(int(keep.sum()), tid, np.int32), span[keep].astype(np.int32), det[keep],
+            smooth[keep].astype(np.float32), filled[keep])

@@ -1,0 +1,153 @@
+"""Tracks through the batch job, on real videos with the real model: chunking does not change
+them, they are resumable, old outputs are upgraded without inference, and the measured
+quality on the demo video and the gait clip."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from posebatch import tables
+from posebatch.errors import ConfigError
+
+from .conftest import need_shared, posebatch
+from .test_run import read, same_tables
+
+LONG = 2.0   # seconds: a "long" track, as opposed to fragments of a person's acrobatics
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    """The demo video (230 frames, two people) as 15 chunks of 16 frames and as one chunk."""
+    base = tmp_path_factory.mktemp("tracks")
+    outs = {}
+    for chunk in (16, 230):
+        out = base / f"chunk{chunk}"
+        r = posebatch("run", "asset:demo_video", "--out", out, "--chunk", chunk,
+                      "--no-progress")
+        assert r.returncode == 0, r.stderr
+        outs[chunk] = out
+    return outs
+
+
+def test_tracks_do_not_depend_on_chunking(demo_runs):
+    same_tables(demo_runs[16], demo_runs[230], run_options=("chunk",))
+    assert json.loads((demo_runs[16] / "manifest.json").read_text())["videos"][0]["chunks"][
+        -1] == [224, 230]
+
+
+def test_demo_two_people_two_long_tracks_without_a_switch(demo_runs):
+    """The woman walks across the lawn (y of her box's top > 450 px); the man stands on the
+    utility box (top < 250 px) until his backflip. Each is one long track, and neither track
+    ever holds a detection of the other."""
+    tracks = read(demo_runs[16], "tracks")
+    long = tracks[tracks.end - tracks.start > LONG]
+    assert len(long) == 2, tracks
+    people = read(demo_runs[16], "people")
+    man, woman = (people[people.track == t] for t in long.track)
+    if man.y_min.mean() > woman.y_min.mean():
+        man, woman = woman, man
+    assert (man.y_min < 250).all() and (woman.y_min > 450).all()
+    assert woman.frame.min() <= 40 and woman.frame.max() >= 195        # across the view
+    assert man.frame.min() == 0 and man.frame.max() >= 135             # until the flip
+    # in every frame where both are detected, each is in their own track
+    both = people[people.track.isin(long.track)].groupby("frame").track.nunique()
+    assert (both[both.index.isin(man.frame) & both.index.isin(woman.frame)] == 2).all()
+    kp = read(demo_runs[16], "keypoints")
+    assert kp.swapped.any() and kp.filled.any()
+    assert (kp[kp.track.notna()][["x_smooth", "y_smooth"]].notna().all()).all()
+    videos = read(demo_runs[16], "videos")
+    assert videos.tracks.tolist() == [len(tracks)]
+
+
+def test_gait_walker_is_one_track_and_his_reflection_another(tmp_path):
+    """biomech_gait_normal_01: every detection of the walker is in one track, and nothing
+    else is; his reflection in the glass cabinet (small, in the cabinet's upper left region)
+    is a track of its own."""
+    clip = need_shared("data", "videos", "biomech_gait_normal_01.mp4")
+    out = tmp_path / "gait"
+    r = posebatch("run", clip, "--out", out, "--chunk", 32, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    people = read(out, "people")
+    height = people.y_max - people.y_min
+    in_cabinet = (people.x_max < 470) & (people.y_max < 240) & (height < 160)
+    walker, reflection = people[~in_cabinet], people[in_cabinet]
+    assert len(walker) >= 100 and walker.track.nunique() == 1 and walker.track.notna().all()
+    track = walker.track.iloc[0]
+    assert (people.track == track).sum() == len(walker)   # and nothing else in his track
+    assert walker.frame.is_unique and walker.frame.max() == 123   # to the last frame
+    assert reflection.track.nunique() == 1 and track not in set(reflection.track.dropna())
+    assert reflection.track.notna().sum() >= 0.9 * len(reflection)
+    # the time series of his track: every frame of his span, smoothed, with a time index
+    wide = tables.wide(read(out, "keypoints")).loc[(str(people.video.iloc[0]), track)]
+    assert wide.index.is_monotonic_increasing and len(wide) >= len(walker)
+    assert wide.right_knee_x.notna().mean() > 0.9
+
+
+def test_rerun_keeps_tracks_and_new_settings_retrack_without_inference(full_run, walk_dir,
+                                                                       tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(full_run[0], out)
+    tracked = sorted((out / ".chunks").rglob("tracks-*.parquet"))
+    assert len(tracked) == 2 * 3            # two videos, three tables each
+    mtimes = [p.stat().st_mtime_ns for p in tracked]
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr
+    assert [p.stat().st_mtime_ns for p in tracked] == mtimes   # not tracked again
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--cutoff", 3, "--no-progress")
+    assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr
+    kp, before = read(out, "keypoints"), read(full_run[0], "keypoints")
+    pd.testing.assert_frame_equal(kp[["frame", "person", "x", "y"]],
+                                  before[["frame", "person", "x", "y"]])
+    assert not np.allclose(kp.x_smooth, before.x_smooth, equal_nan=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["params"]["track"]["cutoff"] == 3
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    same_tables(full_run[0], out)           # back to the defaults: the stored tracks again
+
+
+def make_version_1(out: Path) -> None:
+    """Turn a job folder into what posebatch wrote before tracks existed (schema 1): no
+    tracks table, no track columns, no stored tracks."""
+    for p in (out / ".chunks").rglob("tracks-*.parquet"):
+        p.unlink()
+    (out / "tracks.parquet").unlink()
+    drop = {"keypoints": ["track", "x_smooth", "y_smooth", "filled", "swapped"],
+            "people": ["track"], "videos": ["tracks"], "frames": []}
+    for name, cols in drop.items():
+        t = pq.read_table(out / f"{name}.parquet")
+        t = t.filter(pc.invert(t["filled"])) if name == "keypoints" else t
+        t = t.drop_columns(cols)
+        meta = dict(t.schema.metadata)
+        meta[b"posebatch.schema"] = f"{name}/1".encode()
+        pq.write_table(t.replace_schema_metadata(meta), out / f"{name}.parquet")
+
+
+def test_old_outputs_are_recognised_and_upgraded_without_inference(full_run, walk_dir,
+                                                                   tmp_path):
+    out = tmp_path / "old"
+    shutil.copytree(full_run[0], out)
+    make_version_1(out)
+    with pytest.raises(ConfigError, match=r"keypoints/1, this posebatch reads keypoints/2: "
+                                          r"rerun the job"):
+        tables.load(out)
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr
+    assert "tables of an older posebatch" in r.stderr and "keypoints/1" in r.stderr
+    same_tables(full_run[0], out)
+    t = tables.load(out)
+    assert set(t.tracks.video) == {f"{walk_dir.name}/a/clip.mp4", f"{walk_dir.name}/b/clip.mp4"}
+
+
+def test_tracking_can_be_turned_off(walk_dir, tmp_path):
+    out = tmp_path / "off"
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 8, "--no-track", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert read(out, "tracks").empty and read(out, "keypoints").track.isna().all()
+    assert read(out, "videos").tracks.tolist() == [0, 0]
