@@ -122,10 +122,11 @@ def residuals(videos, cutoffs=(1, 2, 3, 4, 5, 6, 8, 10, 12)) -> None:
 
 
 def gaps(videos) -> None:
-    """How long a tracked keypoint goes missing between two detections (s): the time from the
-    detection before the gap to the one after, where at least one frame lies between."""
-    lengths = []
-    for _, (times, frame, kp) in videos:
+    """How long a tracked keypoint goes missing, per video: the time from the detection before
+    the gap to the one after, where at least one frame lies between."""
+    print("\nkeypoint gaps inside tracks (time from the detection before to the one after)")
+    for name, (times, frame, kp) in videos:
+        lengths = []
         vt = track_video(times, frame, kp, COCO18, TrackConfig())
         for t in range(vt.n_tracks):
             f = frame[vt.track == t]
@@ -134,10 +135,9 @@ def gaps(videos) -> None:
                 fp = f[have[:, p]]
                 gap = np.diff(fp) > 1
                 lengths += list(times[fp[1:][gap]] - times[fp[:-1][gap]])
-    lengths = np.array(lengths)
-    print("\nkeypoint gaps inside tracks (time from the detection before to the one after): "
-          f"{len(lengths)} gaps; " + ", ".join(
-              f"<= {q:.2f} s: {np.mean(lengths <= q):.0%}" for q in (0.1, 0.2, 0.3, 0.5, 1.0)))
+        lengths = np.array(lengths)
+        print(f"{Path(name).stem[:20]}: {len(lengths)} gaps; " + ", ".join(
+            f"<= {q:.1f} s: {np.mean(lengths <= q + 1e-9):.0%}" for q in (0.1, 0.2, 0.3, 0.5, 1.0)))
 
 
 def main() -> None:

@@ -239,7 +239,7 @@ def _resolve_asset(name: str) -> Path:
 
 
 def _summary(report) -> None:
-    t = Table("video", "frames", "decoded", "with people", "seconds", "status",
+    t = Table("video", "frames", "decoded", "with people", "tracks", "seconds", "status",
               title=f"{len(report.videos)} inputs, {report.frames_total} frames "
                     f"({report.frames_done} computed in this run) in {report.seconds:.1f} s")
     notes = []
@@ -250,7 +250,8 @@ def _summary(report) -> None:
         if v["error"]:
             notes.append(f"[red]{v['video']}[/red]: {v['error']}")
         t.add_row(v["video"], str(v["frames"]), str(v["decoded_frames"]),
-                  str(v["people_frames"]), f"{v['seconds']:.1f}", status)
+                  str(v["people_frames"]), "" if v["tracks"] is None else str(v["tracks"]),
+                  f"{v['seconds']:.1f}", status)
     console.print(t)
     for n in notes:
         console.print(n, highlight=False, soft_wrap=True)
