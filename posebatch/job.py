@@ -1,5 +1,5 @@
 """What a batch job is: its options (from the command line or a TOML job spec), the videos it
-covers, and the plan of frame chunks. Pure data and file discovery; Ray lives in runner.py."""
+covers, and the plan of frame chunks. Pure data and file discovery; Ray lives in posebatch.runner."""
 from __future__ import annotations
 
 import dataclasses

@@ -43,19 +43,21 @@ def person_height(kp: np.ndarray) -> float:
     return max(float(y.max() - y.min()), _MIN_HEIGHT) if len(y) else _MIN_HEIGHT
 
 
-def similarity(pred: np.ndarray, found_pred: np.ndarray, seen: np.ndarray, height: float,
-               det: np.ndarray, tol: np.ndarray) -> float:
-    """OKS-like similarity in [0, 1] of a track's predicted keypoints and a detection's: per
-    common part exp(-d^2 / (2 (tol * height)^2)), summed and divided by the parts in the
-    track's last detection or this one (at least _MIN_COMMON), so a fragment of a person (the
-    parser sometimes splits one in two) scores below the whole person."""
-    found_det = det[:, 2] > 0
-    common = found_pred & found_det
-    if not common.any():
-        return 0.0
-    d2 = ((pred[common] - det[common, :2]) ** 2).sum(1)
-    e = np.exp(-d2 / (2 * (tol[common] * height) ** 2))
-    return float(e.sum() / max(int((seen | found_det).sum()), _MIN_COMMON))
+def similarity(pred: np.ndarray, found_pred: np.ndarray, seen: np.ndarray,
+               height: np.ndarray, det: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """(T, D) OKS-like similarity in [0, 1] of T tracks' predicted keypoints ``pred``
+    (T, P, 2) and D detections ``det`` (D, P, 3): per common part exp(-d^2 / (2 (tol *
+    height)^2)), summed and divided by the parts in the track's last detection (``seen``,
+    (T, P)) or the detection (at least _MIN_COMMON), so a fragment of a person (the parser
+    sometimes splits one in two) scores below the whole person. ``found_pred`` (T, P): parts
+    the track can predict; ``height`` (T,) pixels; ``tol`` (P,) fractions of the height."""
+    found_det = det[..., 2] > 0
+    common = found_pred[:, None] & found_det[None]
+    d2 = ((pred[:, None] - det[None, :, :, :2]) ** 2).sum(-1)
+    scale = 2 * (tol[None, None] * height[:, None, None]) ** 2
+    e = np.exp(-np.where(common, d2, 0.0) / scale) * common
+    parts = (seen[:, None] | found_det[None]).sum(-1)
+    return e.sum(-1) / np.maximum(parts, _MIN_COMMON)
 
 
 @dataclass
@@ -71,12 +73,12 @@ class _Track:
     def predict(self, t: float) -> np.ndarray:
         return self.kp[:, :2] + self.velocity * (t - self.last_time)
 
-    def update(self, det: int, kp: np.ndarray, t: float) -> None:
+    def update(self, det: int, kp: np.ndarray, t: float, torso: np.ndarray) -> None:
+        """Continue with detection ``det`` (keypoints ``kp``) at time ``t``; ``torso`` (P,)
+        marks the parts whose motion is the body's."""
         dt = t - self.last_time
         common = (self.kp[:, 2] > 0) & (kp[:, 2] > 0)
-        torso = common.copy()
-        torso[[i for i in range(len(torso)) if i not in _TORSO]] = False
-        use = torso if torso.any() else common
+        use = common & torso if (common & torso).any() else common
         if use.any() and dt > 0:
             step = np.median(kp[use, :2] - self.kp[use, :2], axis=0) / dt
             self.velocity = _VELOCITY_ALPHA * step + (1 - _VELOCITY_ALPHA) * self.velocity
@@ -102,6 +104,8 @@ def associate(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
     """
     tol = part_tolerance(layout)
     flip = flip_index(layout)
+    torso = np.zeros(layout.n_parts, bool)
+    torso[list(_TORSO) if layout.name == "coco18" else slice(None)] = True
     open_: list[_Track] = []
     done: list[_Track] = []
     starts = np.searchsorted(frame, np.arange(len(times) + 1))
@@ -114,24 +118,21 @@ def associate(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
         done += [tr for tr in open_ if t - tr.last_time > config.max_gap]
         open_ = still
         dets = range(lo, hi)
-        oriented = {}
         matched: set[int] = set()
         if open_:
-            sim = np.zeros((len(open_), hi - lo))
-            for i, tr in enumerate(open_):
-                pred, found = tr.predict(t), tr.kp[:, 2] > 0
-                for j, d in enumerate(dets):
-                    as_is = similarity(pred, found, tr.seen, tr.height, keypoints[d], tol)
-                    mirrored = similarity(pred, found, tr.seen, tr.height, keypoints[d][flip],
-                                          tol)
-                    sim[i, j] = max(as_is, mirrored)
-                    oriented[i, j] = mirrored > as_is
+            pred = np.stack([tr.predict(t) for tr in open_])
+            found = np.stack([tr.kp[:, 2] > 0 for tr in open_])
+            seen = np.stack([tr.seen for tr in open_])
+            height = np.array([tr.height for tr in open_])
+            as_is = similarity(pred, found, seen, height, keypoints[lo:hi], tol)
+            mirrored = similarity(pred, found, seen, height, keypoints[lo:hi][:, flip], tol)
+            sim = np.maximum(as_is, mirrored)
             rows, cols = linear_sum_assignment(sim, maximize=True)
             for i, j in zip(rows, cols):
                 if sim[i, j] >= config.min_similarity:
                     d = lo + j
-                    kp = keypoints[d][flip] if oriented[i, j] else keypoints[d]
-                    open_[i].update(d, kp, t)
+                    kp = keypoints[d][flip] if mirrored[i, j] > as_is[i, j] else keypoints[d]
+                    open_[i].update(d, kp, t, torso)
                     matched.add(d)
         for d in dets:
             if d not in matched:

@@ -5,9 +5,9 @@ frame or a few, mostly side-on. Per group of mirrored parts (legs, arms, face) e
 is either kept as labelled or mirrored; the labelling chosen for the whole track is the one
 that minimises, by dynamic programming (Viterbi over the two states), the jumps of the group's
 parts between consecutive detections (in body heights, capped per part, after taking out the
-body's own motion, measured on points a swap does not move) plus a cost for every second spent mirrored. A swap
-that makes the limbs jump away and back is therefore undone; a long disagreement with the
-network, which is more likely our error than its, is left alone.
+body's own motion, measured on points a swap does not move) plus a cost for every second
+spent mirrored. A swap that makes the limbs jump away and back is therefore undone; a long
+disagreement with the network, which is more likely our error than its, is left alone.
 """
 from __future__ import annotations
 
@@ -60,8 +60,8 @@ def correct_swaps(kp: np.ndarray, durations: np.ndarray, height: float,
                   layout: KeypointLayout, swap_horizon: float) -> np.ndarray:
     """Which detections of one track to mirror, per part.
 
-    ``kp`` (T, P, 3): the track's detections in time order; ``durations`` (T,) how long each detection's frame lasts (s); ``height``: the person's
-    typical height in pixels. Returns (T, P) bool: True where the part's label is to be
+    ``kp`` (T, P, 3): the track's detections in time order; ``durations`` (T,) how long each
+    detection's frame lasts (s); ``height``: the person's typical height in pixels. Returns (T, P) bool: True where the part's label is to be
     replaced by its mirror (both parts of a pair flip together).
     """
     n = len(kp)
@@ -77,8 +77,8 @@ def correct_swaps(kp: np.ndarray, durations: np.ndarray, height: float,
         parts = right + left
         states = (xy[:, parts], xy[:, left + right])       # as labelled, mirrored
         # steps[t - 1, a, b]: the jump from detection t - 1 in state a to t in state b
-        steps = np.stack([np.stack([_jumps(states[a], states[b], shift, height) for b in (0, 1)], -1)
-                          for a in (0, 1)], -2)
+        steps = np.stack([np.stack([_jumps(states[a], states[b], shift, height)
+                                    for b in (0, 1)], -1) for a in (0, 1)], -2)
         prior = np.array([0.0, 1.0])
         cost = prior * per_second * durations[0]
         back = np.zeros((n, 2), np.int8)

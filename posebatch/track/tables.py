@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..config import TrackConfig
+from ..errors import InputShapeError
 from ..layout import KeypointLayout
 from ..write import TRACK_SUMMARY, TRACKED_KEYPOINTS, TRACKED_PEOPLE, part_array
 from . import VideoTracks, track_video
@@ -33,11 +34,16 @@ def detections(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
     kp = np.zeros((len(frame), layout.n_parts, 3), np.float32)
     kp[..., :2] = np.nan
     if len(frame):
-        # detection index of each keypoint row, by its (frame, person)
+        # detection of each keypoint row: its (frame, person) among the people rows, which
+        # are sorted by frame, then person
         width = int(person.max()) + 1
-        det_of = {int(k): i for i, k in enumerate(frame * width + person)}
+        keys = frame * width + person
         rows = _np(keypoints, "frame", np.int64) * width + _np(keypoints, "person", np.int64)
-        d = np.fromiter((det_of[int(r)] for r in rows), np.int64, len(rows))
+        d = np.searchsorted(keys, rows)
+        if np.any(np.diff(keys) <= 0) or not np.array_equal(keys[np.minimum(d, len(keys) - 1)],
+                                                             rows):
+            raise InputShapeError("keypoints rows must belong to people rows sorted by "
+                                  "(frame, person)")
         kp[d, _np(keypoints, "part_id", np.int64)] = np.stack(
             [_np(keypoints, "x"), _np(keypoints, "y"), _np(keypoints, "score")], 1)
     return times, frame, kp

@@ -1,0 +1,56 @@
+"""posebatch bench: frames/s of every stage and of the job, against the bare network."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..config import Preprocess
+from .common import ModelOpt, PreOpt, UpOpt, app, console, err, estimator, guard, resolve_asset
+
+
+@app.command()
+def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job processes per "
+                            "repeat.")] = 128,
+          stage_frames: Annotated[int, typer.Option(help="Frames per repeat for the per-stage "
+                                  "timings (held in memory).")] = 30,
+          repeats: Annotated[int, typer.Option(help="Repeats; medians are reported.")] = 3,
+          chunk: Annotated[int, typer.Option(help="Frames per job task.")] = 32,
+          actors: Annotated[int, typer.Option(help="Job actors (0: CPUs / threads).")] = 0,
+          threads: Annotated[int, typer.Option(help="TensorFlow threads per actor.")] = 1,
+          model: ModelOpt = "mobilenet_thin",
+          preprocess: PreOpt = Preprocess.REFERENCE,
+          upsample: UpOpt = 4.0,
+          video: Annotated[Optional[Path], typer.Option(help="Video to use instead of the "
+                           "demo video.")] = None):
+    """Frames/s of each stage, end to end in one process and through the job (Ray), with the
+    bare network measured in the same run and the ratios printed."""
+    from ..bench import BARE, JOB, TRACK, StageTimes, bench_job
+    from ..job import JobSpec
+
+    with guard():
+        video = video or resolve_asset("demo_video")
+        est = estimator(model, preprocess, upsample)  # TensorFlow's own thread choice
+        spec = JobSpec(inputs=(str(video),), out="-", model=model, preprocess=preprocess,
+                       upsample=upsample, chunk=chunk, actors=actors, threads=threads)
+        times = StageTimes()
+        info = bench_job(video, spec, est, frames, stage_frames, repeats, times,
+                         on_repeat=lambda r: err.print(f"repeat {r + 1}/{repeats} done"))
+    net = times.median_ms(BARE)
+    t = Table("stage", "ms/frame (median)", "frames/s", "throughput / bare network",
+              title=f"{model}, {preprocess.value}, upsample {upsample:g}, {video.name}: stages "
+                    f"on {stage_frames} frames, the job on {info['frames']} frames "
+                    f"({info['chunks']} chunks of {chunk}, {info['actors']} actors x "
+                    f"{threads} threads); {repeats} repeats")
+    for stage in times.runs:
+        ms = times.median_ms(stage)
+        t.add_row(stage, f"{ms:.2f}", f"{1e3 / ms:.1f}", f"{net / ms:.2f}")
+    console.print(t)
+    console.print("per repeat, job end to end / bare network: "
+                  + ", ".join(f"{a / b:.2f}" for a, b in zip(times.runs[BARE], times.runs[JOB])))
+    console.print(f"job end to end: {times.fps(JOB):.1f} frames/s = {times.ratio(JOB):.2f} x "
+                  f"the bare network ({times.fps(BARE):.1f} frames/s, same run)")
+    console.print(f"track + smooth: {times.median_ms(TRACK):.2f} ms/frame = "
+                  f"{100 * times.median_ms(TRACK) / net:.1f}% of the bare network's time")

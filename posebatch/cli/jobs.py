@@ -1,0 +1,242 @@
+"""posebatch run, status and demo: the batch job."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..config import Coords, Preprocess
+from .common import app, console, err, guard, resolve_asset
+
+
+_TRACK_PANEL = "Tracking and smoothing (a job file's \\[track] table)"
+
+
+class _RichProgress:
+    """The runner's progress drawn by rich: frames, frames/s, ETA, videos done and failed."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.bar = None
+
+    def start(self, total_frames: int, done_frames: int, videos: int) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn)
+
+        self.videos = videos
+        if not self.enabled:
+            return
+        self.bar = Progress(TextColumn("[bold]frames"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[fps]}"), TimeRemainingColumn(),
+                            TextColumn("{task.fields[videos]}"), console=err,
+                            transient=False)
+        self.bar.start()
+        self.task = self.bar.add_task("frames", total=total_frames, completed=done_frames,
+                                      fps="", videos=f"videos 0/{videos}")
+
+    def advance(self, frames: int, videos_done: int, videos_failed: int) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(self.task, advance=frames)
+        fps = self.bar.tasks[0].speed or 0.0
+        failed = f", [red]{videos_failed} failed[/red]" if videos_failed else ""
+        self.bar.update(self.task, fps=f"{fps:.1f} frames/s",
+                        videos=f"videos {videos_done}/{self.videos}{failed}")
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _summary(report) -> None:
+    t = Table("video", "frames", "decoded", "with people", "tracks", "seconds", "status",
+              title=f"{len(report.videos)} inputs, {report.frames_total} frames "
+                    f"({report.frames_done} computed in this run) in {report.seconds:.1f} s")
+    notes = []
+    for v in report.videos:
+        status = "[green]ok[/green]" if v["status"] == "ok" else f"[red]{v['status']}[/red]"
+        if v["status"] == "ok" and v["people_frames"] == 0:
+            status = "[yellow]ok, nobody found[/yellow]"
+        if v["error"]:
+            notes.append(f"[red]{v['video']}[/red]: {v['error']}")
+        t.add_row(v["video"], str(v["frames"]), str(v["decoded_frames"]),
+                  str(v["people_frames"]), "" if v["tracks"] is None else str(v["tracks"]),
+                  f"{v['seconds']:.1f}", status)
+    console.print(t)
+    for n in notes:
+        console.print(n, highlight=False, soft_wrap=True)
+    for name, path in report.tables.items():
+        console.print(f"{name}: {path}", soft_wrap=True)
+    console.print(f"manifest: {report.manifest}", soft_wrap=True)
+
+
+@app.command()
+def run(
+    inputs: Annotated[Optional[list[str]], typer.Argument(
+        help="Video files and folders (searched recursively), or asset:demo_video.",
+        show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder.")] = None,
+    job: Annotated[Optional[Path], typer.Option("--job", help="A TOML job spec (see jobs/); "
+                   "options given here override it.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (posebatch "
+                     "models list). \\[default: mobilenet_thin]", show_default=False)] = None,
+    preprocess: Annotated[Optional[Preprocess], typer.Option(
+        "--preprocess", help="reference | aspect. \\[default: reference]",
+        show_default=False)] = None,
+    upsample: Annotated[Optional[float], typer.Option("--upsample", help="Heatmap upsampling "
+                        "ratio. \\[default: 4]", show_default=False)] = None,
+    coords: Annotated[Optional[Coords], typer.Option("--coords", help="center | tfpose. "
+                      "\\[default: center]", show_default=False)] = None,
+    chunk: Annotated[Optional[int], typer.Option("--chunk", help="Frames per task. "
+                     "\\[default: 128]", show_default=False)] = None,
+    actors: Annotated[Optional[int], typer.Option("--actors", help="Pose actors (0: CPUs / "
+                      "threads). \\[default: 0]", show_default=False)] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="TensorFlow threads "
+                       "(CPUs reserved) per actor. \\[default: 1]", show_default=False)] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Address of a running "
+                       "Ray cluster (HOST:PORT); without it a local runtime is started.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Recompute every chunk.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress",
+                        help="Show the progress bar.")] = True,
+    track: Annotated[Optional[bool], typer.Option(
+        "--track/--no-track", help="Follow people through each video. \\[default: track]",
+        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    max_gap: Annotated[Optional[float], typer.Option(
+        "--max-gap", help="Seconds a person may go unseen and keep their track. \\[default: 1]",
+        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    min_seen: Annotated[Optional[float], typer.Option(
+        "--min-seen", help="Seconds a track must be detected to be reported. \\[default: 0.3]",
+        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    min_similarity: Annotated[Optional[float], typer.Option(
+        "--min-similarity", help="Keypoint similarity (0-1) below which a detection never "
+        "continues a track. \\[default: 0.2]", show_default=False,
+        rich_help_panel=_TRACK_PANEL)] = None,
+    swap_horizon: Annotated[Optional[float], typer.Option(
+        "--swap-horizon", help="Seconds of left/right relabelling one body height of jumps "
+        "pays for (longer swaps are left alone). \\[default: 0.2]", show_default=False,
+        rich_help_panel=_TRACK_PANEL)] = None,
+    fill_gap: Annotated[Optional[float], typer.Option(
+        "--fill-gap", help="Longest gap (s) in a keypoint that is interpolated. \\[default: 0.2]",
+        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    cutoff: Annotated[Optional[float], typer.Option(
+        "--cutoff", help="Low-pass cut-off (Hz) of the zero-lag Butterworth filter; 0: off. "
+        "\\[default: 6]", show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+):
+    """Find and follow every person in every video frame: Parquet tables in OUT, resumable."""
+    from ..job import make_spec
+    from ..runner import run_job
+
+    with guard():
+        spec = make_spec(job, {"inputs": tuple(inputs or ()), "out": str(out) if out else None,
+                               "model": model, "preprocess": preprocess,
+                               "upsample": upsample, "coords": coords, "chunk": chunk,
+                               "actors": actors, "threads": threads, "address": address,
+                               "force": force or None,
+                               "track": {"enabled": track, "max_gap": max_gap,
+                                         "min_seen": min_seen,
+                                         "min_similarity": min_similarity,
+                                         "swap_horizon": swap_horizon, "fill_gap": fill_gap,
+                                         "cutoff": cutoff}})
+        try:
+            report = run_job(spec, _RichProgress(progress), resolve_asset)
+        except KeyboardInterrupt:
+            err.print(f"[yellow]interrupted: finished chunks are kept in {spec.out}; run the "
+                      "same command again to resume[/yellow]")
+            raise typer.Exit(130) from None
+    _summary(report)
+    bad = [v["video"] for v in report.failed]
+    if bad:
+        err.print(f"[red]{len(bad)} of {len(report.videos)} inputs failed:[/red] "
+                  + ", ".join(bad), highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(out: Annotated[Path, typer.Argument(help="A job's output folder.")]):
+    """Per-video progress of a job (running, interrupted or complete)."""
+    from ..store import read_manifest, chunks_done
+
+    with guard():
+        m = read_manifest(out)
+    t = Table("video", "frames", "chunks done", "progress", "status",
+              title=f"{out}: {m['state']} (model {m['model']['name']}, "
+                    f"started {m.get('started', '?')})")
+    total = done = 0
+    for v in m["videos"]:
+        chunks = [tuple(c) for c in v["chunks"]]
+        finished = chunks_done(out, v["store"], chunks) if v["store"] else []
+        frames = sum(e - s for s, e in chunks)
+        frames_done = sum(e - s for s, e in finished)
+        total, done = total + frames, done + frames_done
+        pct = f"{100 * frames_done / frames:.0f}%" if frames else "-"
+        st = v.get("status") or ""
+        shown = {"ok": "[green]ok[/green]", "pending": "pending"}.get(
+            st, f"[red]{st}: {v.get('error')}[/red]")
+        t.add_row(v["name"], str(v["frames"] or 0), f"{len(finished)}/{len(chunks)}", pct, shown)
+    for p in m.get("problems", []):
+        t.add_row(p["path"], "0", "-", "-", f"[red]error: {p['error']}[/red]")
+    console.print(t)
+    console.print(f"{done}/{total} frames done")
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/demo"),
+         renders: Annotated[int, typer.Option(help="Frames to draw as PNG for a first look.")] = 4,
+         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True):
+    """The main job on the built-in demo: fetch the model and the Sports2D demo video from
+    PyPI, run `posebatch run` on every frame (jobs/demo.toml), draw a few frames."""
+    from ..job import DEMO_JOB, JobSpec
+    from ..runner import run_job
+
+    with guard():
+        spec = JobSpec(**{**DEMO_JOB, "out": str(out)})
+        try:
+            report = run_job(spec, _RichProgress(progress), resolve_asset)
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted: run posebatch demo again to resume[/yellow]")
+            raise typer.Exit(130) from None
+        pngs = _draw_frames(report, out / "renders", renders)
+    _summary(report)
+    if pngs:
+        console.print(f"renders: {pngs[0].parent}/ ({', '.join(p.name for p in pngs)})",
+                      soft_wrap=True)
+    console.print("open the tables with pandas: see notebooks/20_videos.ipynb")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _draw_frames(report, folder: Path, n: int) -> list[Path]:
+    """Draw ``n`` evenly spaced frames of the first video from the keypoints table, each
+    person labelled with their track id."""
+    import cv2
+    import pandas as pd
+
+    from .. import render
+    from ..analyse import frame_keypoints, frame_tracks
+    from ..decode import decode_sequential, index_video, upright
+    from ..layout import COCO18
+
+    ok = [v for v in report.videos if v["status"] == "ok" and v["frames"]]
+    if not ok or n <= 0:
+        return []
+    video = ok[0]
+    kp = pd.read_parquet(report.tables["keypoints"], filters=[("video_id", "=",
+                                                               video["video_id"])])
+    picks = {int(i * video["frames"] / n) for i in range(n)}
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    turn = index_video(Path(video["path"])).turn
+    for f in decode_sequential(Path(video["path"])):
+        if f.index in picks:
+            labels = [f"{t}" if t >= 0 else "" for t in frame_tracks(kp, f.index)]
+            drawn = render.draw_people(upright(f.image, turn), frame_keypoints(kp, f.index),
+                                       COCO18, labels=labels)
+            p = folder / f"frame{f.index:04d}.png"
+            cv2.imwrite(str(p), drawn)
+            out.append(p)
+        if f.index >= max(picks):
+            break
+    return out

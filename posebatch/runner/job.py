@@ -1,0 +1,217 @@
+"""The batch job on Ray: videos -> frame chunks -> a pool of pose actors -> Parquet tables.
+
+The driver indexes every video (packets only), plans chunks, skips the ones already finished
+in the output folder, and hands the rest to a ``ray.util.ActorPool``. Each actor loads the
+graph and the parser once; a chunk's result (three small Arrow tables) comes back to the
+driver, which writes it as soon as it arrives, so at most one result per actor is in memory.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pyarrow as pa
+
+from .. import __version__
+from ..decode import chunk_ranges, index_video
+from ..errors import PosebatchError, VideoError
+from ..job import JobSpec, discover, fingerprint, params_key, pose_config, track_key
+from ..layout import get_layout
+from ..store import Store, video_key
+from ..write import CHUNK_SCHEMA_VERSION, SCHEMA_VERSION
+from .chunk import ChunkResult, ChunkTask
+from .cluster import local_cpus, ray_runtime, resolve_actors, start_pool
+from .outcome import (JobReport, Progress, VideoState, manifest_video, missing_rows,
+                      problem_row, untracked_tables, video_row)
+from .tracking import Tracking
+
+log = logging.getLogger(__name__)
+
+
+def versions() -> dict[str, str]:
+    out = {"posebatch": __version__}
+    for dist in ("tensorflow", "ray", "pyarrow", "numpy", "av"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def run_job(spec: JobSpec, progress: Progress | None = None,
+            resolve_asset: Callable[[str], Path] | None = None) -> JobReport:
+    """Run (or resume) a job. Bad inputs are reported in the tables, never raised."""
+    from ..fetch import ensure_model, sha256_file
+
+    t_job = time.perf_counter()
+    progress = progress or Progress()
+    out = Path(spec.out)
+    model, model_path = ensure_model(spec.model)
+    model_sha = model.sha256 or sha256_file(model_path)
+    config = pose_config(spec, model.input_size)
+    pkey = params_key(model_sha, config, CHUNK_SCHEMA_VERSION)
+    tkey = track_key(spec.track)
+    layout = get_layout(model.layout)
+    store = Store(out, pkey)
+    if spec.force:
+        store.clear()
+    params = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("force",)}
+    params["config"] = dataclasses.asdict(config)
+    job_meta = {"params": params, "params_key": pkey, "track_key": tkey,
+                "model": {"name": model.name, "sha256": model_sha}, "versions": versions()}
+
+    found = discover(spec.inputs, spec.extensions, resolve_asset)
+    states = [VideoState(i, v.name, v.path) for i, v in enumerate(found.videos)]
+    for st in states:
+        try:
+            st.size = st.path.stat().st_size
+            st.fingerprint = fingerprint(st.path)
+            st.index = index_video(st.path)
+            if st.index.frames == 0:
+                raise VideoError(f"{st.path}: the video stream holds no frames")
+        except (OSError, VideoError) as exc:
+            st.status = "error"
+            st.error = str(exc) if isinstance(exc, VideoError) else f"{st.path}: cannot read " \
+                f"({exc.strerror or exc})"
+            log.error("%s", st.error)
+            continue
+        st.key = video_key(st.path, st.fingerprint)
+        st.chunks = chunk_ranges(st.index.frames, spec.chunk)
+
+    pending = [ChunkTask(st.video_id, st.key, s, e) for st in states if st.index is not None
+               for s, e in st.chunks if not store.is_done(st.key, s, e)]
+    per_video = Counter(t.video for t in pending)
+    for st in states:
+        st.remaining = per_video[st.video_id]
+    total = sum(st.index.frames for st in states if st.index is not None)
+    todo = sum(t.end - t.start for t in pending)
+    to_track = [st for st in states if st.index is not None
+                and not store.is_tracked(st.key, tkey)]
+    old_tables = {v for v in store.table_versions().values() if not v.endswith(
+        f"/{SCHEMA_VERSION}")}
+    if old_tables:
+        log.warning("%s holds tables of an older posebatch (%s): they are rebuilt from the "
+                    "stored detections", out, ", ".join(sorted(old_tables)))
+
+    manifest = {
+        "schema": "posebatch.job/1", "state": "running",
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), **job_meta,
+        "videos": [manifest_video(st, store) for st in states],
+        "problems": [dataclasses.asdict(p) for p in found.problems],
+    }
+    if pending or to_track or old_tables:
+        store.remove_tables()
+    store.write_manifest(manifest)
+
+    nodes: dict[str, int] = {}
+    results_bad: dict[int, int] = {}
+    progress.start(total, total - todo, len(states))
+    tracking = None
+    try:
+        if pending or to_track:
+            actors = min(resolve_actors(spec, local_cpus()), max(len(pending), 1))
+            with ray_runtime(spec, actors):
+                import ray
+
+                tracking = Tracking(store, tkey, spec, layout, actors)
+                waiting = {st.video_id for st in to_track}
+
+                def track_if_done(st: VideoState) -> None:
+                    if st.remaining == 0 and st.video_id in waiting:
+                        waiting.discard(st.video_id)
+                        tracking.submit(st)
+
+                for st in to_track:
+                    track_if_done(st)
+                if pending:
+                    if spec.address:
+                        cpus = int(ray.cluster_resources().get("CPU", 1))
+                        actors = min(resolve_actors(spec, cpus), len(pending))
+                    pool, info = start_pool(spec, config, actors)
+                    manifest["actors"] = info
+                    _infer(pool, pending, states, store, nodes, results_bad, progress,
+                           on_video_done=track_if_done, between=tracking.collect)
+                tracking.finish()
+    except KeyboardInterrupt:
+        manifest["state"] = "interrupted"
+        store.write_manifest(manifest)
+        raise
+    except PosebatchError as exc:
+        manifest.update(state="failed", error=str(exc))
+        store.write_manifest(manifest)
+        raise
+    finally:
+        progress.stop()
+
+    # Every chunk and track is on disk now: the outcomes and final tables come from there.
+    track_errors = tracking.errors if tracking else {}
+    rows = [video_row(st, store, tkey, track_errors.get(st.video_id)) for st in states]
+    for p in found.problems:
+        rows.append(problem_row(len(rows), p))
+
+    def parts(video_id: int, table: str) -> Iterator[pa.Table]:
+        st = states[video_id]
+        if st.index is None:
+            return
+        if table == "frames":
+            yield from (store.read_chunk(st.key, s, e, "frames") for s, e in st.chunks)
+            missing = missing_rows(st.index)
+            if missing is not None:
+                yield missing
+        elif store.is_tracked(st.key, tkey):
+            yield store.read_tracked(st.key, tkey, table)
+        else:  # tracking failed (reported): the detections, untracked
+            yield untracked_tables(st, store, layout)[table]
+
+    paths = store.assemble([(st.video_id, st.name) for st in states], parts, job_meta)
+    paths["videos"] = store.write_videos(rows, job_meta)
+    manifest.update(
+        state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        videos=[{**manifest_video(st, store), "status": r["status"], "error": r["error"]}
+                for st, r in zip(states, rows)],
+        tables={k: str(v.name) for k, v in paths.items()},
+        nodes=nodes, seconds=round(time.perf_counter() - t_job, 3),
+    )
+    manifest_path = store.write_manifest(manifest)
+    return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
+                     manifest=manifest_path, frames_done=todo, frames_total=total,
+                     seconds=time.perf_counter() - t_job, nodes=nodes)
+
+
+def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Store,
+           nodes: dict[str, int], results_bad: dict[int, int], progress: Progress,
+           on_video_done: Callable[[VideoState], None], between: Callable[[], None]) -> None:
+    """Hand every pending chunk to the actor pool and write each result as it arrives."""
+    import ray
+
+    refs = {st.video_id: ray.put(st.index) for st in states if st.remaining}
+    for task in pending:
+        pool.submit(lambda a, t: a.process.remote(t, refs[t.video]), task)
+    while pool.has_next():
+        try:
+            res: ChunkResult = pool.get_next_unordered()
+        except ray.exceptions.RayActorError as exc:
+            raise PosebatchError(
+                f"a pose actor died ({exc}); finished chunks are saved: rerun "
+                "the same command to resume") from None
+        t = res.task
+        if res.note:
+            log.info("%s [%d, %d): decoded %s: %s", states[t.video].name, t.start,
+                     t.end, res.decode, res.note)
+        store.write_chunk(t.key, t.start, t.end, res.tables, res.seconds, res.decode)
+        nodes[res.node] = nodes.get(res.node, 0) + 1
+        st = states[t.video]
+        st.remaining -= 1
+        results_bad[t.video] = results_bad.get(t.video, 0) + res.bad_frames
+        done = [s for s in states if s.index is None or s.remaining == 0]
+        progress.advance(t.end - t.start, len(done),
+                         sum(1 for s in done if s.index is None or results_bad.get(s.video_id)))
+        if st.remaining == 0:
+            on_video_done(st)
+        between()

@@ -1,0 +1,158 @@
+"""What the driver knows about each input as the job goes, and what it reports at the end:
+the videos table's rows and the manifest's entries, read back from the stored chunks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..decode import VideoIndex
+from ..layout import KeypointLayout
+from ..store import Store
+from ..write import CHUNK_FRAMES, status_array
+
+
+@dataclass
+class VideoState:
+    """Everything the driver knows about one input as the job goes."""
+
+    video_id: int
+    name: str
+    path: Path
+    size: int | None = None
+    fingerprint: str | None = None
+    index: VideoIndex | None = None
+    key: str = ""
+    chunks: list[tuple[int, int]] = field(default_factory=list)
+    remaining: int = 0
+    status: str = "ok"
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status != "ok"
+
+
+@dataclass
+class JobReport:
+    out: Path
+    videos: list[dict]
+    problems: list[dict]
+    tables: dict[str, Path]
+    manifest: Path
+    frames_done: int          # frames computed in this run
+    frames_total: int
+    seconds: float
+    nodes: dict[str, int]
+
+    @property
+    def failed(self) -> list[dict]:
+        return [v for v in self.videos if v["status"] != "ok"]
+
+
+class Progress:
+    """What the runner tells its caller; the CLI draws it with rich."""
+
+    def start(self, total_frames: int, done_frames: int, videos: int) -> None: ...
+    def advance(self, frames: int, videos_done: int, videos_failed: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+def missing_rows(index: VideoIndex) -> pa.Table | None:
+    """Frames the container header promises beyond those it holds (a cut file): status
+    ``missing``, no timestamp."""
+    n = index.container_frames - index.frames
+    if n <= 0:
+        return None
+    frames = list(range(index.frames, index.container_frames))
+    return pa.table({
+        "frame": pa.array(frames, pa.int32()), "pts": pa.nulls(n, pa.int64()),
+        "time": pa.nulls(n, pa.float64()), "status": status_array(["missing"] * n),
+        "people": pa.array(np.zeros(n, np.int16)),
+        "error": pa.array([f"the container lists {index.container_frames} frames but holds "
+                           f"packets for {index.frames}"] * n, pa.string()),
+    }, schema=CHUNK_FRAMES)
+
+
+def manifest_video(st: VideoState, store: Store) -> dict:
+    return {"video_id": st.video_id, "name": st.name, "path": str(st.path),
+            "fingerprint": st.fingerprint, "frames": st.index.frames if st.index else None,
+            "chunks": st.chunks, "store": str(store.chunk_dir(st.key).relative_to(store.out))
+            if st.key else None, "status": st.status if st.failed else "pending",
+            "error": st.error}
+
+
+def untracked_tables(st: VideoState, store: Store, layout: KeypointLayout
+                     ) -> dict[str, pa.Table]:
+    """The video's detections as tracked tables without tracks (when its tracking failed)."""
+    from ..config import TrackConfig
+    from ..track.tables import track_tables
+
+    read = lambda t: store.read_video(st.key, st.chunks, t)  # noqa: E731
+    return track_tables(read("keypoints"), read("people"), read("frames"), layout,
+                        TrackConfig(enabled=False))
+
+
+def video_row(st: VideoState, store: Store, tkey: str, track_error: str | None) -> dict:
+    import pyarrow.compute as pc
+
+    idx = st.index
+    row = _empty_row(st.video_id, st.name, str(st.path), fingerprint=st.fingerprint,
+                     size=st.size, status=st.status, error=st.error)
+    if idx is None:
+        return row
+    decoded = people = bad = 0
+    seconds = 0.0
+    first_error = None
+    methods = set()
+    for s, e in st.chunks:
+        frames = store.read_chunk(st.key, s, e, "frames")
+        status = frames["status"].cast(pa.string())
+        ok = pc.equal(status, "ok")
+        decoded += frames.num_rows - (pc.sum(pc.equal(status, "decode_error")).as_py() or 0)
+        people += pc.sum(pc.greater(frames["people"], 0)).as_py() or 0
+        n_bad = frames.num_rows - (pc.sum(ok).as_py() or 0)
+        if n_bad and first_error is None:
+            first_error = frames.filter(pc.invert(ok))["error"][0].as_py()
+        bad += n_bad
+        sec, method = store.chunk_info(st.key, s, e)
+        seconds += sec
+        methods.add(method)
+    missing = max(0, idx.container_frames - idx.frames)
+    tracks = (pq.read_metadata(store.tracked_path(st.key, tkey, "tracks")).num_rows
+              if store.is_tracked(st.key, tkey) else None)
+    row.update(container_frames=idx.container_frames, frames=idx.frames + missing,
+               tracks=tracks,
+               decoded_frames=decoded, people_frames=people, fps=idx.fps,
+               width=idx.display_size[0], height=idx.display_size[1], codec=idx.codec,
+               rotation=idx.turn,
+               decode="from_start" if "from_start" in methods else "seek",
+               seconds=round(seconds, 3))
+    if bad or missing or track_error:
+        row["status"] = "partial"
+        parts = []
+        if bad:
+            parts.append(f"{bad} of {idx.frames} frames failed (first: {first_error})")
+        if missing:
+            parts.append(f"{missing} frames listed by the container are missing (file cut?)")
+        if track_error:
+            parts.append(f"{track_error} (its keypoints are in the tables, untracked)")
+        row["error"] = "; ".join(parts)
+    return row
+
+
+def _empty_row(video_id: int, video: str, path: str, **values) -> dict:
+    """A videos row with nothing decoded; ``values`` fill in what is known."""
+    return {"video_id": video_id, "video": video, "path": path, "fingerprint": None,
+            "size": None, "status": "error", "error": None, "container_frames": None,
+            "frames": 0, "decoded_frames": 0, "people_frames": 0, "fps": None, "width": None,
+            "height": None, "codec": None, "rotation": None, "decode": None, "seconds": 0.0,
+            "tracks": None, **values}
+
+
+def problem_row(video_id: int, problem) -> dict:
+    return _empty_row(video_id, problem.path, str(Path(problem.path).absolute()),
+                      error=problem.error)
