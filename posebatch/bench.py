@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .decode import Frame, chunk_ranges, decode_range, index_video, upright
+from .decode import (Frame, chunk_ranges, decode_range, index_video, picture_change,
+                     picture_signature, upright)
 from .estimator import Estimator
 from .job import JobSpec, params_key
 from .parse import parse_maps
@@ -69,6 +70,12 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes) ->
     n = len(decoded)
     times.add("decode", (time.perf_counter() - t) / n)
     imgs = [f.image for f in decoded]
+
+    def repeats():
+        sigs = [picture_signature(im) for im in imgs]
+        return [picture_change(a, b) for a, b in zip(sigs, sigs[1:])]
+
+    times.add("repeat check", _timed(repeats, n))
     inputs = []
     times.add("preprocess", _timed(lambda: inputs.extend(preprocess(f, cfg)[None] for f in imgs),
                                    n))

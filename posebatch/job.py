@@ -210,7 +210,8 @@ def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> st
 
 
 # Bump when the tracking code changes what it produces: stored tracks are then redone.
-TRACK_ALGORITHM = 1
+# 2: repeated pictures are interpolated through, not held.
+TRACK_ALGORITHM = 2
 
 
 def track_key(config: TrackConfig) -> str:

@@ -158,6 +158,12 @@ CHUNK_FRAMES = pa.schema([
     pa.field("status", STATUS, nullable=False, metadata={"doc": " | ".join(FRAME_STATUS)}),
     pa.field("people", pa.int16(), nullable=False),
     pa.field("error", pa.string()),
+    pa.field("change", pa.float32(), metadata={
+        "unit": "grey levels (0-255): 99.5th percentile of the per-pixel change from the "
+                "previous frame, on the picture shrunk 8 times; null: no previous frame"}),
+    pa.field("repeat", pa.bool_(), metadata={
+        "doc": "the picture repeats the previous frame's (change <= 3 levels); null: unknown "
+               "(first frame, previous frame not decoded, or computed before posebatch 0.2)"}),
 ])
 
 # A video's tables once tracked (the job's tables without the video columns): detections
@@ -243,6 +249,8 @@ VIDEOS = pa.schema([
     pa.field("error", pa.string()),
     pa.field("seconds", pa.float64(), metadata={"unit": "s of actor time, this run's chunks"}),
     pa.field("tracks", pa.int32(), metadata={"doc": "reported tracks (people followed)"}),
+    pa.field("repeated_frames", pa.int64(), metadata={
+        "doc": "frames whose picture repeats the previous one (frames.repeat)"}),
 ])
 
 TABLES = {"keypoints": KEYPOINTS, "people": PEOPLE, "frames": FRAMES, "tracks": TRACKS}
@@ -319,5 +327,7 @@ def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Tab
         "people": pa.array([0 if r.get("scores") is None else len(r["scores"]) for r in frames],
                            pa.int16()),
         "error": pa.array([r.get("error") for r in frames], pa.string()),
+        "change": pa.array([r.get("change") for r in frames], pa.float32()),
+        "repeat": pa.array([r.get("repeat") for r in frames], pa.bool_()),
     }, schema=CHUNK_FRAMES)
     return {"keypoints": kp_table, "people": people, "frames": frames_t}

@@ -293,7 +293,8 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
     asserted here)."""
     r = posebatch("bench", "--frames", 8, "--stage-frames", 4, "--repeats", 1, "--chunk", 4)
     assert r.returncode == 0, r.stderr
-    for stage in ("decode", "preprocess", "network (bare)", "upsample", "smooth+peaks", "parse",
+    for stage in ("decode", "repeat check", "preprocess", "network (bare)", "upsample",
+                  "smooth+peaks", "parse",
                   "write", "track + smooth", "end to end, one process",
                   "end to end, job (Ray)"):
         assert stage in r.stdout, stage

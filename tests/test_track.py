@@ -200,3 +200,23 @@ def test_no_detections_at_all():
                        TrackConfig())
     assert [out[t].num_rows for t in ("keypoints", "people", "tracks")] == [0, 0, 0]
     assert isinstance(out["keypoints"], pa.Table)
+
+
+def test_repeated_pictures_are_one_instant_not_a_pause():
+    """A 15 fps recording stored at 30 fps: every other picture repeats the one before, so
+    its detections do too. Told which frames repeat, the smoothed trajectory passes through
+    them (close to the true, moving position) instead of holding still."""
+    times = np.arange(120) / 30
+    truth = walker(times)
+    shown = truth.copy()
+    shown[1::2] = truth[0::2]                       # frame 2k+1 repeats frame 2k
+    repeat = np.zeros(120, bool)
+    repeat[1::2] = True
+    frame = np.arange(120)
+    told = track_video(times, frame, shown, COCO18, TrackConfig(), repeat)
+    blind = track_video(times, frame, shown, COCO18, TrackConfig())
+    neck = 1
+    err_told = np.abs(told.smooth[20:-20, neck, 0] - truth[20:-20, neck, 0]).mean()
+    err_blind = np.abs(blind.smooth[20:-20, neck, 0] - truth[20:-20, neck, 0]).mean()
+    assert err_told < 0.2 * err_blind, (err_told, err_blind)
+    assert not told.filled.any()                    # detected there: nothing made up

@@ -151,3 +151,28 @@ def test_tracking_can_be_turned_off(walk_dir, tmp_path):
     assert r.returncode == 0, r.stderr
     assert read(out, "tracks").empty and read(out, "keypoints").track.isna().all()
     assert read(out, "videos").tracks.tolist() == [0, 0]
+
+
+def test_repeated_pictures_are_marked_across_chunk_boundaries(demo_frames, tmp_path):
+    """A 15 fps recording stored at 30 fps (each picture twice, re-encoded with H.264):
+    every second frame is a repeat, also where a chunk starts on one (chunks of 5); the
+    smoothed keypoints move on through the repeats while the raw ones hold still."""
+    from .clips import write_clip
+
+    pictures = demo_frames[0:24:2]
+    clip = write_clip(tmp_path / "in" / "doubled.mp4", [p for p in pictures for _ in (0, 1)],
+                      options={"crf": "18"})
+    out = tmp_path / "out"
+    r = posebatch("run", clip, "--out", out, "--chunk", 5, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    frames = read(out, "frames")
+    assert frames.repeat.isna().tolist() == [True] + [False] * 23
+    assert frames.repeat[1:].tolist() == [i % 2 == 1 for i in range(1, 24)]
+    assert (frames.change[frames.repeat == True] <= 3).all()  # noqa: E712
+    assert (frames.change[frames.repeat == False] > 3).all()  # noqa: E712
+    assert read(out, "videos").repeated_frames.tolist() == [12]
+    kp = read(out, "keypoints")
+    neck = kp[(kp.track == 0) & (kp.part == "neck")].set_index("frame")
+    held = neck.x.diff()[1::2]                  # raw: a repeat holds the previous value
+    moved = neck.x_smooth.diff()[1::2]
+    assert (held.abs() < 1e-3).mean() > 0.8 and (moved.abs() > 1e-3).mean() > 0.8

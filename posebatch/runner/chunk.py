@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..config import PoseConfig, RuntimeConfig
-from ..decode import ChunkOutcome, VideoIndex, decode_range, upright
+from ..decode import (REPEAT_LEVELS, ChunkOutcome, VideoIndex, decode_range, picture_change,
+                      picture_signature, upright)
 from ..write import frame_tables
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,24 @@ class ChunkResult:
 
 def process_chunk(estimator, index: VideoIndex, task: ChunkTask) -> ChunkResult:
     """Decode frames [start, end) and estimate every one. Every frame of the range gets a
-    record: frames the decoder did not produce are ``decode_error`` with the reason."""
+    record: frames the decoder did not produce are ``decode_error`` with the reason. Each
+    frame's picture is compared with the previous frame's (decoded for the purpose when it
+    belongs to the previous chunk) to mark repeated pictures."""
     t0 = time.perf_counter()
     outcome = ChunkOutcome()
     records: dict[int, dict] = {}
     stop_error = None
+    before = None                    # (frame index, signature) of the last decoded frame
     try:
-        for fr in decode_range(index, task.start, task.end, outcome):
-            rec = {"frame": fr.index, "pts": fr.pts, "time": fr.time}
+        for fr in decode_range(index, max(task.start - 1, 0), task.end, outcome):
+            sig = picture_signature(fr.image)
+            change = (picture_change(before[1], sig) if before and before[0] == fr.index - 1
+                      else None)
+            before = (fr.index, sig)
+            if fr.index < task.start:
+                continue
+            rec = {"frame": fr.index, "pts": fr.pts, "time": fr.time, "change": change,
+                   "repeat": None if change is None else change <= REPEAT_LEVELS}
             try:
                 res = estimator.estimate(upright(fr.image, index.turn))
                 rec.update(status="ok", keypoints=res.keypoints, scores=res.scores)

@@ -74,6 +74,7 @@ def missing_rows(index: VideoIndex) -> pa.Table | None:
         "people": pa.array(np.zeros(n, np.int16)),
         "error": pa.array([f"the container lists {index.container_frames} frames but holds "
                            f"packets for {index.frames}"] * n, pa.string()),
+        "change": pa.nulls(n, pa.float32()), "repeat": pa.nulls(n, pa.bool_()),
     }, schema=CHUNK_FRAMES)
 
 
@@ -104,7 +105,7 @@ def video_row(st: VideoState, store: Store, tkey: str, track_error: str | None) 
                      size=st.size, status=st.status, error=st.error)
     if idx is None:
         return row
-    decoded = people = bad = 0
+    decoded = people = bad = repeated = 0
     seconds = 0.0
     first_error = None
     methods = set()
@@ -114,6 +115,7 @@ def video_row(st: VideoState, store: Store, tkey: str, track_error: str | None) 
         ok = pc.equal(status, "ok")
         decoded += frames.num_rows - (pc.sum(pc.equal(status, "decode_error")).as_py() or 0)
         people += pc.sum(pc.greater(frames["people"], 0)).as_py() or 0
+        repeated += pc.sum(frames["repeat"].fill_null(False)).as_py() or 0
         n_bad = frames.num_rows - (pc.sum(ok).as_py() or 0)
         if n_bad and first_error is None:
             first_error = frames.filter(pc.invert(ok))["error"][0].as_py()
@@ -125,7 +127,7 @@ def video_row(st: VideoState, store: Store, tkey: str, track_error: str | None) 
     tracks = (pq.read_metadata(store.tracked_path(st.key, tkey, "tracks")).num_rows
               if store.is_tracked(st.key, tkey) else None)
     row.update(container_frames=idx.container_frames, frames=idx.frames + missing,
-               tracks=tracks,
+               tracks=tracks, repeated_frames=repeated,
                decoded_frames=decoded, people_frames=people, fps=idx.fps,
                width=idx.display_size[0], height=idx.display_size[1], codec=idx.codec,
                rotation=idx.turn,
@@ -150,7 +152,7 @@ def _empty_row(video_id: int, video: str, path: str, **values) -> dict:
             "size": None, "status": "error", "error": None, "container_frames": None,
             "frames": 0, "decoded_frames": 0, "people_frames": 0, "fps": None, "width": None,
             "height": None, "codec": None, "rotation": None, "decode": None, "seconds": 0.0,
-            "tracks": None, **values}
+            "tracks": None, "repeated_frames": 0, **values}
 
 
 def problem_row(video_id: int, problem) -> dict:

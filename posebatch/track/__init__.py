@@ -77,15 +77,19 @@ def _check(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
 
 
 def track_video(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
-                layout: KeypointLayout, config: TrackConfig) -> VideoTracks:
+                layout: KeypointLayout, config: TrackConfig,
+                repeat: np.ndarray | None = None) -> VideoTracks:
     """Follow every person through one video.
 
     ``times`` (F,) seconds of each frame (NaN where a frame has none); ``frame`` (D,) each
     detection's frame, non-decreasing; ``keypoints`` (D, P, 3) x, y, score (score 0 where a
-    part was not found). A track is reported (numbered 0, 1, ... by first appearance) when it
+    part was not found); ``repeat`` (F,) bool, frames whose picture repeats the previous one:
+    they hold no new instant, so the smoothed trajectories pass through them (interpolated)
+    instead of stopping. A track is reported (numbered 0, 1, ... by first appearance) when it
     was seen for at least ``config.min_seen`` seconds.
     """
     times = np.asarray(times, np.float64)
+    repeat = np.zeros(len(times), bool) if repeat is None else np.asarray(repeat, bool)
     frame = np.asarray(frame, np.int64)
     keypoints = np.asarray(keypoints, np.float32)
     _check(times, frame, keypoints, layout)
@@ -109,7 +113,8 @@ def track_video(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
                 parts = np.flatnonzero(mirror[i])
                 corrected[d, parts] = keypoints[d, flip[parts]]
                 swapped[d, parts] = corrected[d, parts, 2] > 0
-        samples.append(_smooth_track(n, dets, frame, corrected, times, layout, config))
+        samples.append(_smooth_track(n, dets, frame, corrected, times, repeat, layout,
+                                     config))
         n += 1
     cols = list(zip(*samples)) if samples else [[np.empty(0, np.int32)]] * 3 + [
         [np.empty((0, layout.n_parts, 2), np.float32)], [np.empty((0, layout.n_parts), bool)]]
@@ -117,8 +122,10 @@ def track_video(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
 
 
 def _smooth_track(tid: int, dets: np.ndarray, frame: np.ndarray, kp: np.ndarray,
-                  times: np.ndarray, layout: KeypointLayout, config: TrackConfig):
-    """Samples of one track over the frames of its span: fill gaps, then low-pass."""
+                  times: np.ndarray, repeat: np.ndarray, layout: KeypointLayout,
+                  config: TrackConfig):
+    """Samples of one track over the frames of its span: fill gaps, then low-pass, on the
+    frames that are new pictures; repeated pictures take the curve's value at their time."""
     f0, f1 = int(frame[dets[0]]), int(frame[dets[-1]])
     span = np.arange(f0, f1 + 1)
     span = span[np.isfinite(times[span])]
@@ -128,13 +135,33 @@ def _smooth_track(tid: int, dets: np.ndarray, frame: np.ndarray, kp: np.ndarray,
     found = kp[dets, :, 2] > 0
     for p in range(layout.n_parts):
         xy[pos[found[:, p]], p] = kp[dets[found[:, p]], p, :2]
+    new = ~repeat[span]
+    new[0] = True                    # the track's first sample is its first instant
     filled = np.zeros((len(span), layout.n_parts), bool)
-    smooth = np.empty_like(xy)
+    smooth = np.full_like(xy, np.nan)
     for p in range(layout.n_parts):
-        values, filled[:, p] = fill_gaps(t, xy[:, p], config.fill_gap)
-        smooth[:, p] = lowpass(t, values, config.cutoff)
+        values, filled[new, p] = fill_gaps(t[new], xy[new, p], config.fill_gap)
+        smooth[new, p] = lowpass(t[new], values, config.cutoff)
+    if not new.all():
+        smooth[~new] = _between(t, new, smooth)
+        filled[~new] = np.isnan(xy[~new, :, 0]) & np.isfinite(smooth[~new, :, 0])
     det = np.full(len(span), -1, np.int32)
     det[pos] = dets
     keep = (det >= 0) | filled.any(1)
     return (np.full(int(keep.sum()), tid, np.int32), span[keep].astype(np.int32), det[keep],
             smooth[keep].astype(np.float32), filled[keep])
+
+
+def _between(t: np.ndarray, new: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+    """Values at the repeated frames (``~new``): interpolated in time between the new frames
+    around them, or the last new frame's value where no later one has a value."""
+    idx = np.flatnonzero(new)
+    rep = np.flatnonzero(~new)
+    before = idx[np.searchsorted(idx, rep) - 1]
+    after_i = np.minimum(np.searchsorted(idx, rep), len(idx) - 1)
+    after = idx[after_i]
+    a, b = smooth[before], smooth[after]
+    w = ((t[rep] - t[before]) / np.where(after > rep, t[after] - t[before], 1.0))[:, None, None]
+    w = np.where((after > rep)[:, None, None], w, 0.0)
+    out = a + w * (b - a)
+    return np.where(np.isfinite(out), out, a)

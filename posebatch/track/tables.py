@@ -23,12 +23,17 @@ def _np(table: pa.Table, name: str, dtype=None) -> np.ndarray:
 
 
 def detections(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
-               layout: KeypointLayout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(times (F,), frame (D,), keypoints (D, P, 3)) from a video's chunk tables; the
-    detections are the ``people`` rows in their order (frame, then person)."""
+               layout: KeypointLayout
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(times (F,), frame (D,), keypoints (D, P, 3), repeat (F,)) from a video's chunk
+    tables; the detections are the ``people`` rows in their order (frame, then person);
+    ``repeat`` is False where unknown."""
     n_frames = int(max(_np(frames, "frame").max(initial=-1) + 1, 0))
     times = np.full(n_frames, np.nan)
     times[_np(frames, "frame")] = _np(frames, "time", np.float64)
+    repeat = np.zeros(n_frames, bool)
+    repeat[_np(frames, "frame")] = frames["repeat"].fill_null(False).to_numpy(
+        zero_copy_only=False)
     frame = _np(people, "frame", np.int64)
     person = _np(people, "person", np.int64)
     kp = np.zeros((len(frame), layout.n_parts, 3), np.float32)
@@ -46,7 +51,7 @@ def detections(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
                                   "(frame, person)")
         kp[d, _np(keypoints, "part_id", np.int64)] = np.stack(
             [_np(keypoints, "x"), _np(keypoints, "y"), _np(keypoints, "score")], 1)
-    return times, frame, kp
+    return times, frame, kp, repeat
 
 
 def track_tables(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
@@ -54,9 +59,9 @@ def track_tables(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
     """The video's ``keypoints``, ``people`` and ``tracks`` tables (schemas TRACKED_KEYPOINTS,
     TRACKED_PEOPLE, TRACK_SUMMARY) from its concatenated chunk tables. With tracking off,
     the same tables with every track null and no tracks."""
-    times, frame, kp = detections(keypoints, people, frames, layout)
+    times, frame, kp, repeat = detections(keypoints, people, frames, layout)
     if config.enabled:
-        vt = track_video(times, frame, kp, layout, config)
+        vt = track_video(times, frame, kp, layout, config, repeat)
     else:
         vt = _untracked(kp)
     track = pa.array(vt.track, pa.int32(), mask=vt.track < 0)
