@@ -130,3 +130,35 @@ class TrackConfig:
         if not 0 < self.min_similarity <= 1:
             raise ConfigError(f"track.min_similarity must be in (0, 1], got "
                               f"{self.min_similarity!r}")
+
+
+@dataclass(frozen=True)
+class GaitConfig:
+    """How walking is found and cut into events (``posebatch.gait``). Speeds and lengths are
+    in body heights (the track's median standing height in pixels), so they hold at any
+    distance from the camera; durations in seconds.
+
+    ``min_speed``: the mid-hip must move at least this fast horizontally (body heights/s) to
+    count as walking. ``min_bout``: shortest walking stretch analysed (s). ``max_pause``:
+    shorter interruptions (a missed hip, a slower step) do not split a bout (s).
+    ``min_prominence``: an ankle's forward or backward extreme must stand out by this much
+    (body heights) to be an event. ``min_spacing``: two events of one kind on one foot are at
+    least this fraction of the walker's own stride time apart (their rhythm is measured per
+    bout). ``height_m``: the walker's height, for lengths and speed in metres.
+    """
+
+    min_speed: float = 0.25
+    min_bout: float = 1.0
+    max_pause: float = 0.3
+    min_prominence: float = 0.08
+    min_spacing: float = 0.6
+    height_m: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("min_speed", "min_bout", "max_pause", "min_prominence", "min_spacing"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(f"gait.{name} must be a number >= 0, got {v!r}")
+        if self.height_m is not None and not 0.5 <= self.height_m <= 2.6:
+            raise ConfigError(f"height_m is a person's height in metres (0.5-2.6), got "
+                              f"{self.height_m!r}")

@@ -72,7 +72,7 @@ def test_gait_walker_is_one_track_and_his_reflection_another(tmp_path):
     is a track of its own."""
     clip = need_shared("data", "videos", "biomech_gait_normal_01.mp4")
     out = tmp_path / "gait"
-    r = posebatch("run", clip, "--out", out, "--chunk", 32, "--no-progress")
+    r = posebatch("run", clip, "--out", out, "--chunk", 32, "--gait", "--no-progress")
     assert r.returncode == 0, r.stderr
     people = read(out, "people")
     height = people.y_max - people.y_min
@@ -84,6 +84,12 @@ def test_gait_walker_is_one_track_and_his_reflection_another(tmp_path):
     assert walker.frame.is_unique and walker.frame.max() == 123   # to the last frame
     assert reflection.track.nunique() == 1 and track not in set(reflection.track.dropna())
     assert reflection.track.notna().sum() >= 0.9 * len(reflection)
+    # --gait: his gait (he walks side-on, left to right, about two strides in view)
+    summary = pd.read_parquet(out / "gait" / "summary.parquet").set_index("track")
+    him = summary.loc[track]
+    assert pd.isna(him.reason) and him.strides >= 2 and him.alternation == 1.0
+    assert 95 <= him.cadence_steps_per_min <= 120 and 55 <= him.stance_pct <= 70
+    assert (out / "gait" / f"{clip.name}.track{int(track)}.png").exists()
     # the time series of his track: every frame of his span, smoothed, with a time index
     wide = tables.wide(read(out, "keypoints")).loc[(str(people.video.iloc[0]), track)]
     assert wide.index.is_monotonic_increasing and len(wide) >= len(walker)
@@ -176,3 +182,36 @@ def test_repeated_pictures_are_marked_across_chunk_boundaries(demo_frames, tmp_p
     held = neck.x.diff()[1::2]                  # raw: a repeat holds the previous value
     moved = neck.x_smooth.diff()[1::2]
     assert (held.abs() < 1e-3).mean() > 0.8 and (moved.abs() > 1e-3).mean() > 0.8
+
+
+def test_gait_of_the_demo_walker(demo_runs):
+    """`posebatch gait OUT`: the woman walking across the demo's lawn gets a cadence in the
+    human range and contacts that alternate left/right; the man on the box (standing, then a
+    backflip) is said not to walk."""
+    out = demo_runs[16]
+    r = posebatch("gait", out)
+    assert r.returncode == 0, r.stderr
+    summary = pd.read_parquet(out / "gait" / "summary.parquet")
+    tracks = read(out, "tracks")
+    woman = tracks.loc[(tracks.end - tracks.start).idxmax(), "track"]
+    her = summary.set_index("track").loc[woman]
+    assert 80 <= her.cadence_steps_per_min <= 140 and her.alternation == 1.0
+    events = pd.read_parquet(out / "gait" / "events.parquet")
+    contacts = events[(events.track == woman) & (events.event == "contact")].sort_values("time")
+    sides = contacts.side.to_numpy()
+    assert len(contacts) >= 4 and (sides[1:] != sides[:-1]).all()
+    assert summary[summary.track != woman].reason.str.startswith("no gait").all()
+    for name in ("angles", "strides"):
+        assert not pd.read_parquet(out / "gait" / f"{name}.parquet").empty
+
+
+def test_gait_notebook_runs_on_the_demo_job(demo_runs, tmp_path, monkeypatch):
+    from .test_notebooks import execute, images
+
+    monkeypatch.setenv("POSEBATCH_JOB", str(demo_runs[16]))
+    outputs = execute("30_gait.ipynb", tmp_path)
+    assert len(images(outputs)) == 1                      # angles with the events
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "double_support_pct" in html and "stance_pct" in html   # strides, per side
+    assert "steps/min" in text and "symmetry index" in text

@@ -121,6 +121,10 @@ def run(
     fill_gap: Annotated[Optional[float], typer.Option(
         "--fill-gap", help="Longest gap (s) in a keypoint that is interpolated. \\[default: 0.2]",
         show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    gait: Annotated[bool, typer.Option("--gait", help="Then analyse the gait of every "
+                    "walking track (posebatch gait OUT).")] = False,
+    height_m: Annotated[Optional[float], typer.Option(
+        "--height-m", help="With --gait: the walker's height in metres.")] = None,
     cutoff: Annotated[Optional[float], typer.Option(
         "--cutoff", help="Low-pass cut-off (Hz) of the zero-lag Butterworth filter; 0: off. "
         "\\[default: 6]", show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
@@ -147,6 +151,11 @@ def run(
                       "same command again to resume[/yellow]")
             raise typer.Exit(130) from None
     _summary(report)
+    if gait:
+        from .gait import run_gait
+
+        with guard():
+            run_gait(Path(spec.out), height_m=height_m)
     bad = [v["video"] for v in report.failed]
     if bad:
         err.print(f"[red]{len(bad)} of {len(report.videos)} inputs failed:[/red] "

@@ -1,0 +1,51 @@
+"""posebatch gait: gait figures per walking track of a finished job."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .common import app, console, guard
+
+HeightOpt = Annotated[Optional[float], typer.Option(
+    "--height-m", help="The walker's height in metres: lengths and speed in metres too "
+    "(scaled by the track's median standing height, an approximation).")]
+
+
+def run_gait(out: Path, video: str | None = None, track: int | None = None,
+             height_m: float | None = None) -> None:
+    """Analyse, write OUT/gait/ and print the per-track summary."""
+    from ..config import GaitConfig
+    from ..gait import analyse
+    from ..gait.report import write_gait
+    from ..tables import load
+
+    config = GaitConfig(height_m=height_m)
+    result = analyse(load(out), config, video=video, track=track)
+    paths = write_gait(out, result, config)
+    t = Table("video", "track", "strides", "cadence (steps/min)", "stride (s)", "stance %",
+              "symmetry %", "speed" + (" (m/s)" if height_m else " (px/s)"), "note",
+              title=f"gait: {len(result.summary)} tracks")
+    for _, r in result.summary.iterrows():
+        fmt = lambda v, d=2: "" if v is None or v != v else f"{v:.{d}f}"  # noqa: E731
+        speed = r.get("speed_m_s") if height_m else r.get("speed_px_s")
+        t.add_row(str(r.video), str(r.track), fmt(r.get("strides"), 0),
+                  fmt(r.get("cadence_steps_per_min"), 1), fmt(r.get("stride_time_s")),
+                  fmt(r.get("stance_pct"), 1), fmt(r.get("symmetry_index"), 1), fmt(speed),
+                  r.get("reason") or r.get("flags") or "")
+    console.print(t)
+    for name, p in paths.items():
+        console.print(f"{name}: {p}", soft_wrap=True)
+
+
+@app.command()
+def gait(out: Annotated[Path, typer.Argument(help="A finished job's output folder.")],
+         video: Annotated[Optional[str], typer.Option(help="Only this video (its name in "
+                                                     "the tables).")] = None,
+         track: Annotated[Optional[int], typer.Option(help="Only this track.")] = None,
+         height_m: HeightOpt = None):
+    """Gait of every walking track: angles, events, strides and summary in OUT/gait/."""
+    with guard():
+        run_gait(out, video, track, height_m)

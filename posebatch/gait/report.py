@@ -1,0 +1,70 @@
+"""Writing a gait analysis: OUT/gait/{angles,events,strides,bouts,summary}.parquet and a PNG per
+analysed track (knee and hip angles over time with the events marked, and its strides)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from ..config import GaitConfig
+from ..write import write_parquet
+from . import GaitResult
+
+GAIT_SCHEMA_VERSION = 1
+
+
+def write_gait(out: Path, result: GaitResult, config: GaitConfig) -> dict[str, Path]:
+    """The five tables (atomically, each naming its table and the settings in its metadata)
+    and the per-track figures; returns what was written."""
+    folder = Path(out) / "gait"
+    params = {"gait": dataclasses.asdict(config)}
+    paths = {}
+    for name in ("angles", "events", "strides", "bouts", "summary"):
+        df = getattr(result, name)
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        paths[name] = write_parquet(table, folder / f"{name}.parquet", f"gait.{name}", params,
+                                    GAIT_SCHEMA_VERSION)
+    for _, row in result.summary.iterrows():
+        if row.get("reason") is None or pd.isna(row.get("reason")):
+            paths[f"{row.video}#{row.track}"] = track_figure(folder, result, row.video,
+                                                             int(row.track))
+    return paths
+
+
+def track_figure(folder: Path, result: GaitResult, video: str, track: int) -> Path:
+    """Knee and hip flexion of both legs over time, contacts (solid) and toe-offs (dotted)
+    marked in the leg's colour, and the stride table beneath."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sel = lambda df: df[(df.video == video) & (df.track == track)]  # noqa: E731
+    angles, events, strides = sel(result.angles), sel(result.events), sel(result.strides)
+    colours = {"left": "tab:blue", "right": "tab:red"}
+    fig, axes = plt.subplots(3, 1, figsize=(10, 9), gridspec_kw={"height_ratios": [3, 3, 2]})
+    for ax, joint in zip(axes[:2], ("knee", "hip")):
+        for side, c in colours.items():
+            ax.plot(angles.time, angles[f"{side}_{joint}_flexion"], color=c, label=side)
+            for _, e in events[events.side == side].iterrows():
+                ax.axvline(e.time, color=c, lw=1, ls="-" if e.event == "contact" else ":")
+        ax.set_ylabel(f"{joint} flexion (deg)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(title="contact — / toe-off ···", fontsize=8)
+    axes[0].set_title(f"{video}, track {track}")
+    axes[1].set_xlabel("time (s)")
+    axes[2].axis("off")
+    cols = ["side", "start", "stride_time", "step_time", "stance_pct", "double_support_pct",
+            "cadence_steps_per_min"]
+    shown = strides[cols].round(2).head(12) if len(strides) else pd.DataFrame(columns=cols)
+    if len(shown):
+        axes[2].table(cellText=shown.values, colLabels=[c.replace("_", " ") for c in cols],
+                      loc="center", fontsize=8)
+    fig.tight_layout()
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in video)
+    path = folder / f"{safe}.track{track}.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

@@ -1,0 +1,73 @@
+"""Gait analysis on a synthetic walker with known events (noise, missing parts, a left/right
+swap, variable frame timing, standing before walking) and on the real demo job."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from posebatch import gait, tables
+from posebatch.config import GaitConfig, TrackConfig
+from posebatch.layout import COCO18
+from posebatch.track.tables import track_tables
+from posebatch.write import frame_tables
+
+from .walkers import knee_flexion, walk
+
+
+def tracked_wide(wk) -> pd.DataFrame:
+    """The walker through the job's own tracking and smoothing, as the wide view."""
+    recs = [{"frame": f, "pts": f, "time": float(t), "status": "ok",
+             "keypoints": wk.keypoints[f:f + 1], "scores": np.array([0.9], np.float32)}
+            for f, t in enumerate(wk.times)]
+    chunk = frame_tables(recs, COCO18)
+    out = track_tables(chunk["keypoints"], chunk["people"], chunk["frames"], COCO18,
+                       TrackConfig())
+    kp = out["keypoints"].to_pandas().assign(video="walk")
+    return tables.wide(kp).loc[("walk", 0)]
+
+
+def nearest(found: np.ndarray, true: np.ndarray) -> np.ndarray:
+    return np.array([found[np.argmin(np.abs(found - t))] - t for t in true])
+
+
+@pytest.mark.parametrize("facing, seed", [(1, 0), (-1, 1), (1, 2)])
+def test_synthetic_walker_cadence_events_stance_and_knee_angle(facing, seed):
+    wk = walk(facing=facing, seed=seed)
+    w = tracked_wide(wk)
+    g = gait.analyse_track(w, GaitConfig())
+    s = g.summary
+    assert s["reason"] is None and s["bouts"] == 1 and s["strides"] >= 8
+    true_cadence = 120 / wk.stride_time
+    assert abs(s["cadence_steps_per_min"] - true_cadence) / true_cadence < 0.02
+    frame = np.median(np.diff(wk.times))
+    inner = lambda v: v[(v > 1.5) & (v < wk.times[-1] - 0.5)]  # noqa: E731
+    for side in ("left", "right"):
+        for name, truth in (("contact", wk.contacts), ("toe_off", wk.toe_offs)):
+            found = g.events[(g.events.side == side) & (g.events.event == name)].time.to_numpy()
+            err = nearest(found, inner(truth[side]))
+            assert np.abs(err).max() <= frame, (side, name, err)       # within one frame
+            extra = nearest(truth[side], inner(found))
+            assert np.abs(extra).max() <= frame, (side, name, extra)   # nothing invented
+    c, o = wk.contacts["right"], wk.toe_offs["right"]
+    true_stance = np.mean([(o[(o > a) & (o < b)][0] - a) / (b - a)
+                           for a, b in zip(c[:-1], c[1:])]) * 100
+    assert abs(s["stance_pct"] - true_stance) < 3
+    assert s["alternation"] == 1.0 and s["symmetry_index"] < 5
+    # knee flexion follows the model's curve (degrees) while walking
+    phase = (w.index.to_numpy() - 1.0) / wk.stride_time
+    walking = (w.index > 1.5) & (w.index < wk.times[-1] - 0.3)
+    err = g.angles.right_knee_flexion.to_numpy()[walking] - knee_flexion(phase)[walking]
+    assert np.nanmedian(np.abs(err)) < 4
+
+
+def test_standing_still_gets_a_reason_not_numbers():
+    wk = walk(seconds=3.0, stand=3.0)
+    g = gait.analyse_track(tracked_wide(wk), GaitConfig())
+    assert g.summary["reason"].startswith("no gait: not walking")
+    assert "cadence_steps_per_min" not in g.summary and g.events.empty
+
+
+def test_gait_settings_are_checked():
+    with pytest.raises(ValueError, match="height_m is a person's height in metres"):
+        GaitConfig(height_m=175)
