@@ -16,19 +16,27 @@ horizontal pointing right, with y up, in (-180, 180]; they do not depend on the 
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 SIDES = ("left", "right")
 
+# Eyes sit at about 0.936 and ankles at 0.039 of a standing person's height (Drillis and
+# Contini's segment proportions): eye-to-ankle is about 0.897 of the stature.
+_EYE_TO_ANKLE = 0.897
+_NECK_TO_ANKLE = 0.779
 
-def _xy(wide: pd.DataFrame, part: str) -> np.ndarray:
+
+def xy(wide: pd.DataFrame, part: str) -> np.ndarray:
+    """(T, 2) a part's x, y per frame (NaN where not found)."""
     return wide[[f"{part}_x", f"{part}_y"]].to_numpy(np.float64)
 
 
 def mid_hip(wide: pd.DataFrame) -> np.ndarray:
     """(T, 2) the mean of the two hips, or the one found (NaN when neither is)."""
-    left, right = _xy(wide, "left_hip"), _xy(wide, "right_hip")
+    left, right = xy(wide, "left_hip"), xy(wide, "right_hip")
     return np.where(np.isnan(left), right, np.where(np.isnan(right), left, (left + right) / 2))
 
 
@@ -50,12 +58,12 @@ def joint_angles(wide: pd.DataFrame, direction: np.ndarray | int) -> pd.DataFram
         def sag(p: np.ndarray) -> np.ndarray:      # image -> forward, up
             return np.stack([p[:, 0], -p[:, 1]], 1) * np.concatenate([d, np.ones_like(d)], 1)
 
-        hip_c, neck = mid_hip(wide), _xy(wide, "neck")
+        hip_c, neck = mid_hip(wide), xy(wide, "neck")
         trunk_down = sag(hip_c) - sag(neck)
         out = {}
         for side in SIDES:
-            hip, knee, ankle = (sag(_xy(wide, f"{side}_{p}")) for p in ("hip", "knee", "ankle"))
-            sh, el, wr = (sag(_xy(wide, f"{side}_{p}")) for p in ("shoulder", "elbow", "wrist"))
+            hip, knee, ankle = (sag(xy(wide, f"{side}_{p}")) for p in ("hip", "knee", "ankle"))
+            sh, el, wr = (sag(xy(wide, f"{side}_{p}")) for p in ("shoulder", "elbow", "wrist"))
             thigh, shank = knee - hip, ankle - knee
             upper, fore = el - sh, wr - el
             out[f"{side}_knee_flexion"] = -_signed(thigh, shank)
@@ -65,7 +73,7 @@ def joint_angles(wide: pd.DataFrame, direction: np.ndarray | int) -> pd.DataFram
         trunk_up = -trunk_down
         out["trunk_lean"] = np.degrees(np.arctan2(trunk_up[:, 0], trunk_up[:, 1]))
         for side in SIDES:
-            hip, knee, ankle = (_xy(wide, f"{side}_{p}") for p in ("hip", "knee", "ankle"))
+            hip, knee, ankle = (xy(wide, f"{side}_{p}") for p in ("hip", "knee", "ankle"))
             out[f"{side}_thigh"] = _segment(hip, knee)
             out[f"{side}_shank"] = _segment(knee, ankle)
         out["trunk"] = _segment(hip_c, neck)
@@ -76,3 +84,16 @@ def _segment(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Anticlockwise angle from the horizontal of the segment a -> b, y up (image y down)."""
     v = b - a
     return np.degrees(np.arctan2(-v[:, 1], v[:, 0]))
+
+
+def body_height(w: pd.DataFrame) -> np.ndarray:
+    """(T,) the person's apparent stature per frame in pixels: eyes (or nose) to ankles over
+    0.897 of the stature, or, where the head is not found, neck to ankles over 0.779 (Drillis
+    and Contini's proportions: eyes 0.936, neck (the shoulders' level) 0.818, ankles 0.039)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # frames with none of them: NaN
+        top = np.nanmean(np.stack([w["left_eye_y"], w["right_eye_y"], w["nose_y"]]), 0)
+        bottom = np.nanmean(np.stack([w["left_ankle_y"], w["right_ankle_y"]]), 0)
+    by_head = (bottom - top) / _EYE_TO_ANKLE
+    by_neck = (bottom - w["neck_y"].to_numpy(np.float64)) / _NECK_TO_ANKLE
+    return np.where(np.isfinite(by_head), by_head, by_neck)

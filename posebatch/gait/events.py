@@ -19,6 +19,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from ..config import GaitConfig
+from .angles import SIDES, xy
 
 _PERIOD_RANGE = (0.5, 2.5)     # s: stride times searched for (slow walk to brisk run)
 _SPEED_WINDOW = 0.5            # s: the mid-hip's speed is measured over this window
@@ -138,3 +139,32 @@ def pick_events(candidates: dict[str, list[tuple[float, float]]], period: float,
         if same and other:
             kept[side].append((when, prom))
     return {side: sorted(found) for side, found in kept.items()}
+
+
+def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: int,
+                config: GaitConfig) -> list[dict]:
+    """Contacts and toe-offs of both feet in bout ``k`` of a track's wide view ``w`` (times
+    ``t``, mid-hip ``hip`` (T, 2), stature ``height`` px), as rows for the events table."""
+    sl = slice(b.start, b.end)
+    rel = {s: b.direction * (xy(w, f"{s}_ankle")[sl, 0] - hip[sl, 0]) / height
+           for s in SIDES}
+    periods = [p for p in (stride_period(t[sl], rel[s]) for s in SIDES) if p]
+    if not periods:
+        return []
+    period = float(np.median(periods))
+    rows = []
+    frames = w["frame"].to_numpy()
+    for name, maximum in (("contact", True), ("toe_off", False)):
+        found = pick_events({s: extremes(t[sl], rel[s], config, maximum) for s in SIDES},
+                            period, config)
+        for side in SIDES:
+            amp = np.nanpercentile(rel[side], 95) - np.nanpercentile(rel[side], 5)
+            score = w[f"{side}_ankle_score"].to_numpy(np.float64)
+            for when, prom in found[side]:
+                i = int(np.argmin(np.abs(t - when)))
+                near = np.nan_to_num(score[max(0, i - 1):i + 2], nan=0.0)
+                conf = min(1.0, prom / (0.5 * amp)) * float(np.clip(near.mean(), 0, 1))
+                rows.append({"side": side, "event": name, "frame": int(frames[i]),
+                             "time": when, "confidence": round(conf, 3), "bout": k,
+                             "stride_period": period})
+    return sorted(rows, key=lambda r: r["time"])

@@ -1,0 +1,91 @@
+"""Per-track and per-bout gait summaries, or the reason a track has none."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import GaitConfig
+from .events import Bout
+
+
+def _symmetry(strides: pd.DataFrame, col: str) -> float:
+    """Robinson's symmetry index, % : 2 |L - R| / (L + R) x 100 of the sides' means."""
+    m = strides.groupby("side")[col].mean()
+    if {"left", "right"} - set(m.index):
+        return np.nan
+    return float(200 * abs(m["left"] - m["right"]) / (m["left"] + m["right"]))
+
+
+def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: float,
+                  bouts: list[Bout], ev: pd.DataFrame, strides: pd.DataFrame,
+                  config: GaitConfig) -> dict:
+    """The track's summary: its figures over every stride, flags where the method is
+    uncertain (not side-on, walking both ways), or a ``reason`` why there are no figures.
+    ``heights`` (T,) its apparent stature per frame, ``height`` the median (px)."""
+    out: dict = {"bouts": len(bouts), "walking_s": float(sum(b.t1 - b.t0 for b in bouts)),
+                 "strides": len(strides)}
+    with np.errstate(all="ignore"):
+        change = (np.nanpercentile(heights, 90) / np.nanpercentile(heights, 10)) - 1
+    if not bouts:
+        span = np.nanmax(hip[:, 0]) - np.nanmin(hip[:, 0])
+        if change > 0.25 and span < 0.5 * height:
+            out["reason"] = (f"no gait: walking towards or away from the camera (apparent "
+                             f"height changed {100 * change:.0f}%, little sideways motion)")
+        elif t[-1] - t[0] < config.min_bout:
+            out["reason"] = f"no gait: track too short ({t[-1] - t[0]:.1f} s)"
+        else:
+            out["reason"] = (f"no gait: not walking (the hips never moved at "
+                             f"{config.min_speed} body heights/s for {config.min_bout} s)")
+        return out
+    if len(strides) == 0:
+        out["reason"] = "no gait: walking, but no complete stride (too few clear steps)"
+        return out
+    flags = []
+    if change > 0.2:
+        flags.append(f"apparent height changed {100 * change:.0f}%: not side-on, lengths and "
+                     "angles foreshortened")
+    if len({b.direction for b in bouts}) > 1:
+        flags.append("walks both ways")
+    out.update(figures(strides, ev, config))
+    out["flags"] = "; ".join(flags) or None
+    out["reason"] = None
+    return out
+
+
+def figures(s: pd.DataFrame, ev: pd.DataFrame, config: GaitConfig) -> dict:
+    """Means of the strides ``s`` (with SD and CV of stride and step time), symmetry
+    indices, how regularly contacts alternate between feet, and the events' confidence."""
+    out: dict = {"strides": len(s)}
+    for col in ("stride_time", "step_time", "stance_pct", "swing_pct", "double_support_pct",
+                "step_length_px", "stride_length_px", "speed_px_s"):
+        out[f"{col}_s" if col.endswith("_time") else col] = float(s[col].mean())
+    for col in ("stride_time", "step_time"):
+        out[f"{col}_sd_s"] = float(s[col].std(ddof=1)) if len(s) > 1 else np.nan
+        out[f"{col}_cv_pct"] = 100 * out[f"{col}_sd_s"] / out[f"{col}_s"]
+    out["cadence_steps_per_min"] = 120.0 / out["stride_time_s"]
+    out["symmetry_index"] = _symmetry(s, "step_time")
+    out["stance_symmetry_index"] = _symmetry(s, "stance_pct")
+    if config.height_m:
+        for col in ("speed_m_s", "stride_length_m", "step_length_m"):
+            out[col] = float(s[col].mean())
+    contacts = ev[ev.event == "contact"].sort_values("time")
+    sides = contacts.side.to_numpy()
+    out["alternation"] = float((sides[1:] != sides[:-1]).mean()) if len(sides) > 1 else np.nan
+    out["mean_confidence"] = float(ev.confidence.mean()) if len(ev) else np.nan
+    return out
+
+
+def bout_rows(bouts: list[Bout], ev: pd.DataFrame, strides: pd.DataFrame,
+               config: GaitConfig) -> pd.DataFrame:
+    """One row per walking bout: where, which way, and its figures (when it has strides)."""
+    rows = []
+    for k, b in enumerate(bouts):
+        row = {"bout": k, "start": b.t0, "end": b.t1,
+               "direction": "right" if b.direction > 0 else "left"}
+        s = strides[strides.bout == k] if len(strides) else strides
+        if len(s):
+            row.update(figures(s, ev[ev.bout == k], config))
+        else:
+            row["strides"] = 0
+        rows.append(row)
+    return pd.DataFrame(rows)
