@@ -22,6 +22,7 @@ from .write import CHUNK_SCHEMA_VERSION, frame_tables
 BARE = "network (bare)"
 SEQUENTIAL = "end to end, one process"
 TRACK = "track + smooth"
+RENDER = "render (side-by-side, one process)"
 JOB = "end to end, job (Ray)"
 
 
@@ -155,6 +156,22 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
             done = time.perf_counter()
             times.add(TRACK, (done - t_track) / frames)
             times.add(JOB, (done - t) / frames)
+            times.add(RENDER, _render_time(store, idx, frames, spec, est.layout))
             on_repeat(r)
     return {"actors": actors, "threads": spec.threads, "frames": frames, "chunk": spec.chunk,
             "chunks": len(tasks)}
+
+
+def _render_time(store, index, frames: int, spec: JobSpec, layout) -> float:
+    """Seconds per frame to draw and encode the benchmarked frames side by side (the
+    `posebatch render` default width), in this process, from the tracked tables."""
+    import pandas as pd
+
+    from .job import track_key
+    from .render.video import RenderOptions, Style, render_range
+
+    kp = store.read_tracked("bench", track_key(spec.track), "keypoints").to_pandas()
+    t = time.perf_counter()
+    render_range(index, 0, frames, kp, pd.DataFrame(), RenderOptions(Style.SIDE_BY_SIDE),
+                 layout, "bench")
+    return (time.perf_counter() - t) / frames

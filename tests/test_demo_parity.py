@@ -18,6 +18,15 @@ def test_demo_job_matches_reference_per_frame(tmp_path):
     r = posebatch("demo", "--out", out, "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "renders:" in r.stdout and len(list((out / "renders").glob("*.png"))) == 4
+    mp4 = out / "renders" / "demo.mp4.side-by-side.mp4"     # the demo ends with a video
+    assert f"render: {mp4}" in r.stdout
+    import av
+
+    with av.open(str(mp4)) as c:
+        s = c.streams.video[0]
+        assert (s.width, s.codec_context.name) == (1280, "h264")
+        assert sum(1 for _ in c.decode(s)) == 230
+    assert (out / "gait" / "summary.parquet").exists()
     frames = pd.read_parquet(out / "frames.parquet")
     kp = pd.read_parquet(out / "keypoints.parquet")
     assert len(frames) == len(ref) == 230 and (frames.status == "ok").all()

@@ -27,7 +27,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                            "demo video.")] = None):
     """Frames/s of each stage, end to end in one process and through the job (Ray), with the
     bare network measured in the same run and the ratios printed."""
-    from ..bench import BARE, JOB, TRACK, StageTimes, bench_job
+    from ..bench import BARE, JOB, RENDER, SEQUENTIAL, TRACK, StageTimes, bench_job
     from ..job import JobSpec
 
     with guard():
@@ -54,3 +54,6 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                   f"the bare network ({times.fps(BARE):.1f} frames/s, same run)")
     console.print(f"track + smooth: {times.median_ms(TRACK):.2f} ms/frame = "
                   f"{100 * times.median_ms(TRACK) / net:.1f}% of the bare network's time")
+    console.print(f"render: {times.median_ms(RENDER):.2f} ms/frame = "
+                  f"{100 * times.median_ms(RENDER) / times.median_ms(SEQUENTIAL):.1f}% of pose "
+                  f"estimation's time per frame (end to end, one process, same run)")

@@ -8,7 +8,10 @@ import typer
 from rich.table import Table
 
 from ..config import Coords, Preprocess
+from ..render.video import Style
 from .common import app, console, err, guard, resolve_asset
+from .gait import run_gait
+from .render import run_render
 
 
 _TRACK_PANEL = "Tracking and smoothing (a job file's \\[track] table)"
@@ -125,6 +128,9 @@ def run(
                     "walking track (posebatch gait OUT).")] = False,
     height_m: Annotated[Optional[float], typer.Option(
         "--height-m", help="With --gait: the walker's height in metres.")] = None,
+    render: Annotated[Optional[Style], typer.Option(
+        "--render", help="Then render every video in this style (posebatch render OUT "
+        "--style STYLE).")] = None,
     cutoff: Annotated[Optional[float], typer.Option(
         "--cutoff", help="Low-pass cut-off (Hz) of the zero-lag Butterworth filter; 0: off. "
         "\\[default: 6]", show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
@@ -151,11 +157,12 @@ def run(
                       "same command again to resume[/yellow]")
             raise typer.Exit(130) from None
     _summary(report)
-    if gait:
-        from .gait import run_gait
-
+    if gait or render:
         with guard():
-            run_gait(Path(spec.out), height_m=height_m)
+            if gait:
+                run_gait(Path(spec.out), height_m=height_m)
+            if render:
+                run_render(Path(spec.out), render)
     bad = [v["video"] for v in report.failed]
     if bad:
         err.print(f"[red]{len(bad)} of {len(report.videos)} inputs failed:[/red] "
@@ -196,7 +203,7 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
          renders: Annotated[int, typer.Option(help="Frames to draw as PNG for a first look.")] = 4,
          progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True):
     """The main job on the built-in demo: fetch the model and the Sports2D demo video from
-    PyPI, run `posebatch run` on every frame (jobs/demo.toml), draw a few frames."""
+    PyPI, run `posebatch run` on every frame (jobs/demo.toml), its gait, a side-by-side MP4."""
     from ..job import DEMO_JOB, JobSpec
     from ..runner import run_job
 
@@ -208,11 +215,15 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
             err.print("[yellow]interrupted: run posebatch demo again to resume[/yellow]")
             raise typer.Exit(130) from None
         pngs = _draw_frames(report, out / "renders", renders)
-    _summary(report)
+        _summary(report)
+        if not report.failed:
+            run_gait(out)
+            run_render(out, Style.SIDE_BY_SIDE)
     if pngs:
         console.print(f"renders: {pngs[0].parent}/ ({', '.join(p.name for p in pngs)})",
                       soft_wrap=True)
-    console.print("open the tables with pandas: see notebooks/20_videos.ipynb")
+    console.print("open the tables with pandas: see notebooks/20_videos.ipynb and "
+                  "notebooks/30_gait.ipynb")
     if report.failed:
         raise typer.Exit(1)
 

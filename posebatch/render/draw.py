@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .layout import KeypointLayout
+from ..layout import KeypointLayout
 
 
 def _points(kp: np.ndarray) -> list[tuple[int, int] | None]:
@@ -96,3 +96,56 @@ def panels(frame: np.ndarray, keypoints: np.ndarray, heat: np.ndarray, paf: np.n
         _titled(colorize(strongest(paf[..., 1::2]), (w, h), signed=True), "PAF y"),
     ]
     return np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:])])
+
+
+def track_color(track: int) -> tuple[int, int, int]:
+    """A distinct BGR colour per track id (hues spaced by the golden ratio)."""
+    import colorsys
+
+    r, g, b = colorsys.hsv_to_rgb((track * 0.618034) % 1.0, 0.85, 1.0)
+    return (round(b * 255), round(g * 255), round(r * 255))
+
+
+def draw_tracked(frame: np.ndarray, keypoints: np.ndarray, tracks: np.ndarray,
+                 layout: KeypointLayout, thickness: int | None = None) -> np.ndarray:
+    """Draw people on a copy of ``frame``: a tracked person (``tracks[i] >= 0``) all in their
+    track's colour with the id beside the head, an untracked one in the OpenPose colours;
+    joints fade towards the background as their score drops (score 1: solid)."""
+    out = frame.copy()
+    if thickness is None:
+        thickness = max(2, round(max(frame.shape[:2]) / 300))
+    limb_colors = layout.colors_bgr()
+    for person, track in zip(keypoints, tracks):
+        pts = _points(person)
+        own = track_color(int(track)) if track >= 0 else None
+        for i, (a, b) in enumerate(layout.limbs[: layout.draw_limbs]):
+            if pts[a] is not None and pts[b] is not None:
+                cv2.line(out, pts[a], pts[b], own or limb_colors[i], thickness, cv2.LINE_AA)
+        for i, p in enumerate(pts):
+            if p is None:
+                continue
+            alpha = float(np.clip(person[i, 2], 0.25, 1.0))
+            y, x = min(max(p[1], 0), frame.shape[0] - 1), min(max(p[0], 0), frame.shape[1] - 1)
+            bg = frame[y, x].astype(np.float64)
+            color = np.array(own or limb_colors[i], np.float64) * alpha + bg * (1 - alpha)
+            cv2.circle(out, p, thickness + 1, tuple(int(c) for c in color), -1, cv2.LINE_AA)
+        found = [p for p in pts if p is not None]
+        if track >= 0 and found:
+            top = min(found, key=lambda q: q[1])
+            _label(out, str(int(track)), (top[0], top[1] - 4 * thickness))
+    return out
+
+
+def caption(frame: np.ndarray, lines: list[str]) -> np.ndarray:
+    """``lines`` of text at the top left of a copy of ``frame``, readable on any background."""
+    out = frame.copy()
+    scale = max(0.4, frame.shape[0] / 800)
+    width = max(1, round(2 * scale))
+    step = int(30 * scale) + 6
+    for i, text in enumerate(lines):
+        org = (8, step * (i + 1))
+        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), width + 3,
+                    cv2.LINE_AA)
+        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), width,
+                    cv2.LINE_AA)
+    return out

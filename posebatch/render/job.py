@@ -1,0 +1,119 @@
+"""Rendering a job's videos on Ray: each video's frames cut into ranges, one task per range
+(drawing and encoding a closed segment), at most one range per worker in flight, the driver
+writing each segment as it arrives and joining them in order."""
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from ..decode import chunk_ranges, index_video
+from ..errors import ConfigError
+from ..job import JobSpec
+from ..layout import COCO18
+from .video import RenderOptions, join_segments, render_range, time_base
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    video: str
+    path: Path
+    frames: int
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "video"
+
+
+def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = None,
+                  start: float | None = None, end: float | None = None,
+                  dest: Path | None = None, chunk: int = 64, actors: int = 0,
+                  address: str | None = None) -> list[Rendered]:
+    """Render the named videos of job folder ``out`` (all that decoded, by default) in
+    ``opts.style``; files go to ``dest`` (a folder, or a .mp4 file for one video), by default
+    OUT/renders/NAME.STYLE.mp4. ``start``/``end``: seconds of each video to render."""
+    import ray
+
+    from ..runner.cluster import local_cpus, ray_runtime, resolve_actors
+
+    out = Path(out)
+    table = pd.read_parquet(out / "videos.parquet")
+    table = table[table.status != "error"]
+    if videos:
+        missing = sorted(set(videos) - set(table.video))
+        if missing:
+            raise ConfigError(f"no video named {', '.join(missing)} in {out}; known: "
+                              f"{', '.join(table.video)}")
+        table = table[table.video.isin(videos)]
+    if table.empty:
+        raise ConfigError(f"{out}: no video to render (none decoded)")
+    single = dest is not None and Path(dest).suffix.lower() == ".mp4"
+    if single and len(table) > 1:
+        raise ConfigError(f"--out {dest} is one file but {len(table)} videos are to be "
+                          "rendered: give a folder, or --video NAME")
+    events = _contacts(out) if opts.events else pd.DataFrame()
+    plans = []
+    for _, v in table.iterrows():
+        index = index_video(Path(v.path))
+        times = index.times()
+        lo = int((times < start).sum()) if start is not None else 0
+        hi = int((times < end).sum()) if end is not None else index.frames
+        ranges = [(lo + s, lo + e) for s, e in chunk_ranges(max(hi - lo, 0), chunk)]
+        target = Path(dest) if single else Path(dest or out / "renders") / \
+            f"{_safe(v.video)}.{opts.style.value}.mp4"
+        plans.append((v, index, ranges, target))
+    spec = JobSpec(out=str(out), actors=actors, address=address)
+    n_tasks = sum(len(r) for _, _, r, _ in plans)
+    workers = min(resolve_actors(spec, local_cpus()), max(n_tasks, 1))
+    done = []
+    with ray_runtime(spec, workers):
+        task = ray.remote(num_cpus=1)(render_range)
+        for v, index, ranges, target in plans:
+            kp = pq.read_table(out / "keypoints.parquet",
+                               filters=[("video_id", "=", int(v.video_id))]).to_pandas()
+            ev = events[events.video == v.video] if len(events) else events
+            work = target.parent / f".{target.name}.segments"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            pending, paths = {}, []
+            for i, (s, e) in enumerate(ranges):
+                if len(pending) >= workers:
+                    _collect(pending, work, block=True)
+                part = kp[(kp.frame >= s) & (kp.frame < e)]
+                marks = ev[(ev.frame >= s) & (ev.frame < e)] if len(ev) else ev
+                ref = task.remote(index, s, e, part, marks, opts, COCO18, v.video)
+                pending[ref] = [work / f"{i:06d}.mp4", None]
+                paths.append(pending[ref])
+            while pending:
+                _collect(pending, work, block=True)
+            join_segments(paths, target, time_base(index))
+            shutil.rmtree(work, ignore_errors=True)
+            done.append(Rendered(v.video, target, ranges[-1][1] - ranges[0][0] if ranges else 0))
+            log.info("rendered %s -> %s", v.video, target)
+    return done
+
+
+def _collect(pending: dict, work: Path, block: bool) -> None:
+    import ray
+
+    ready, _ = ray.wait(list(pending), num_returns=1, timeout=None if block else 0)
+    for ref in ready:
+        slot = pending.pop(ref)
+        data, slot[1] = ray.get(ref)
+        slot[0].write_bytes(data)
+
+
+def _contacts(out: Path) -> pd.DataFrame:
+    """The gait contacts (video, track, side, frame) when `posebatch gait` has run."""
+    path = out / "gait" / "events.parquet"
+    if not path.exists():
+        return pd.DataFrame()
+    ev = pd.read_parquet(path)
+    return ev[ev.event == "contact"][["video", "track", "side", "frame"]] if len(ev) else ev
