@@ -57,3 +57,13 @@ def render(
     with guard():
         run_render(out, style, video, start, end, dest, right, raw, max_width, captions,
                    events, chunk, actors, address)
+
+
+@app.command()
+def report(out: Annotated[Path, typer.Argument(help="A finished job's output folder.")]):
+    """One self-contained HTML page about the job (OUT/report.html): works offline."""
+    from ..report import write_report
+
+    with guard():
+        path = write_report(out)
+    console.print(f"report: {path}", soft_wrap=True)

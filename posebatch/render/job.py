@@ -28,7 +28,8 @@ class Rendered:
     frames: int
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """A file-name-safe form of a video's name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "video"
 
 
@@ -67,7 +68,7 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
         hi = int((times < end).sum()) if end is not None else index.frames
         ranges = [(lo + s, lo + e) for s, e in chunk_ranges(max(hi - lo, 0), chunk)]
         target = Path(dest) if single else Path(dest or out / "renders") / \
-            f"{_safe(v.video)}.{opts.style.value}.mp4"
+            f"{safe_name(v.video)}.{opts.style.value}.mp4"
         plans.append((v, index, ranges, target))
     spec = JobSpec(out=str(out), actors=actors, address=address)
     n_tasks = sum(len(r) for _, _, r, _ in plans)
