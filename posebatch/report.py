@@ -56,19 +56,19 @@ def _contact_sheet(video: pd.Series, kp: pd.DataFrame) -> list[str]:
     """``_THUMBS`` evenly spaced frames with the people drawn (tracks in their colours)."""
     import cv2
 
-    from .decode import decode_sequential, index_video, upright
+    from .decode import decode_range, index_video, upright
     from .render.draw import draw_tracked
     from .render.video import people_of_frame
 
     n = int(video.frames or 0)
     if n == 0 or not Path(video.path).exists():
         return []
-    picks = sorted({int(i * n / _THUMBS) for i in range(_THUMBS)})
-    turn = index_video(Path(video.path)).turn
+    index = index_video(Path(video.path))
+    picks = sorted({int(i * index.frames / _THUMBS) for i in range(_THUMBS)})
     out = []
-    for f in decode_sequential(Path(video.path)):
-        if f.index in picks:
-            image = upright(f.image, turn)
+    for pick in picks:                   # each frame by seeking: a long video is not decoded
+        for f in decode_range(index, pick, pick + 1):
+            image = upright(f.image, index.turn)
             rows = kp[kp.frame == f.index]
             if len(rows):
                 people, tracks = people_of_frame(rows, False, COCO18)
@@ -76,8 +76,6 @@ def _contact_sheet(video: pd.Series, kp: pd.DataFrame) -> list[str]:
             scale = 360 / image.shape[1]
             out.append(_jpeg(cv2.resize(image, (360, max(2, int(image.shape[0] * scale))),
                                         interpolation=cv2.INTER_AREA)))
-        if f.index >= picks[-1]:
-            break
     return out
 
 
