@@ -56,4 +56,6 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                   f"{100 * times.median_ms(TRACK) / net:.1f}% of the bare network's time")
     console.print(f"render: {times.median_ms(RENDER):.2f} ms/frame = "
                   f"{100 * times.median_ms(RENDER) / times.median_ms(SEQUENTIAL):.1f}% of pose "
-                  f"estimation's time per frame (end to end, one process, same run)")
+                  f"estimation's time per frame (end to end, one process, same run); "
+                  f"{times.fps(RENDER):.1f} frames/s per worker against the job's "
+                  f"{times.fps(JOB):.1f} pose frames/s on {info['actors']} actors")
