@@ -19,7 +19,8 @@ from .postprocess import Maps, find_peaks, split, upsample
 from .preprocess import preprocess
 from .write import CHUNK_SCHEMA_VERSION, frame_tables
 
-BARE = "network (bare)"
+BARE = "network (bare)"        # fp32: every ratio is against it
+BF16 = "network (bf16)"
 SEQUENTIAL = "end to end, one process"
 TRACK = "track + smooth"
 RENDER = "render (side-by-side, one process)"
@@ -59,7 +60,8 @@ def _decode(video: Path, n: int) -> list[Frame]:
             for f in decode_range(idx, 0, min(n, idx.frames))]
 
 
-def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes) -> None:
+def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
+                 fp32: Estimator | None = None) -> None:
     """One repeat of each stage over the first ``frames`` frames, in this process: decode
     (PyAV, as the job), preprocess, network, upsample, smooth+peaks, parse, write (chunk tables
     to Parquet), and the whole chain frame by frame."""
@@ -81,7 +83,11 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes) ->
     times.add("preprocess", _timed(lambda: inputs.extend(preprocess(f, cfg)[None] for f in imgs),
                                    n))
     nets = []
-    times.add(BARE, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in inputs), n))
+    if fp32 is not None:   # bf16 is timed against the fp32 network of the same run
+        times.add(BARE, _timed(lambda: [fp32.runner.run(x) for x in inputs], n))
+        times.add(BF16, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in inputs), n))
+    else:
+        times.add(BARE, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in inputs), n))
     # Post-processing frame by frame, as the pipeline runs it (each frame's maps are freed
     # before the next: holding all of them would time page faults, not the stages).
     spent = {"upsample": 0.0, "smooth+peaks": 0.0, "parse": 0.0}
@@ -115,8 +121,8 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes) ->
 
 
 def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_frames: int,
-              repeats: int, times: StageTimes, on_repeat: Callable[[int], None] = lambda i: None
-              ) -> dict:
+              repeats: int, times: StageTimes, on_repeat: Callable[[int], None] = lambda i: None,
+              fp32: Estimator | None = None) -> dict:
     """Start the job's Ray runtime and actor pool once, then per repeat: the stages in this
     process (bare network included) and the job end to end over the first ``frames`` frames
     (chunks through the pool, each result written as the job writes it, then the video's
@@ -140,7 +146,7 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
         store = Store(Path(tmp), params_key(est.spec.sha256 or "", est.config,
                                                      CHUNK_SCHEMA_VERSION))
         for r in range(repeats):
-            bench_stages(video, est, stage_frames, times)
+            bench_stages(video, est, stage_frames, times, fp32)
             t = time.perf_counter()
             for task in tasks:
                 pool.submit(lambda a, tk: a.process.remote(tk, ref), task)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from .errors import ConfigError
 
@@ -17,6 +18,33 @@ class Preprocess(str, Enum):
 
     REFERENCE = "reference"
     ASPECT = "aspect"
+
+
+class Precision(str, Enum):
+    """The network's arithmetic. ``fp32``: as trained. ``bf16``: oneDNN's automatic mixed
+    precision in bfloat16 (needs a CPU with AVX512-BF16 or AMX to be fast; elsewhere it is
+    emulated and slow). ``auto``: bf16 where the CPU has it, else fp32 (resolved once, on the
+    machine that plans the job)."""
+
+    FP32 = "fp32"
+    BF16 = "bf16"
+    AUTO = "auto"
+
+
+def cpu_has_bf16() -> bool:
+    """True when this CPU does bfloat16 natively (avx512_bf16 or amx_bf16 in /proc/cpuinfo)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:            # not Linux: no way to tell, so no
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(p: "Precision | str") -> "Precision":
+    p = Precision(p)
+    if p is Precision.AUTO:
+        return Precision.BF16 if cpu_has_bf16() else Precision.FP32
+    return p
 
 
 class Coords(str, Enum):
@@ -71,10 +99,12 @@ class PoseConfig:
     smooth_sigma: float = 3.0
     coords: Coords = Coords.CENTER
     parser: ParserConfig = field(default_factory=ParserConfig)
+    precision: Precision = Precision.FP32      # resolved: fp32 or bf16, never auto
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
         object.__setattr__(self, "coords", Coords(self.coords))
+        object.__setattr__(self, "precision", resolve_precision(self.precision))
         if not 0.5 <= self.upsample <= 16:
             raise ConfigError(f"upsample must be in [0.5, 16], got {self.upsample}")
         for name in ("net_width", "net_height"):

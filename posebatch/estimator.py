@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Coords, PoseConfig, RuntimeConfig
+from .config import Coords, PoseConfig, Precision, RuntimeConfig
 from .errors import ConfigError
 from .fetch import cached_model, ensure_model
 from .infer import GraphRunner
@@ -119,7 +119,8 @@ class Estimator:
         self.layout = get_layout(self.spec.layout)
         path: Path = (ensure_model(self.spec.name)[1] if fetch else cached_model(self.spec))
         self.runner = GraphRunner(path, self.spec.input, self.spec.output,
-                                  self.layout.n_heatmaps + self.layout.n_pafs, runtime)
+                                  self.layout.n_heatmaps + self.layout.n_pafs, runtime,
+                                  bf16=config.precision is Precision.BF16)
 
     def network(self, frame: np.ndarray) -> np.ndarray:
         """The raw (h, w, C) network output for one BGR frame."""

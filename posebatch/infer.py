@@ -51,7 +51,7 @@ class GraphRunner:
     """Holds one loaded graph; ``run`` maps (N, H, W, 3) float32 BGR to (N, H/8, W/8, C)."""
 
     def __init__(self, path: Path, input: str, output: str, n_channels: int,
-                 runtime: RuntimeConfig = RuntimeConfig()):
+                 runtime: RuntimeConfig = RuntimeConfig(), bf16: bool = False):
         tf = _tf()
         gd = check_graph_file(path, input, output)
         self.graph = tf.Graph()
@@ -62,6 +62,11 @@ class GraphRunner:
         self.n_channels = n_channels
         cfg = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=runtime.intra_threads,
                                        inter_op_parallelism_threads=runtime.inter_threads)
+        if bf16:   # oneDNN's graph rewrite: convolutions and friends in bfloat16
+            from tensorflow.core.protobuf import rewriter_config_pb2
+
+            cfg.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = (
+                rewriter_config_pb2.RewriterConfig.ON)
         self._session = tf.compat.v1.Session(graph=self.graph, config=cfg)
         self.path = Path(path)
 

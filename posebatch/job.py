@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Coords, PoseConfig, Preprocess, TrackConfig
+from .config import Coords, PoseConfig, Precision, Preprocess, TrackConfig
 from .errors import ConfigError
 
 # Container extensions a directory is searched for (case-insensitive). A file named
@@ -32,6 +32,7 @@ class JobSpec:
     preprocess: Preprocess = Preprocess.REFERENCE
     upsample: float = 4.0
     coords: Coords = Coords.CENTER
+    precision: Precision = Precision.FP32   # auto: bf16 where the planning CPU has it
     chunk: int = 128                 # frames per task
     actors: int = 0                  # 0: one per `threads` CPUs of the local machine
     threads: int = 1                 # TensorFlow intra-op threads (= CPUs reserved) per actor
@@ -45,6 +46,7 @@ class JobSpec:
             object.__setattr__(self, "track", track_config(self.track))
         object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
         object.__setattr__(self, "coords", Coords(self.coords))
+        object.__setattr__(self, "precision", Precision(self.precision))
         object.__setattr__(self, "inputs", tuple(str(i) for i in self.inputs))
         object.__setattr__(self, "extensions",
                            tuple(e.lower() if e.startswith(".") else f".{e.lower()}"
@@ -127,7 +129,8 @@ def make_spec(job_file: Path | None, overrides: dict[str, Any]) -> JobSpec:
 
 def pose_config(spec: JobSpec, input_size: tuple[int, int]) -> PoseConfig:
     return PoseConfig(model=spec.model, preprocess=spec.preprocess, net_width=input_size[0],
-                      net_height=input_size[1], upsample=spec.upsample, coords=spec.coords)
+                      net_height=input_size[1], upsample=spec.upsample, coords=spec.coords,
+                      precision=spec.precision)
 
 
 @dataclass(frozen=True)
@@ -203,9 +206,13 @@ def fingerprint(path: Path) -> str:
 
 
 def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> str:
-    """Hash of everything that changes a chunk's result (not actors, threads or paths)."""
-    doc = {"model_sha256": model_sha256, "config": dataclasses.asdict(config),
-           "schema": schema_version}
+    """Hash of everything that changes a chunk's result (not actors, threads or paths). The
+    precision enters only when it is not fp32, so jobs made before the option existed keep
+    their keys (and their finished chunks)."""
+    settings = dataclasses.asdict(config)
+    if settings["precision"] == "fp32":
+        del settings["precision"]
+    doc = {"model_sha256": model_sha256, "config": settings, "schema": schema_version}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

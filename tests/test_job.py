@@ -138,3 +138,21 @@ def test_upright_turns_by_the_display_matrix():
     assert replace(idx, rotation=90).turn == 270
     assert upright(img, 270)[2, 0, 0] == 255 and upright(img, 180)[1, 2, 0] == 255
     assert replace(idx, rotation=0).display_size == (3, 2) and upright(img, 0) is img
+
+
+def test_fp32_keeps_the_chunk_keys_of_jobs_made_before_precision_existed():
+    """The default job's chunk store key, pinned: outputs written before --precision existed
+    are found again (no inference redone); bf16 gets its own chunks."""
+    from posebatch.config import Precision, cpu_has_bf16, resolve_precision
+    from posebatch.job import params_key, pose_config
+    from posebatch.write import CHUNK_SCHEMA_VERSION
+
+    sha = "51f84ea82b3d0143dd4cf362e018c125e832c64771908ee8766fbd8b0328008d"
+    key = lambda p: params_key(sha, pose_config(JobSpec(inputs=("a",), out="o",  # noqa: E731
+                                                        precision=p), (432, 368)),
+                               CHUNK_SCHEMA_VERSION)
+    assert key("fp32") == "f8671920a92f6ab3"
+    assert key("bf16") != key("fp32")
+    assert resolve_precision("auto") is (Precision.BF16 if cpu_has_bf16() else Precision.FP32)
+    with pytest.raises(ConfigError, match="invalid job option"):
+        make_spec(None, {"inputs": ("v.mp4",), "out": "o", "precision": "fp16"})

@@ -298,7 +298,7 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
                   "write", "track + smooth", "end to end, one process",
                   "end to end, job (Ray)"):
         assert stage in r.stdout, stage
-    assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare network", r.stdout)
+    assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare fp32 network", r.stdout)
     assert re.search(r"track \+ smooth: [\d.]+ ms/frame = [\d.]+% of the bare network", r.stdout)
 
 
@@ -328,3 +328,32 @@ def test_phone_rotation_is_applied_before_inference(demo_frames, estimator, tmp_
         got = frame_keypoints(kp, f.index, as_detected=True)
         assert frames.people[f.index] == want.n_people == len(got)
         np.testing.assert_allclose(got[..., :2], want.keypoints[..., :2], atol=1e-3)
+
+
+def test_bf16_job_finds_the_same_people_as_fp32(full_run, walk_dir, tmp_path):
+    """--precision bf16 (oneDNN mixed precision) on a CPU that has it: its own chunks, and
+    the people of the fp32 job within one network cell (the README gives the measured
+    agreement on the demo and the AP on COCO)."""
+    import json
+
+    from posebatch.config import cpu_has_bf16
+
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has neither AVX512-BF16 nor AMX: bf16 would only be emulated")
+    out = tmp_path / "bf16"
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 8, "--precision", "bf16",
+                  "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "manifest.json").read_text())["params"]["precision"] == "bf16"
+    a, b = read(full_run[0], "frames"), read(out, "frames")
+    assert (a.people.to_numpy() == b.people.to_numpy()).mean() >= 0.9
+    ka, kb = read(full_run[0], "keypoints"), read(out, "keypoints")
+    cell = 496 / 46                                   # one network output cell, in pixels
+    near = total = 0
+    for (video, f), rows in ka[~ka.filled].groupby(["video", "frame"], observed=True):
+        other = kb[(kb.video == video) & (kb.frame == f) & ~kb.filled]
+        for _, p in rows.iterrows():
+            same = other[other.part_id == p.part_id]
+            total += 1
+            near += bool(len(same)) and np.hypot(same.x - p.x, same.y - p.y).min() <= cell
+    assert near / total >= 0.9, (near, total)

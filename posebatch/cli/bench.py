@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..config import Preprocess
-from .common import ModelOpt, PreOpt, UpOpt, app, console, err, estimator, guard, resolve_asset
+from ..config import Precision, Preprocess, resolve_precision
+from .common import (ModelOpt, PrecisionOpt, PreOpt, UpOpt, app, console, err, estimator, guard,
+                     resolve_asset)
 
 
 @app.command()
@@ -23,6 +24,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
           model: ModelOpt = "mobilenet_thin",
           preprocess: PreOpt = Preprocess.REFERENCE,
           upsample: UpOpt = 4.0,
+          precision: PrecisionOpt = Precision.FP32,
           video: Annotated[Optional[Path], typer.Option(help="Video to use instead of the "
                            "demo video.")] = None):
     """Frames/s of each stage, end to end in one process and through the job (Ray), with the
@@ -32,15 +34,21 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
 
     with guard():
         video = video or resolve_asset("demo_video")
-        est = estimator(model, preprocess, upsample)  # TensorFlow's own thread choice
+        precision = resolve_precision(precision)
+        # TensorFlow's own thread choice; with bf16, the fp32 network too: ratios are to it
+        est = estimator(model, preprocess, upsample, precision=precision)
+        fp32 = estimator(model, preprocess, upsample) if precision is Precision.BF16 else None
         spec = JobSpec(inputs=(str(video),), out="-", model=model, preprocess=preprocess,
-                       upsample=upsample, chunk=chunk, actors=actors, threads=threads)
+                       upsample=upsample, chunk=chunk, actors=actors, threads=threads,
+                       precision=precision)
         times = StageTimes()
         info = bench_job(video, spec, est, frames, stage_frames, repeats, times,
-                         on_repeat=lambda r: err.print(f"repeat {r + 1}/{repeats} done"))
+                         on_repeat=lambda r: err.print(f"repeat {r + 1}/{repeats} done"),
+                         fp32=fp32)
     net = times.median_ms(BARE)
     t = Table("stage", "ms/frame (median)", "frames/s", "throughput / bare network",
-              title=f"{model}, {preprocess.value}, upsample {upsample:g}, {video.name}: stages "
+              title=f"{model}, {preprocess.value}, upsample {upsample:g}, {precision.value}, "
+                    f"{video.name}: stages "
                     f"on {stage_frames} frames, the job on {info['frames']} frames "
                     f"({info['chunks']} chunks of {chunk}, {info['actors']} actors x "
                     f"{threads} threads); {repeats} repeats")
@@ -51,7 +59,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
     console.print("per repeat, job end to end / bare network: "
                   + ", ".join(f"{a / b:.2f}" for a, b in zip(times.runs[BARE], times.runs[JOB])))
     console.print(f"job end to end: {times.fps(JOB):.1f} frames/s = {times.ratio(JOB):.2f} x "
-                  f"the bare network ({times.fps(BARE):.1f} frames/s, same run)")
+                  f"the bare fp32 network ({times.fps(BARE):.1f} frames/s, same run)")
     console.print(f"track + smooth: {times.median_ms(TRACK):.2f} ms/frame = "
                   f"{100 * times.median_ms(TRACK) / net:.1f}% of the bare network's time")
     console.print(f"render: {times.median_ms(RENDER):.2f} ms/frame = "

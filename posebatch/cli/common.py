@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..config import Coords, PoseConfig, Preprocess, RuntimeConfig
+from ..config import Coords, PoseConfig, Precision, Preprocess, RuntimeConfig
 from ..errors import PosebatchError
 
 app = typer.Typer(help="Batch human-pose analytics over images and videos.",
@@ -47,18 +47,22 @@ UpOpt = Annotated[float, typer.Option("--upsample", help="Heatmap upsampling rat
 CoordsOpt = Annotated[Coords, typer.Option("--coords", help="center: the centre of the "
                       "region a peak's cell saw (best AP); tfpose: tf-pose-estimation's corner "
                       "convention.")]
+PrecisionOpt = Annotated[Precision, typer.Option(
+    "--precision", help="fp32 | bf16 (oneDNN mixed precision: fast on CPUs with AVX512-BF16 "
+    "or AMX) | auto (bf16 where the CPU has it).")]
 ThreadsOpt = Annotated[int, typer.Option("--threads", help="TensorFlow intra-op threads "
                        "(0: TensorFlow decides).")]
 
 
 def estimator(model: str, preprocess: Preprocess, upsample: float, threads: int = 0,
-               coords: Coords = Coords.CENTER):
+               coords: Coords = Coords.CENTER, precision: Precision = Precision.FP32):
     from ..estimator import Estimator
     from ..models import get_model
 
     spec = get_model(model)
     cfg = PoseConfig(model=spec.name, preprocess=preprocess, net_width=spec.input_size[0],
-                     net_height=spec.input_size[1], upsample=upsample, coords=coords)
+                     net_height=spec.input_size[1], upsample=upsample, coords=coords,
+                     precision=precision)
     return Estimator(spec, cfg, RuntimeConfig(intra_threads=threads))
 
 

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..config import Coords, Preprocess
-from .common import (CoordsOpt, ModelOpt, PreOpt, ThreadsOpt, UpOpt, app, console, err,
-                     estimator, guard)
+from ..config import Coords, Precision, Preprocess
+from .common import (CoordsOpt, ModelOpt, PrecisionOpt, PreOpt, ThreadsOpt, UpOpt, app,
+                     console, err, estimator, guard)
 
 
 @app.command()
@@ -30,13 +30,14 @@ def image(
     coco_gt: Annotated[Optional[Path], typer.Option("--coco-gt", exists=True, help="COCO "
                        "annotations to take image ids from (else from file names).")] = None,
     threads: ThreadsOpt = 0,
+    precision: PrecisionOpt = Precision.FP32,
 ):
     """Find people in images: keypoints.parquet, images.parquet and annotated PNGs in OUT."""
     from ..coco import gt_images
     from ..images import run_images
 
     with guard():
-        est = estimator(model, preprocess, upsample, threads, coords)
+        est = estimator(model, preprocess, upsample, threads, coords, precision)
         ids = {name: i for i, name in gt_images(coco_gt)} if coco_gt else None
         report = run_images(paths, out, est, skeleton=skeleton_only, panels=panels,
                             coco_ids=ids)
@@ -64,13 +65,14 @@ def evaluate(
     upsample: UpOpt = 4.0,
     coords: CoordsOpt = Coords.CENTER,
     threads: ThreadsOpt = 0,
+    precision: PrecisionOpt = Precision.FP32,
 ):
     """Keypoint AP of a model on COCO-format ground truth (pycocotools COCOeval)."""
     from ..coco import evaluate as coco_evaluate, gt_images, to_coco
     from ..images import read_image
 
     with guard():
-        est = estimator(model, preprocess, upsample, threads, coords)
+        est = estimator(model, preprocess, upsample, threads, coords, precision)
         results = []
         for image_id, name in gt_images(coco):
             res = est.estimate(read_image(images / name))

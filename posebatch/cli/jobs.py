@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..config import Coords, Preprocess
+from ..config import Coords, Precision, Preprocess
 from ..render.video import Style
 from .common import app, console, err, guard, resolve_asset
 from .gait import run_gait
@@ -91,6 +91,9 @@ def run(
         show_default=False)] = None,
     upsample: Annotated[Optional[float], typer.Option("--upsample", help="Heatmap upsampling "
                         "ratio. \\[default: 4]", show_default=False)] = None,
+    precision: Annotated[Optional[Precision], typer.Option(
+        "--precision", help="fp32 | bf16 | auto (bf16 where this CPU has AVX512-BF16 or AMX). "
+        "\\[default: fp32]", show_default=False)] = None,
     coords: Annotated[Optional[Coords], typer.Option("--coords", help="center | tfpose. "
                       "\\[default: center]", show_default=False)] = None,
     chunk: Annotated[Optional[int], typer.Option("--chunk", help="Frames per task. "
@@ -143,6 +146,7 @@ def run(
         spec = make_spec(job, {"inputs": tuple(inputs or ()), "out": str(out) if out else None,
                                "model": model, "preprocess": preprocess,
                                "upsample": upsample, "coords": coords, "chunk": chunk,
+                               "precision": precision,
                                "actors": actors, "threads": threads, "address": address,
                                "force": force or None,
                                "track": {"enabled": track, "max_gap": max_gap,
