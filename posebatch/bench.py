@@ -127,7 +127,8 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
     process (bare network included) and the job end to end over the first ``frames`` frames
     (chunks through the pool, each result written as the job writes it, then the video's
     tracking: its detections read back, tracked, smoothed and written). Actor start-up is
-    not timed: it is paid once per job, not per frame."""
+    not in the per-frame figures (it is paid once per job): it is reported on its own, with
+    the time to the first finished chunk and each actor's resident memory."""
     from .job import track_key
     from .runner import ChunkTask, local_cpus, ray_runtime, resolve_actors, start_pool
     from .store import Store
@@ -138,10 +139,15 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
     tasks = [ChunkTask(0, "bench", s, e) for s, e in chunk_ranges(frames, spec.chunk)]
     actors = min(resolve_actors(spec, local_cpus()), len(tasks))
     est.runner.run(preprocess(_decode(video, 1)[0].image, est.config)[None])  # warm-up
+    t_start = time.perf_counter()
+    startup: dict = {}
     with ray_runtime(spec, actors), tempfile.TemporaryDirectory() as tmp:
         import ray
 
+        t_ray = time.perf_counter()
         pool, info = start_pool(spec, est.config, actors)
+        startup.update(ray_s=t_ray - t_start, actors_s=time.perf_counter() - t_ray,
+                       actor_rss=_rss([a["pid"] for a in info]))
         ref = ray.put(idx)
         store = Store(Path(tmp), params_key(est.spec.sha256 or "", est.config,
                                                      CHUNK_SCHEMA_VERSION))
@@ -154,6 +160,10 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
                 res = pool.get_next_unordered()
                 store.write_chunk("bench", res.task.start, res.task.end, res.tables,
                                   res.seconds, res.decode)
+                # start-up plus the first chunk's own time (not the in-process stage timings
+                # that precede the job in a repeat)
+                startup.setdefault("first_chunk_s", startup["ray_s"] + startup["actors_s"]
+                                   + time.perf_counter() - t)
             t_track = time.perf_counter()
             chunks = [(tk.start, tk.end) for tk in tasks]
             read = lambda name: store.read_video("bench", chunks, name)  # noqa: E731
@@ -165,6 +175,7 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
             times.add(RENDER, _render_time(store, idx, frames, spec, est.layout))
             on_repeat(r)
     return {"actors": actors, "threads": spec.threads, "frames": frames, "chunk": spec.chunk,
+            "startup": startup,
             "chunks": len(tasks)}
 
 
@@ -181,3 +192,16 @@ def _render_time(store, index, frames: int, spec: JobSpec, layout) -> float:
     render_range(index, 0, frames, kp, pd.DataFrame(), RenderOptions(Style.SIDE_BY_SIDE),
                  layout, "bench")
     return (time.perf_counter() - t) / frames
+
+
+def _rss(pids: list[int]) -> list[float]:
+    """Resident memory (GB) of each local actor process (nothing for remote ones)."""
+    import psutil
+
+    out = []
+    for pid in pids:
+        try:
+            out.append(psutil.Process(pid).memory_info().rss / 1e9)
+        except psutil.Error:
+            pass
+    return out

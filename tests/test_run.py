@@ -300,6 +300,8 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
         assert stage in r.stdout, stage
     assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare fp32 network", r.stdout)
     assert re.search(r"track \+ smooth: [\d.]+ ms/frame = [\d.]+% of the bare network", r.stdout)
+    assert re.search(r"start-up: Ray [\d.]+ s, \d+ actors loaded and warm [\d.]+ s, first "
+                     r"chunk done [\d.]+ s .*resident memory per actor: [\d.]+ GB", r.stdout)
 
 
 def test_phone_rotation_is_applied_before_inference(demo_frames, estimator, tmp_path):

@@ -60,6 +60,11 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                   + ", ".join(f"{a / b:.2f}" for a, b in zip(times.runs[BARE], times.runs[JOB])))
     console.print(f"job end to end: {times.fps(JOB):.1f} frames/s = {times.ratio(JOB):.2f} x "
                   f"the bare fp32 network ({times.fps(BARE):.1f} frames/s, same run)")
+    st = info["startup"]
+    console.print(f"start-up: Ray {st['ray_s']:.1f} s, {info['actors']} actors loaded and warm "
+                  f"{st['actors_s']:.1f} s, first chunk done {st['first_chunk_s']:.1f} s after "
+                  f"the start (its frames included); resident memory per actor: "
+                  + ", ".join(f"{g:.2f} GB" for g in st["actor_rss"]))
     console.print(f"track + smooth: {times.median_ms(TRACK):.2f} ms/frame = "
                   f"{100 * times.median_ms(TRACK) / net:.1f}% of the bare network's time")
     console.print(f"render: {times.median_ms(RENDER):.2f} ms/frame = "
