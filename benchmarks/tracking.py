@@ -46,8 +46,8 @@ def real_videos(outs: list[Path]) -> list[tuple[str, tuple]]:
             store = Store(out, m["params_key"])
             vkey = Path(v["store"]).parts[1]
             chunks = [tuple(c) for c in v["chunks"]]
-            tabs = [store.read_video(vkey, chunks, t) for t in ("keypoints", "people", "frames")]
-            found.append((v["name"], detections(*tabs, COCO18)[:3]))
+            found.append((v["name"], detections(*store.read_detections(vkey, chunks),
+                                                COCO18)[:3]))
     return found
 
 

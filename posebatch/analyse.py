@@ -29,21 +29,6 @@ def frame_keypoints(keypoints: pd.DataFrame, frame: int, layout: KeypointLayout 
     return out
 
 
-def frame_tracks(keypoints: pd.DataFrame, frame: int, video: str | None = None) -> np.ndarray:
-    """(people,) the track id of each detection of one frame (-1: no track), in the order of
-    :func:`frame_keypoints`."""
-    rows = keypoints[keypoints["frame"] == frame]
-    if video is not None:
-        rows = rows[rows["video"] == video]
-    rows = rows[~rows["filled"]] if "filled" in rows else rows
-    n = int(rows["person"].max()) + 1 if len(rows) else 0
-    out = np.full(n, -1, np.int64)
-    if "track" in rows:
-        known = rows[rows["track"].notna()]
-        out[known["person"].to_numpy(int)] = known["track"].to_numpy(int)
-    return out
-
-
 def video_summary(videos: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
     """Per video: frames, decoded, frames with people, mean people per frame, status."""
     per = frames.groupby("video_id").agg(mean_people=("people", "mean"),

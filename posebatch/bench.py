@@ -166,9 +166,8 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
                                    + time.perf_counter() - t)
             t_track = time.perf_counter()
             chunks = [(tk.start, tk.end) for tk in tasks]
-            read = lambda name: store.read_video("bench", chunks, name)  # noqa: E731
             store.write_tracked("bench", track_key(spec.track), track_tables(
-                read("keypoints"), read("people"), read("frames"), est.layout, spec.track))
+                *store.read_detections("bench", chunks), est.layout, spec.track))
             done = time.perf_counter()
             times.add(TRACK, (done - t_track) / frames)
             times.add(JOB, (done - t) / frames)

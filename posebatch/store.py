@@ -70,9 +70,12 @@ class Store:
     def read_chunk(self, vkey: str, start: int, end: int, table: str) -> pa.Table:
         return pq.read_table(self._file(vkey, start, end, table), schema=CHUNK_TABLES[table])
 
-    def read_video(self, vkey: str, chunks: list[tuple[int, int]], table: str) -> pa.Table:
-        """One of a video's chunk tables over all its chunks, in order."""
-        return pa.concat_tables([self.read_chunk(vkey, s, e, table) for s, e in chunks])
+    def read_detections(self, vkey: str, chunks: list[tuple[int, int]]
+                        ) -> tuple[pa.Table, pa.Table, pa.Table]:
+        """A video's (keypoints, people, frames) chunk tables over all its chunks, in order:
+        what tracking reads."""
+        return tuple(pa.concat_tables([self.read_chunk(vkey, s, e, t) for s, e in chunks])
+                     for t in ("keypoints", "people", "frames"))
 
     def tracked_path(self, vkey: str, tkey: str, table: str) -> Path:
         return self.chunk_dir(vkey) / f"tracks-{tkey}.{table}.parquet"

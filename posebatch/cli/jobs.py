@@ -233,13 +233,13 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
 
 
 def _draw_frames(report, folder: Path, n: int) -> list[Path]:
-    """Draw ``n`` evenly spaced frames of the first video from the keypoints table, each
-    person labelled with their track id."""
+    """Draw ``n`` evenly spaced frames of the first video from the keypoints table, as the
+    renders draw them (each track in its colour, labelled with its id)."""
     import cv2
     import pandas as pd
 
     from .. import render
-    from ..analyse import frame_keypoints, frame_tracks
+    from ..render.video import people_of_frame
     from ..decode import decode_sequential, index_video, upright
     from ..layout import COCO18
 
@@ -255,9 +255,8 @@ def _draw_frames(report, folder: Path, n: int) -> list[Path]:
     turn = index_video(Path(video["path"])).turn
     for f in decode_sequential(Path(video["path"])):
         if f.index in picks:
-            labels = [f"{t}" if t >= 0 else "" for t in frame_tracks(kp, f.index)]
-            drawn = render.draw_people(upright(f.image, turn), frame_keypoints(kp, f.index),
-                                       COCO18, labels=labels)
+            people, tracks = people_of_frame(kp[kp.frame == f.index], False, COCO18)
+            drawn = render.draw_tracked(upright(f.image, turn), people, tracks, COCO18)
             p = folder / f"frame{f.index:04d}.png"
             cv2.imwrite(str(p), drawn)
             out.append(p)

@@ -18,14 +18,13 @@ def _points(kp: np.ndarray) -> list[tuple[int, int] | None]:
 
 
 def draw_people(frame: np.ndarray, keypoints: np.ndarray, layout: KeypointLayout,
-                thickness: int | None = None, labels: list[str] | None = None) -> np.ndarray:
-    """Draw every person's limbs and parts in the OpenPose colours on a copy of ``frame``,
-    with ``labels[i]`` (e.g. the track id) written above person i's highest part."""
+                thickness: int | None = None) -> np.ndarray:
+    """Draw every person's limbs and parts in the OpenPose colours on a copy of ``frame``."""
     out = frame.copy()
     if thickness is None:
         thickness = max(2, round(max(frame.shape[:2]) / 300))
     colors = layout.colors_bgr()
-    for n, person in enumerate(keypoints):
+    for person in keypoints:
         pts = _points(person)
         for i, (a, b) in enumerate(layout.limbs[: layout.draw_limbs]):
             if pts[a] is not None and pts[b] is not None:
@@ -33,10 +32,6 @@ def draw_people(frame: np.ndarray, keypoints: np.ndarray, layout: KeypointLayout
         for i, p in enumerate(pts):
             if p is not None:
                 cv2.circle(out, p, thickness + 1, colors[i], -1, cv2.LINE_AA)
-        found = [p for p in pts if p is not None]
-        if labels is not None and labels[n] and found:
-            top = min(found, key=lambda p: p[1])
-            _label(out, labels[n], (top[0], top[1] - 4 * thickness))
     return out
 
 

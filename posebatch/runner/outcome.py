@@ -92,8 +92,7 @@ def untracked_tables(st: VideoState, store: Store, layout: KeypointLayout
     from ..config import TrackConfig
     from ..track.tables import track_tables
 
-    read = lambda t: store.read_video(st.key, st.chunks, t)  # noqa: E731
-    return track_tables(read("keypoints"), read("people"), read("frames"), layout,
+    return track_tables(*store.read_detections(st.key, st.chunks), layout,
                         TrackConfig(enabled=False))
 
 

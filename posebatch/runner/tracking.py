@@ -34,13 +34,12 @@ class Tracking:
     def submit(self, st: "VideoState") -> None:
         while len(self.inflight) >= self.limit:
             self.collect(block=True)
-        read = lambda t: self.store.read_video(st.key, st.chunks, t)  # noqa: E731
-        ref = self.task.remote(read("keypoints"), read("people"), read("frames"), self.layout,
+        ref = self.task.remote(*self.store.read_detections(st.key, st.chunks), self.layout,
                                self.spec.track)
         self.inflight[ref] = st
 
     def collect(self, block: bool = False) -> None:
-        """Write the tracks that are ready (wait for one when ``block``; all with ``None``)."""
+        """Write the tracks that are ready (waiting for one when ``block``)."""
         import ray
 
         if not self.inflight:
