@@ -11,7 +11,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport sqrt
-from libc.stdlib cimport free, malloc, qsort
+from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memset
 
 cnp.import_array()
@@ -44,6 +44,40 @@ cdef struct Peaks:
     int *count         # peaks per part
 
 
+cdef struct Source:
+    # A map the parser reads: either at the peaks' (H, W) resolution, or the network's
+    # (h, w) output sampled on demand as the legacy upsampling would (bit for bit), so the
+    # full upsampled maps need never exist.
+    const float *data
+    Py_ssize_t h
+    Py_ssize_t w
+    Py_ssize_t C
+    float sy
+    float sx
+    bint direct
+
+
+include "_bilinear.pxi"
+
+
+cdef Source _source(const float[:, :, ::1] a, Py_ssize_t H, Py_ssize_t W) noexcept nogil:
+    cdef Source s
+    s.data = &a[0, 0, 0]
+    s.h = a.shape[0]
+    s.w = a.shape[1]
+    s.C = a.shape[2]
+    s.sy = <float> s.h / <float> H
+    s.sx = <float> s.w / <float> W
+    s.direct = s.h == H and s.w == W
+    return s
+
+
+cdef inline float _at(const Source *s, Py_ssize_t y, Py_ssize_t x, Py_ssize_t c) noexcept nogil:
+    if s.direct:
+        return s.data[(y * s.w + x) * s.C + c]
+    return bilinear_at(s.data, s.h, s.w, s.C, s.sy, s.sx, y, x, c)
+
+
 cdef int _cmp_candidate(const void *pa, const void *pb) noexcept nogil:
     # Descending score; ties broken by (idx_a, idx_b) so the order never depends on qsort.
     cdef const Candidate *a = <const Candidate *> pa
@@ -59,18 +93,37 @@ cdef int _cmp_candidate(const void *pa, const void *pb) noexcept nogil:
     return 0
 
 
-cdef int _collect_peaks(const float[:, :, ::1] peaks, const float[:, :, ::1] heat,
+cdef int _collect_peaks(const float[:, :, ::1] peaks, const Source *heat,
                         int n_parts, float heat_thresh, Peaks *out) noexcept nogil:
-    """Find every cell above threshold; ids are part-major so that parts group together."""
-    cdef int H = peaks.shape[0], W = peaks.shape[1]
-    cdef int y, x, p, total = 0
+    """Find every cell above threshold; ids are part-major so that parts group together.
+
+    One flat pass over the map keeps the (few) hits' positions; everything after touches only
+    those, so an empty map costs one read of it."""
+    cdef Py_ssize_t H = peaks.shape[0], W = peaks.shape[1], C = peaks.shape[2]
+    cdef Py_ssize_t size = H * W * C, i, n_hits = 0, cap = 256
+    cdef const float *data = &peaks[0, 0, 0]
+    cdef Py_ssize_t *hits = <Py_ssize_t *> malloc(cap * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *grown
+    cdef int p, k, total = 0
     cdef int *cursor
+    if hits == NULL:
+        return -1
+    for i in range(size):
+        if data[i] > heat_thresh:
+            if n_hits == cap:
+                cap *= 2
+                grown = <Py_ssize_t *> realloc(hits, cap * sizeof(Py_ssize_t))
+                if grown == NULL:
+                    free(hits)
+                    return -1
+                hits = grown
+            hits[n_hits] = i
+            n_hits += 1
     memset(out.count, 0, n_parts * sizeof(int))
-    for y in range(H):
-        for x in range(W):
-            for p in range(n_parts):
-                if peaks[y, x, p] > heat_thresh:
-                    out.count[p] += 1
+    for i in range(n_hits):
+        p = <int> (hits[i] % C)
+        if p < n_parts:
+            out.count[p] += 1
     for p in range(n_parts):
         out.start[p] = total
         total += out.count[p]
@@ -81,18 +134,21 @@ cdef int _collect_peaks(const float[:, :, ::1] peaks, const float[:, :, ::1] hea
     cursor = <int *> malloc(n_parts * sizeof(int))
     if out.x == NULL or out.y == NULL or out.score == NULL or cursor == NULL:
         free(cursor)
+        free(hits)
         return -1
     for p in range(n_parts):
         cursor[p] = out.start[p]
-    for y in range(H):
-        for x in range(W):
-            for p in range(n_parts):
-                if peaks[y, x, p] > heat_thresh:
-                    out.x[cursor[p]] = x
-                    out.y[cursor[p]] = y
-                    out.score[cursor[p]] = heat[y, x, p]
-                    cursor[p] += 1
+    for i in range(n_hits):     # row-major order: within a part, ids run row-major too
+        p = <int> (hits[i] % C)
+        if p >= n_parts:
+            continue
+        k = cursor[p]
+        out.x[k] = <int> ((hits[i] // C) % W)
+        out.y[k] = <int> (hits[i] // (C * W))
+        out.score[k] = _at(heat, out.y[k], out.x[k], p)
+        cursor[p] += 1
     free(cursor)
+    free(hits)
     return 0
 
 
@@ -100,7 +156,7 @@ cdef inline int _round_half_up(float v) noexcept nogil:
     return <int> (<double> v + 0.5)
 
 
-cdef int _connect_limb(const float[:, :, ::1] paf, const Peaks *pk, int part_a, int part_b,
+cdef int _connect_limb(const Source *paf, int H, int W, const Peaks *pk, int part_a, int part_b,
                        int ch_x, int ch_y, int n_steps, float vec_thresh, int count_thresh,
                        int map_height, Connection *conns) noexcept nogil:
     """Score every (a, b) peak pair along one limb, then keep the best disjoint pairs.
@@ -109,7 +165,6 @@ cdef int _connect_limb(const float[:, :, ::1] paf, const Peaks *pk, int part_a, 
     when memory runs out.
     """
     cdef int n_a = pk.count[part_a], n_b = pk.count[part_b]
-    cdef int H = paf.shape[0], W = paf.shape[1]
     cdef int i, j, s, n_cand = 0, n_conn = 0, lx, ly, ida, idb
     cdef float vx, vy, norm, step_x, step_y, score, total, crit2
     cdef double length_penalty
@@ -145,7 +200,7 @@ cdef int _connect_limb(const float[:, :, ::1] paf, const Peaks *pk, int part_a, 
                 ly = _round_half_up(pk.y[ida] + s * step_y)
                 lx = 0 if lx < 0 else (W - 1 if lx >= W else lx)
                 ly = 0 if ly < 0 else (H - 1 if ly >= H else ly)
-                score = vx * paf[ly, lx, ch_x] + vy * paf[ly, lx, ch_y]
+                score = vx * _at(paf, ly, lx, ch_x) + vy * _at(paf, ly, lx, ch_y)
                 total += score
                 if score > vec_thresh:
                     hits += 1
@@ -239,8 +294,10 @@ cdef int _parse(const float[:, :, ::1] peaks, const float[:, :, ::1] heat,
     cdef Connection *conns
     cdef float *rows
     cdef char *alive
-    cdef int map_height = heat.shape[0]
-    if _collect_peaks(peaks, heat, n_parts, heat_thresh, pk) != 0:
+    cdef int map_height = peaks.shape[0], map_width = peaks.shape[1]
+    cdef Source heat_src = _source(heat, map_height, map_width)
+    cdef Source paf_src = _source(paf, map_height, map_width)
+    if _collect_peaks(peaks, &heat_src, n_parts, heat_thresh, pk) != 0:
         return -1
     # A limb yields at most min(n_a, n_b) connections, and each creates at most one row.
     total_conn_cap = 1
@@ -255,8 +312,9 @@ cdef int _parse(const float[:, :, ::1] peaks, const float[:, :, ::1] heat,
         free(conns)
         return -1
     for l in range(n_limbs):
-        n_conn = _connect_limb(paf, pk, limbs[l, 0], limbs[l, 1], limb_paf[l, 0], limb_paf[l, 1],
-                               n_steps, vec_thresh, count_thresh, map_height, conns)
+        n_conn = _connect_limb(&paf_src, map_height, map_width, pk, limbs[l, 0], limbs[l, 1],
+                               limb_paf[l, 0], limb_paf[l, 1], n_steps, vec_thresh,
+                               count_thresh, map_height, conns)
         if n_conn < 0:
             free(conns)
             return -1
@@ -276,7 +334,10 @@ def parse(const float[:, :, ::1] peaks, const float[:, :, ::1] heat, const float
           float heat_thresh, float vec_thresh, int count_thresh, int n_steps, int min_parts,
           float min_score):
     """Group peaks into people. Returns (keypoints (n, n_parts, 3) float32 as column, row,
-    heat score with NaN/NaN/0 for missing parts, person scores (n,) float32)."""
+    heat score with NaN/NaN/0 for missing parts, person scores (n,) float32).
+
+    ``heat`` and ``paf`` are either at the peaks' resolution or the network's output, which
+    is then sampled on demand exactly as the legacy upsampling computes it."""
     cdef Peaks pk
     cdef float *rows = NULL
     cdef char *alive = NULL

@@ -14,8 +14,8 @@ from .decode import (Frame, chunk_ranges, decode_range, index_video, picture_cha
                      picture_signature, upright)
 from .estimator import Estimator
 from .job import JobSpec, params_key
-from .parse import parse_maps
-from .postprocess import Maps, find_peaks, split, upsample
+from .parse import parse_people
+from .postprocess import find_peaks, find_peaks_above, split, upsample
 from .preprocess import preprocess
 from .write import CHUNK_SCHEMA_VERSION, frame_tables
 
@@ -25,6 +25,8 @@ SEQUENTIAL = "end to end, one process"
 TRACK = "track + smooth"
 RENDER = "render (side-by-side, one process)"
 JOB = "end to end, job (Ray)"
+DRIVER_CPU = "job: driver CPU"
+ACTORS_CPU = "job: actors' CPU (all actors)"
 
 
 @dataclass
@@ -53,9 +55,9 @@ def _timed(fn: Callable[[], object], n: int) -> float:
     return (time.perf_counter() - t) / n
 
 
-def _decode(video: Path, n: int) -> list[Frame]:
+def _decode(video: Path, n: int, idx=None) -> list[Frame]:
     """The first ``n`` frames, upright, as the job's actors see them."""
-    idx = index_video(video)
+    idx = idx or index_video(video)
     return [Frame(f.index, f.pts, f.time, upright(f.image, idx.turn))
             for f in decode_range(idx, 0, min(n, idx.frames))]
 
@@ -63,13 +65,15 @@ def _decode(video: Path, n: int) -> list[Frame]:
 def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
                  fp32: Estimator | None = None) -> None:
     """One repeat of each stage over the first ``frames`` frames, in this process: decode
-    (PyAV, as the job), preprocess, network, upsample, smooth+peaks, parse, write (chunk tables
-    to Parquet), and the whole chain frame by frame."""
+    (PyAV, as the job's actors: the video's index is built beforehand, as the driver does),
+    preprocess, network, peaks, parse, write (chunk tables to Parquet), and the whole chain
+    frame by frame."""
     from .store import Store
 
     cfg, layout = est.config, est.layout
+    idx = index_video(video)
     t = time.perf_counter()
-    decoded = _decode(video, frames)
+    decoded = _decode(video, frames, idx)
     n = len(decoded)
     times.add("decode", (time.perf_counter() - t) / n)
     imgs = [f.image for f in decoded]
@@ -89,19 +93,25 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
     else:
         times.add(BARE, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in inputs), n))
     # Post-processing frame by frame, as the pipeline runs it (each frame's maps are freed
-    # before the next: holding all of them would time page faults, not the stages).
-    spent = {"upsample": 0.0, "smooth+peaks": 0.0, "parse": 0.0}
+    # before the next: holding all of them would time page faults, not the stages): peaks near
+    # hot cells, then the parser sampling heat and PAFs from the network output. The whole
+    # upsampled maps (the reference path, what `keep_maps` returns) are timed beside it.
+    spent = dict.fromkeys(("peaks (near hot cells)", "parse", "whole maps: upsample",
+                           "whole maps: smooth+peaks"), 0.0)
     parsed = []
     for o in nets:
         t0 = time.perf_counter()
-        u = upsample(o, cfg.upsample)
+        peaks = find_peaks_above(o, layout, cfg.upsample, cfg.parser.heat_thresh,
+                                 cfg.smooth_size, cfg.smooth_sigma)
         t1 = time.perf_counter()
-        heat, paf = split(u, layout)
-        maps = Maps(heat, paf, find_peaks(heat, layout, cfg.smooth_size, cfg.smooth_sigma))
+        heat, paf = split(o, layout)
+        parsed.append(parse_people(peaks, heat, paf, layout, cfg.parser))
         t2 = time.perf_counter()
-        parsed.append(parse_maps(maps, layout, cfg.parser))
+        u = upsample(o, cfg.upsample)
         t3 = time.perf_counter()
-        for k, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2)):
+        find_peaks(split(u, layout)[0], layout, cfg.smooth_size, cfg.smooth_sigma)
+        t4 = time.perf_counter()
+        for k, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             spent[k] += dt
     for k, v in spent.items():
         times.add(k, v / n)
@@ -113,7 +123,6 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
             "v", 0, n, frame_tables(rows, layout), 0.0, "seek"), n))
 
     def sequential():
-        idx = index_video(video)
         for f in decode_range(idx, 0, n):
             est.estimate(upright(f.image, idx.turn))
 
@@ -153,6 +162,8 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
                                                      CHUNK_SCHEMA_VERSION))
         for r in range(repeats):
             bench_stages(video, est, stage_frames, times, fp32)
+            pids = [a["pid"] for a in info]
+            cpu0, actors0 = time.process_time(), _cpu_seconds(pids)
             t = time.perf_counter()
             for task in tasks:
                 pool.submit(lambda a, tk: a.process.remote(tk, ref), task)
@@ -169,6 +180,8 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
             store.write_tracked("bench", track_key(spec.track), track_tables(
                 *store.read_detections("bench", chunks), est.layout, spec.track))
             done = time.perf_counter()
+            times.add(DRIVER_CPU, (time.process_time() - cpu0) / frames)
+            times.add(ACTORS_CPU, (_cpu_seconds(pids) - actors0) / frames)
             times.add(TRACK, (done - t_track) / frames)
             times.add(JOB, (done - t) / frames)
             times.add(RENDER, _render_time(store, idx, frames, spec, est.layout))
@@ -191,6 +204,20 @@ def _render_time(store, index, frames: int, spec: JobSpec, layout) -> float:
     render_range(index, 0, frames, kp, pd.DataFrame(), RenderOptions(Style.SIDE_BY_SIDE),
                  layout, "bench")
     return (time.perf_counter() - t) / frames
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the local actor processes (and their threads) have used."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            c = psutil.Process(pid).cpu_times()
+            total += c.user + c.system
+        except psutil.Error:
+            pass
+    return total
 
 
 def _rss(pids: list[int]) -> list[float]:

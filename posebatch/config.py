@@ -117,10 +117,12 @@ class PoseConfig:
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """How TensorFlow runs: thread pools per runner (0 lets TensorFlow decide)."""
+    """How TensorFlow runs: thread pools per runner (0 lets TensorFlow decide). ``prefetch``:
+    frames a chunk's decoding thread may run ahead of the network (0: decode in turn)."""
 
     intra_threads: int = 0
     inter_threads: int = 0
+    prefetch: int = 0
 
 
 @dataclass(frozen=True)

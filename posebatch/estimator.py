@@ -12,8 +12,9 @@ from .fetch import cached_model, ensure_model
 from .infer import GraphRunner
 from .layout import KeypointLayout, get_layout
 from .models import ModelSpec, get_model
-from .parse import parse_maps
-from .postprocess import Maps, postprocess
+from .parse import parse_maps, parse_people
+from .postprocess import (Maps, check_output, find_peaks_above, map_shape, postprocess,
+                          split)
 from .preprocess import check_frame, preprocess
 
 # Network output cells are 8x8 input pixels; a cell's centre is input pixel 3.5 past its
@@ -86,15 +87,30 @@ def pixels_to_cells(xy: np.ndarray, map_size, net_size, image_size,
 def result_from_network_output(net_out: np.ndarray, image_size: tuple[int, int],
                                layout: KeypointLayout, config: PoseConfig = PoseConfig(),
                                keep_maps: bool = False) -> PoseResult:
-    """Everything after the network, as a pure function of its (h, w, C) output."""
-    maps = postprocess(net_out, layout, config.upsample, config.smooth_size, config.smooth_sigma)
-    kp, scores = parse_maps(maps, layout, config.parser)
-    map_size = (maps.heat.shape[1], maps.heat.shape[0])
+    """Everything after the network, as a pure function of its (h, w, C) output.
+
+    Unless the maps are asked for, they are never built whole: peaks are found only near hot
+    cells and the parser samples heat and PAFs from the network output where it reads them;
+    the people are the same, bit for bit (tests/test_postprocess.py)."""
+    if keep_maps:
+        maps = postprocess(net_out, layout, config.upsample, config.smooth_size,
+                           config.smooth_sigma)
+        kp, scores = parse_maps(maps, layout, config.parser)
+    else:
+        maps = None
+        check_output(net_out, layout)
+        net = np.ascontiguousarray(net_out, dtype=np.float32)
+        peaks = find_peaks_above(net, layout, config.upsample, config.parser.heat_thresh,
+                                 config.smooth_size, config.smooth_sigma)
+        heat, paf = split(net, layout)
+        kp, scores = parse_people(peaks, heat, paf, layout, config.parser)
+    rows, cols = map_shape(*net_out.shape[:2], config.upsample)
+    map_size = (cols, rows)
     net_size = (net_out.shape[1] * _STRIDE, net_out.shape[0] * _STRIDE)
     return PoseResult(keypoints=cells_to_pixels(kp, map_size, net_size, image_size,
                                                 config.coords),
                       scores=scores, image_size=image_size, map_size=map_size, net_size=net_size,
-                      layout=layout, coords=config.coords, maps=maps if keep_maps else None)
+                      layout=layout, coords=config.coords, maps=maps)
 
 
 class Estimator:
@@ -125,6 +141,18 @@ class Estimator:
     def network(self, frame: np.ndarray) -> np.ndarray:
         """The raw (h, w, C) network output for one BGR frame."""
         return self.runner.run(preprocess(frame, self.config)[None])[0]
+
+    def prepare(self, frame: np.ndarray) -> np.ndarray:
+        """The network's input for one BGR frame (checked): the part of :meth:`estimate` a
+        decoding thread can do while the network runs on the previous frame."""
+        check_frame(frame)
+        return preprocess(frame, self.config)
+
+    def estimate_prepared(self, net_input: np.ndarray, image_size: tuple[int, int]
+                          ) -> PoseResult:
+        """:meth:`estimate` from :meth:`prepare`'s output and the frame's (width, height)."""
+        net = self.runner.run(net_input[None])[0]
+        return result_from_network_output(net, image_size, self.layout, self.config)
 
     def estimate(self, frame: np.ndarray, keep_maps: bool = False) -> PoseResult:
         check_frame(frame)

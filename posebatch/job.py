@@ -36,6 +36,7 @@ class JobSpec:
     chunk: int = 128                 # frames per task
     actors: int = 0                  # 0: one per `threads` CPUs of the local machine
     threads: int = 1                 # TensorFlow intra-op threads (= CPUs reserved) per actor
+    prefetch: int = 0                # frames an actor decodes ahead of its network (0: off)
     address: str | None = None       # an existing Ray cluster; None starts a local runtime
     extensions: tuple[str, ...] = VIDEO_EXTENSIONS
     force: bool = False
@@ -57,6 +58,8 @@ class JobSpec:
             raise ConfigError(f"actors must be 0 (automatic) or more, got {self.actors}")
         if self.threads < 1:
             raise ConfigError(f"threads per actor must be at least 1, got {self.threads}")
+        if not 0 <= self.prefetch <= 64:
+            raise ConfigError(f"prefetch must be 0 (off) to 64 frames, got {self.prefetch}")
 
 
 _TRACK_FIELDS = {f.name for f in dataclasses.fields(TrackConfig)}

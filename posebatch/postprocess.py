@@ -33,6 +33,11 @@ class Maps:
     peaks: np.ndarray
 
 
+def map_shape(h: int, w: int, ratio: float) -> tuple[int, int]:
+    """(rows, columns) of the maps upsampled from an (h, w) network output."""
+    return int(h * ratio), int(w * ratio)
+
+
 def upsample(net_out: np.ndarray, ratio: float) -> np.ndarray:
     """Resize (h, w, C) to (int(h*ratio), int(w*ratio), C) by legacy bilinear interpolation.
 
@@ -41,9 +46,8 @@ def upsample(net_out: np.ndarray, ratio: float) -> np.ndarray:
     """
     if net_out.ndim != 3:
         raise InputShapeError(f"expected network output of shape (h, w, C), got {net_out.shape}")
-    h, w, _ = net_out.shape
-    return _upsample.upsample(np.ascontiguousarray(net_out, dtype=np.float32), int(h * ratio),
-                              int(w * ratio))
+    return _upsample.upsample(np.ascontiguousarray(net_out, dtype=np.float32),
+                              *map_shape(*net_out.shape[:2], ratio))
 
 
 @lru_cache(maxsize=8)
@@ -86,6 +90,82 @@ def find_peaks(heat: np.ndarray, layout: KeypointLayout, smooth_size: int = 25,
     Only the part channels are searched: the background channel is never parsed.
     """
     return local_maxima(smooth(heat[..., : layout.n_parts], smooth_size, smooth_sigma))
+
+
+def _hot_boxes(net_heat: np.ndarray, thresh: float, out_h: int, out_w: int
+               ) -> list[tuple[int, int, int, int]]:
+    """Boxes [y0, y1) x [x0, x1) of the upsampled map outside which no cell of any channel can
+    exceed ``thresh``: the upsampled value at a cell lies between its four source cells'
+    values, so only cells whose sources include a hot network cell can. One box per connected
+    hot region (8-connected, all parts together), so two people far apart make two boxes."""
+    # a hair below the threshold, so float rounding in the lerp can never escape a box
+    hot = (net_heat > thresh - 1e-5 * max(1.0, abs(thresh))).any(axis=2)
+    if not hot.any():
+        return []
+    # a cell lerps between source rows i and i + 1: a hot row i also reaches cells of row i - 1
+    hot = cv2.dilate(hot.astype(np.uint8), np.ones((3, 3), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    h, w = net_heat.shape[:2]
+    return [(int(np.floor(y * out_h / h)) - 1, int(np.ceil((y + bh) * out_h / h)) + 1,
+             int(np.floor(x * out_w / w)) - 1, int(np.ceil((x + bw) * out_w / w)) + 1)
+            for x, y, bw, bh, _ in stats[1:]]
+
+
+def _merge_crops(boxes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """Join two (crop, hot box) pairs while one crop around both costs less area than the two
+    (overlapping crops would smooth the same cells twice)."""
+    def area(b):
+        return (b[1] - b[0]) * (b[3] - b[2])
+
+    boxes = list(boxes)
+    merged = True
+    while merged and len(boxes) > 1:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                u = tuple(f(p, q) for f, p, q in zip((min, max) * 4, a, b))
+                if area(u) <= area(a) + area(b):
+                    boxes[i] = u
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
+
+
+def find_peaks_above(net_out: np.ndarray, layout: KeypointLayout, ratio: float,
+                     thresh: float, smooth_size: int = 25, smooth_sigma: float = 3.0
+                     ) -> np.ndarray:
+    """What the parser takes from :func:`find_peaks`: every peak above ``thresh`` at the same
+    cell with the same value, bit for bit, computed only near hot network cells instead of over
+    the whole upsampled map. Cells hold 0 or at most ``thresh`` everywhere else.
+
+    A smoothed cell can exceed ``thresh`` only within the kernel's radius r of an upsampled
+    cell that does, and its 3x3 test reads one cell further, so each hot box is smoothed over
+    a crop reaching 2r + 1 past it (zero padding only where the crop meets the map's edge)
+    and its peaks are kept r + 1 past it. Cost follows the area people cover.
+    """
+    check_output(net_out, layout)
+    out_h, out_w = map_shape(*net_out.shape[:2], ratio)
+    n = layout.n_parts
+    net = np.ascontiguousarray(net_out, dtype=np.float32)
+    peaks = np.zeros((out_h, out_w, n), np.float32)
+    taps = gaussian_taps(smooth_size, smooth_sigma)
+    r = smooth_size // 2
+    boxes = _merge_crops([(max(y0 - 2 * r - 1, 0), min(y1 + 2 * r + 1, out_h),
+                           max(x0 - 2 * r - 1, 0), min(x1 + 2 * r + 1, out_w), y0, y1, x0, x1)
+                          for y0, y1, x0, x1 in _hot_boxes(net[..., :n], thresh, out_h, out_w)])
+    for cy0, cy1, cx0, cx1, y0, y1, x0, x1 in boxes:
+        crop = _upsample.upsample_region(net, out_h, out_w, cy0, cy1, cx0, cx1, 0, n)
+        found = local_maxima(cv2.sepFilter2D(crop, -1, taps, taps, borderType=cv2.BORDER_CONSTANT
+                                             ).reshape(crop.shape))
+        ky0, ky1 = max(y0 - r - 1, 0), min(y1 + r + 1, out_h)
+        kx0, kx1 = max(x0 - r - 1, 0), min(x1 + r + 1, out_w)
+        keep = peaks[ky0:ky1, kx0:kx1]
+        np.maximum(keep, found[ky0 - cy0:ky1 - cy0, kx0 - cx0:kx1 - cx0], out=keep)
+    return peaks
 
 
 def split(up: np.ndarray, layout: KeypointLayout) -> tuple[np.ndarray, np.ndarray]:

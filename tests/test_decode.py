@@ -53,10 +53,9 @@ def test_variable_frame_rate_times_come_from_timestamps():
     assert gap.max() > 0.15  # the 200 ms hole of dropped frames is kept
 
 
-def test_h264_with_b_frames_made_here(tmp_path):
+def _bframes_clip(path):
     import av
 
-    path = tmp_path / "bframes.mp4"
     with av.open(str(path), "w") as out:
         s = out.add_stream("libx264", rate=fractions.Fraction(25, 1))
         s.width, s.height, s.pix_fmt = 96, 64, "yuv420p"
@@ -69,6 +68,13 @@ def test_h264_with_b_frames_made_here(tmp_path):
                 out.mux(p)
         for p in s.encode():
             out.mux(p)
+    return path
+
+
+def test_h264_with_b_frames_made_here(tmp_path):
+    import av
+
+    path = _bframes_clip(tmp_path / "bframes.mp4")
     with av.open(str(path)) as c:
         packets = [p for p in c.demux(c.streams.video[0]) if p.size]
     assert any(p.pts != p.dts for p in packets), "encoder made no B-frames"
@@ -85,3 +91,73 @@ def test_bad_files_raise_video_error(tmp_path, content, message):
     p.write_bytes(content)
     with pytest.raises(VideoError, match=message):
         index_video(p)
+
+
+def test_prefetched_keeps_order_raises_errors_and_stops_its_thread():
+    """The actor's decoding thread: items in order, an exception in the thread raised to the
+    consumer, and an early stop leaves no thread running and closes the source."""
+    import threading
+
+    from posebatch.runner.chunk import prefetched
+
+    assert list(prefetched(iter(range(50)), 3)) == list(range(50))
+    assert list(prefetched(iter(range(5)), 0)) == list(range(5))
+
+    def failing():
+        yield 1
+        raise OSError("disk gone")
+
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for x in prefetched(failing(), 2):
+            got.append(x)
+    assert got == [1]
+
+    closed = []
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.append(True)
+
+    it = prefetched(endless(), 2)
+    assert [next(it) for _ in range(3)] == [0, 1, 2]
+    it.close()
+    assert closed == [True]
+    assert not any(t.name == "posebatch-prefetch" for t in threading.enumerate())
+
+
+def test_a_workers_decoder_continues_chunks_and_gives_the_same_frames(tmp_path):
+    """RangeDecoder (one per actor) against decode_range, chunk by chunk as the job asks
+    (each range starts one frame early, for the repeat check): in order it continues the open
+    decoder, out of order or on another video it seeks; the frames are the same either way."""
+    from posebatch.decode import RangeDecoder
+
+    a = index_video(_bframes_clip(tmp_path / "a.mp4"))
+    b = index_video(_bframes_clip(tmp_path / "b.mp4"))
+    dec = RangeDecoder()
+
+    def got(idx, s, e):
+        return [(f.index, frame_hash(f.image)) for f in dec.range(idx, s, e)]
+
+    def want(idx, s, e):
+        return [(f.index, frame_hash(f.image)) for f in decode_range(idx, s, e)]
+
+    plan = [(a, 0, 7), (a, 6, 14), (a, 13, 21), (b, 0, 7), (a, 20, 28), (a, 41, 49),
+            (a, 48, 56), (a, 55, 60), (a, 2, 9)]
+    resumed = []
+    for idx, s, e in plan:
+        before = dec._frames
+        assert got(idx, s, e) == want(idx, s, e)
+        resumed.append(before is not None and dec._frames is before)
+    # continued: a's 2nd, 3rd, after a's [41, 49) the next two; not after b, a jump, or a's end
+    assert resumed == [False, True, True, False, False, False, True, True, False]
+    # a range left early is not continued from a wrong place
+    it = dec.range(a, 0, 20)
+    next(it)
+    it.close()
+    assert got(a, 0, 20) == want(a, 0, 20)

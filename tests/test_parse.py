@@ -116,5 +116,5 @@ def test_bad_input_is_rejected_with_a_clear_message(bad, message, layout):
 
 def test_heat_of_another_size_is_rejected(layout):
     ok = np.zeros((10, 10, 38), np.float32)
-    with pytest.raises(InputShapeError, match=r"heat: expected shape \(10, 10, >=18\), got \(12, 10, 19\)"):
+    with pytest.raises(InputShapeError, match=r"heat: expected shape \(10, 10 or smaller, >=18\), got \(12, 10, 19\)"):
         parse_people(ok[..., :18], np.zeros((12, 10, 19), np.float32), ok, layout)

@@ -359,3 +359,39 @@ def test_bf16_job_finds_the_same_people_as_fp32(full_run, walk_dir, tmp_path):
             total += 1
             near += bool(len(same)) and np.hypot(same.x - p.x, same.y - p.y).min() <= cell
     assert near / total >= 0.9, (near, total)
+
+
+def test_chunk_pool_keeps_each_actor_on_consecutive_chunks():
+    """ChunkPool's order of handing out chunks (no Ray needed to check it): two in flight per
+    actor; an actor continues its own run of chunks; a new actor splits the longest run at
+    its middle when someone is already continuing into it; a second video is started whole."""
+    import itertools
+
+    from posebatch.runner.chunk import ChunkTask
+    from posebatch.runner.cluster import ChunkPool
+
+    given: dict[str, list] = {"A": [], "B": []}
+    refs = itertools.count()
+
+    def fn(actor, task):
+        given[actor].append((task.video, task.start))
+        return next(refs)
+
+    pool = ChunkPool(["A", "B"], depth=2)
+    for s in range(0, 128, 32):
+        pool.submit(fn, ChunkTask(0, "v", s, s + 32))
+    assert given == {"A": [], "B": []}
+    pool._fill()         # what get_next_unordered does first
+    assert given == {"A": [(0, 0), (0, 32)], "B": [(0, 64), (0, 96)]}
+
+    given = {"A": [], "B": []}
+    pool = ChunkPool(["A", "B"], depth=2)
+    for v in (0, 1):
+        for s in range(0, 96, 32):
+            pool.submit(fn, ChunkTask(v, f"v{v}", s, s + 32))
+    pool._fill()
+    # A takes video 0 from its start; B the longest run nobody continues into yet
+    assert given["A"][0] == (0, 0) and given["A"][1] == (0, 32)
+    assert given["B"][0] in {(0, 32), (1, 0)} and len(given["B"]) == 2
+    assert set(pool._waiting) | {t for v in given.values() for t in v} == {
+        (v, s) for v in (0, 1) for s in (0, 32, 64)}

@@ -21,6 +21,8 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
           chunk: Annotated[int, typer.Option(help="Frames per job task.")] = 32,
           actors: Annotated[int, typer.Option(help="Job actors (0: CPUs / threads).")] = 0,
           threads: Annotated[int, typer.Option(help="TensorFlow threads per actor.")] = 1,
+          prefetch: Annotated[int, typer.Option(help="Frames each actor decodes ahead of its "
+                              "network (0: decode in turn).")] = 0,
           model: ModelOpt = "mobilenet_thin",
           preprocess: PreOpt = Preprocess.REFERENCE,
           upsample: UpOpt = 4.0,
@@ -29,7 +31,8 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                            "demo video.")] = None):
     """Frames/s of each stage, end to end in one process and through the job (Ray), with the
     bare network measured in the same run and the ratios printed."""
-    from ..bench import BARE, JOB, RENDER, SEQUENTIAL, TRACK, StageTimes, bench_job
+    from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, RENDER, SEQUENTIAL, TRACK,
+                         StageTimes, bench_job)
     from ..job import JobSpec
 
     with guard():
@@ -40,6 +43,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
         fp32 = estimator(model, preprocess, upsample) if precision is Precision.BF16 else None
         spec = JobSpec(inputs=(str(video),), out="-", model=model, preprocess=preprocess,
                        upsample=upsample, chunk=chunk, actors=actors, threads=threads,
+                       prefetch=prefetch,
                        precision=precision)
         times = StageTimes()
         info = bench_job(video, spec, est, frames, stage_frames, repeats, times,
@@ -51,8 +55,10 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                     f"{video.name}: stages "
                     f"on {stage_frames} frames, the job on {info['frames']} frames "
                     f"({info['chunks']} chunks of {chunk}, {info['actors']} actors x "
-                    f"{threads} threads); {repeats} repeats")
+                    f"{threads} threads, prefetch {prefetch}); {repeats} repeats")
     for stage in times.runs:
+        if stage in (DRIVER_CPU, ACTORS_CPU):
+            continue
         ms = times.median_ms(stage)
         t.add_row(stage, f"{ms:.2f}", f"{1e3 / ms:.1f}", f"{net / ms:.2f}")
     console.print(t)
@@ -60,6 +66,10 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                   + ", ".join(f"{a / b:.2f}" for a, b in zip(times.runs[BARE], times.runs[JOB])))
     console.print(f"job end to end: {times.fps(JOB):.1f} frames/s = {times.ratio(JOB):.2f} x "
                   f"the bare fp32 network ({times.fps(BARE):.1f} frames/s, same run)")
+    if times.runs.get(ACTORS_CPU):
+        console.print(f"job CPU per frame: driver {times.median_ms(DRIVER_CPU):.2f} ms, actors "
+                      f"{times.median_ms(ACTORS_CPU):.1f} ms, against {times.median_ms(JOB):.1f} "
+                      f"ms of wall time x {info['actors'] * threads} CPUs reserved")
     st = info["startup"]
     console.print(f"start-up: Ray {st['ray_s']:.1f} s, {info['actors']} actors loaded and warm "
                   f"{st['actors_s']:.1f} s, first chunk done {st['first_chunk_s']:.1f} s after "

@@ -1,7 +1,7 @@
 """The batch job on Ray: videos -> frame chunks -> a pool of pose actors -> Parquet tables.
 
 The driver indexes every video (packets only), plans chunks, skips the ones already finished
-in the output folder, and hands the rest to a ``ray.util.ActorPool``. Each actor loads the
+in the output folder, and hands the rest to a pool of actors (``ChunkPool``). Each actor loads the
 graph and the parser once; a chunk's result (three small Arrow tables) comes back to the
 driver, which writes it as soon as it arrives, so at most one result per actor is in memory.
 """

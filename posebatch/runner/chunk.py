@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass
+from typing import Iterator, TypeVar
 
 import numpy as np
 import pyarrow as pa
 
 from ..config import PoseConfig, RuntimeConfig
-from ..decode import (REPEAT_LEVELS, ChunkOutcome, VideoIndex, decode_range, picture_change,
+from ..decode import (REPEAT_LEVELS, ChunkOutcome, RangeDecoder, VideoIndex, picture_change,
                       picture_signature, upright)
 from ..write import frame_tables
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,18 +41,71 @@ class ChunkResult:
     bad_frames: int = 0
 
 
-def process_chunk(estimator, index: VideoIndex, task: ChunkTask) -> ChunkResult:
-    """Decode frames [start, end) and estimate every one. Every frame of the range gets a
-    record: frames the decoder did not produce are ``decode_error`` with the reason. Each
-    frame's picture is compared with the previous frame's (decoded for the purpose when it
-    belongs to the previous chunk) to mark repeated pictures."""
-    t0 = time.perf_counter()
-    outcome = ChunkOutcome()
-    records: dict[int, dict] = {}
-    stop_error = None
+def prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
+    """Iterate ``items`` in a thread of its own, up to ``depth`` items ahead of the consumer
+    (0: in the caller's thread). Decoding (PyAV), OpenCV and the network all release the GIL,
+    so a chunk's next frames are decoded and prepared while the network runs. An exception in
+    the thread is raised here; stopping early stops the thread."""
+    if depth <= 0:
+        yield from items
+        return
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((False, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((False, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=run, name="posebatch-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, value = q.get()
+            if more:
+                yield value
+            elif value is None:
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        thread.join()
+
+
+@dataclass
+class _Decoded:
+    record: dict                     # frame, pts, time, change, repeat
+    prepared: np.ndarray | None      # the network's input
+    size: tuple[int, int] = (0, 0)   # the upright frame's (width, height)
+    error: str = ""                  # why it could not be prepared
+
+
+def _decode_chunk(estimator, index: VideoIndex, task: ChunkTask, outcome: ChunkOutcome,
+                  stopped: list[str], decoder: RangeDecoder) -> Iterator[_Decoded]:
+    """Each decoded frame of the range, compared with the previous frame's picture (decoded
+    for the purpose when it belongs to the previous chunk) and prepared for the network. A
+    decoder error ends the range early: its reason goes to ``stopped``."""
     before = None                    # (frame index, signature) of the last decoded frame
     try:
-        for fr in decode_range(index, max(task.start - 1, 0), task.end, outcome):
+        for fr in decoder.range(index, max(task.start - 1, 0), task.end, outcome):
             sig = picture_signature(fr.image)
             change = (picture_change(before[1], sig) if before and before[0] == fr.index - 1
                       else None)
@@ -58,14 +115,37 @@ def process_chunk(estimator, index: VideoIndex, task: ChunkTask) -> ChunkResult:
             rec = {"frame": fr.index, "pts": fr.pts, "time": fr.time, "change": change,
                    "repeat": None if change is None else change <= REPEAT_LEVELS}
             try:
-                res = estimator.estimate(upright(fr.image, index.turn))
-                rec.update(status="ok", keypoints=res.keypoints, scores=res.scores)
+                image = upright(fr.image, index.turn)
+                yield _Decoded(rec, estimator.prepare(image), (image.shape[1], image.shape[0]))
             except Exception as exc:  # one bad frame must not lose the chunk
-                rec.update(status="error", error=f"pose estimation failed: {exc}")
-            records[fr.index] = rec
-    except Exception as exc:  # a decoder error ends the range early; the rest is reported
-        stop_error = f"decoding stopped: {type(exc).__name__}: {exc}"
-        log.warning("%s [%d, %d): %s", index.path, task.start, task.end, stop_error)
+                yield _Decoded(rec, None, error=str(exc))
+    except Exception as exc:
+        stopped.append(f"decoding stopped: {type(exc).__name__}: {exc}")
+        log.warning("%s [%d, %d): %s", index.path, task.start, task.end, stopped[-1])
+
+
+def process_chunk(estimator, index: VideoIndex, task: ChunkTask, prefetch: int = 0,
+                  decoder: RangeDecoder | None = None) -> ChunkResult:
+    """Decode frames [start, end) and estimate every one, decoding up to ``prefetch`` frames
+    ahead in a thread. Every frame of the range gets a record: frames the decoder did not
+    produce are ``decode_error`` with the reason; repeated pictures are marked. A worker's own
+    ``decoder`` continues where its previous chunk of the same video ended."""
+    t0 = time.perf_counter()
+    outcome = ChunkOutcome()
+    records: dict[int, dict] = {}
+    stopped: list[str] = []
+    decoded = _decode_chunk(estimator, index, task, outcome, stopped, decoder or RangeDecoder())
+    for d in prefetched(decoded, prefetch):
+        rec = d.record
+        try:
+            if d.prepared is None:
+                raise ValueError(d.error)
+            res = estimator.estimate_prepared(d.prepared, d.size)
+            rec.update(status="ok", keypoints=res.keypoints, scores=res.scores)
+        except Exception as exc:  # one bad frame must not lose the chunk
+            rec.update(status="error", error=f"pose estimation failed: {exc}")
+        records[rec["frame"]] = rec
+    stop_error = stopped[0] if stopped else None
     tb = index.time_base
     rows = []
     for i in range(task.start, task.end):
@@ -84,9 +164,15 @@ class PoseWorker:
     """Ray actor body: one loaded graph and parser, reused for every chunk it is given."""
 
     def __init__(self, model: str, config: PoseConfig, runtime: RuntimeConfig):
+        import cv2
+
         from ..estimator import Estimator
 
+        # OpenCV would start a thread per core in every actor; keep it within the actor's CPUs
+        cv2.setNumThreads(max(1, runtime.intra_threads))
         self.estimator = Estimator(model, config, runtime)
+        self.prefetch = runtime.prefetch
+        self.decoder = RangeDecoder()
 
     def ready(self) -> dict:
         """Warm the graph up (first runs are slow) and say where this actor lives."""
@@ -99,6 +185,6 @@ class PoseWorker:
     def process(self, task: ChunkTask, index: VideoIndex) -> ChunkResult:
         import ray
 
-        result = process_chunk(self.estimator, index, task)
+        result = process_chunk(self.estimator, index, task, self.prefetch, self.decoder)
         result.node = ray.get_runtime_context().get_node_id()
         return result

@@ -2,11 +2,12 @@
 actors."""
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
 import signal
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..config import PoseConfig, RuntimeConfig
 from ..errors import ConfigError, PosebatchError
@@ -59,13 +60,79 @@ def ray_runtime(spec: JobSpec, actors: int) -> Iterator[None]:
         ray.shutdown()
 
 
+class ChunkPool:
+    """Hands chunks to actors, up to ``depth`` in flight on each, so an actor starts its next
+    chunk the moment it finishes one instead of idling while the driver receives the result,
+    writes it and answers (``ray.util.ActorPool`` keeps one). An actor is given the chunk that
+    continues its last one when it is waiting (its decoder then carries on, no seek and no
+    frames decoded twice); otherwise the longest run of waiting chunks is split: its first
+    chunk if nobody is about to continue into it, its middle if someone is. The interface is
+    ActorPool's: ``submit(fn, task)``, ``has_next()``, ``get_next_unordered()``; tasks are
+    :class:`ChunkTask`."""
+
+    def __init__(self, actors: list, depth: int = 2):
+        self.actors = list(actors)
+        self.depth = depth
+        self._waiting: dict = {}                      # (video, start) -> (fn, task), in order
+        self._running: dict = {}                      # object ref -> actor index
+        self._load = [0] * len(self.actors)
+        self._last: list = [None] * len(self.actors)  # the last task given to each actor
+
+    def submit(self, fn: Callable, task) -> None:
+        """Queue a task; tasks are handed out when results are asked for, so all of a job's
+        chunks are known before the first choice (submit them all, then collect)."""
+        self._waiting[(task.video, task.start)] = (fn, task)
+
+    def has_next(self) -> bool:
+        return bool(self._running or self._waiting)
+
+    def get_next_unordered(self):
+        """The next finished task's result (an actor's failure is raised here)."""
+        import ray
+
+        if not self.has_next():
+            raise StopIteration("no tasks submitted")
+        self._fill()
+        [ref], _ = ray.wait(list(self._running), num_returns=1)
+        self._load[self._running.pop(ref)] -= 1
+        self._fill()
+        return ray.get(ref)
+
+    def _fill(self) -> None:
+        while self._waiting:
+            i = min(range(len(self.actors)), key=self._load.__getitem__)
+            if self._load[i] >= self.depth:
+                return
+            fn, task = self._waiting.pop(self._pick(i))
+            self._running[fn(self.actors[i], task)] = i
+            self._load[i] += 1
+            self._last[i] = task
+
+    def _pick(self, i: int) -> tuple[int, int]:
+        last = self._last[i]
+        if last is not None and (last.video, last.end) in self._waiting:
+            return last.video, last.end
+        continued = {(t.video, t.end) for t in self._last if t is not None}
+        best, best_len, run, prev = None, 0, [], None
+        for key, (_, t) in list(self._waiting.items()) + [(None, (None, None))]:
+            if t is not None and prev is not None and (t.video, t.start) == (prev.video,
+                                                                              prev.end):
+                run.append(key)
+            else:
+                if len(run) > best_len:
+                    best, best_len = run, len(run)
+                run = [key] if t is not None else []
+            prev = t
+        held = best[0] in continued
+        return best[len(best) // 2] if held else best[0]
+
+
 def start_pool(spec: JobSpec, config: PoseConfig, actors: int):
     """``actors`` PoseWorkers (each reserving ``threads`` CPUs), warmed up; (pool, info)."""
     import ray
-    from ray.util import ActorPool
 
     cls = ray.remote(num_cpus=spec.threads, max_restarts=0)(PoseWorker)
-    runtime = RuntimeConfig(intra_threads=spec.threads, inter_threads=1)
+    runtime = RuntimeConfig(intra_threads=spec.threads, inter_threads=1, prefetch=spec.prefetch)
     handles = [cls.remote(spec.model, config, runtime) for _ in range(actors)]
     try:
         info = ray.get([h.ready.remote() for h in handles], timeout=_ACTOR_START_TIMEOUT)
@@ -77,4 +144,4 @@ def start_pool(spec: JobSpec, config: PoseConfig, actors: int):
             "(--actors, --threads) or add nodes.") from None
     except ray.exceptions.RayActorError as exc:
         raise PosebatchError(f"a pose actor failed to start: {exc}") from None
-    return ActorPool(handles), info
+    return ChunkPool(handles), info
