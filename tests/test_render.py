@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import av
 import numpy as np
-import pandas as pd
 
 from posebatch.decode import decode_sequential
 from posebatch.render import track_color

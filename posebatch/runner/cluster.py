@@ -2,7 +2,6 @@
 actors."""
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import os
