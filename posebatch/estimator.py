@@ -13,8 +13,7 @@ from .infer import GraphRunner
 from .layout import KeypointLayout, get_layout
 from .models import ModelSpec, get_model
 from .parse import parse_maps, parse_people
-from .postprocess import (Maps, check_output, find_peaks_above, map_shape, postprocess,
-                          split)
+from .postprocess import Maps, find_peaks_above, map_shape, postprocess, split
 from .preprocess import check_frame, preprocess
 
 # Network output cells are 8x8 input pixels; a cell's centre is input pixel 3.5 past its
@@ -98,7 +97,6 @@ def result_from_network_output(net_out: np.ndarray, image_size: tuple[int, int],
         kp, scores = parse_maps(maps, layout, config.parser)
     else:
         maps = None
-        check_output(net_out, layout)
         net = np.ascontiguousarray(net_out, dtype=np.float32)
         peaks = find_peaks_above(net, layout, config.upsample, config.parser.heat_thresh,
                                  config.smooth_size, config.smooth_sigma)
