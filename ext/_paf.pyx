@@ -158,7 +158,7 @@ cdef inline int _round_half_up(float v) noexcept nogil:
 
 cdef int _connect_limb(const Source *paf, int H, int W, const Peaks *pk, int part_a, int part_b,
                        int ch_x, int ch_y, int n_steps, float vec_thresh, int count_thresh,
-                       int map_height, Connection *conns) noexcept nogil:
+                       Connection *conns) noexcept nogil:
     """Score every (a, b) peak pair along one limb, then keep the best disjoint pairs.
 
     Returns the number of connections written to ``conns`` (at most min(n_a, n_b)), or -1
@@ -205,7 +205,7 @@ cdef int _connect_limb(const Source *paf, int H, int W, const Peaks *pk, int par
                 if score > vec_thresh:
                     hits += 1
             # Limbs longer than half the map height are penalised, as in OpenPose.
-            length_penalty = 0.5 * map_height / norm - 1.0
+            length_penalty = 0.5 * H / norm - 1.0
             if length_penalty > 0.0:
                 length_penalty = 0.0
             crit2 = <float> (total / n_steps + length_penalty)
@@ -314,7 +314,7 @@ cdef int _parse(const float[:, :, ::1] peaks, const float[:, :, ::1] heat,
     for l in range(n_limbs):
         n_conn = _connect_limb(&paf_src, map_height, map_width, pk, limbs[l, 0], limbs[l, 1],
                                limb_paf[l, 0], limb_paf[l, 1], n_steps, vec_thresh,
-                               count_thresh, map_height, conns)
+                               count_thresh, conns)
         if n_conn < 0:
             free(conns)
             return -1

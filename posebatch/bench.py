@@ -57,7 +57,7 @@ def _timed(fn: Callable[[], object], n: int) -> float:
 
 def _decode(video: Path, n: int, idx=None) -> list[Frame]:
     """The first ``n`` frames, upright, as the job's actors see them."""
-    idx = idx or index_video(video)
+    idx = index_video(video) if idx is None else idx
     return [Frame(f.index, f.pts, f.time, upright(f.image, idx.turn))
             for f in decode_range(idx, 0, min(n, idx.frames))]
 

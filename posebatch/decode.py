@@ -246,10 +246,8 @@ class RangeDecoder:
                   and self._last is not None and self._last.index == start)
         try:
             if resume:
-                fr, self._last = self._last, None
-                if fr.index < end:
-                    self._last = fr
-                    yield fr
+                if start < end:
+                    yield self._last
             else:
                 self.close()
                 self._path = str(index.path)

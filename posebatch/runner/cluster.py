@@ -112,16 +112,15 @@ class ChunkPool:
         if last is not None and (last.video, last.end) in self._waiting:
             return last.video, last.end
         continued = {(t.video, t.end) for t in self._last if t is not None}
-        best, best_len, run, prev = None, 0, [], None
-        for key, (_, t) in list(self._waiting.items()) + [(None, (None, None))]:
-            if t is not None and prev is not None and (t.video, t.start) == (prev.video,
-                                                                              prev.end):
-                run.append(key)
+        runs: list[list] = []           # waiting chunks in maximal runs of consecutive ones
+        prev = None
+        for key, (_, t) in self._waiting.items():
+            if prev is not None and (t.video, t.start) == (prev.video, prev.end):
+                runs[-1].append(key)
             else:
-                if len(run) > best_len:
-                    best, best_len = run, len(run)
-                run = [key] if t is not None else []
+                runs.append([key])
             prev = t
+        best = max(runs, key=len)       # the first of the longest
         held = best[0] in continued
         return best[len(best) // 2] if held else best[0]
 
