@@ -3,12 +3,15 @@ through the batch job (Ray actors, chunks, Parquet writes), with the bare networ
 the same run so the ratio means the same on any machine."""
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+import pyarrow.parquet as pq
 
 from .decode import (Frame, chunk_ranges, decode_range, index_video, picture_change,
                      picture_signature, upright)
@@ -22,7 +25,7 @@ from .write import CHUNK_SCHEMA_VERSION, frame_tables
 BARE = "network (bare)"        # fp32: every ratio is against it
 BF16 = "network (bf16)"
 SEQUENTIAL = "end to end, one process"
-TRACK = "track + smooth"
+TRACK = "finish video (track, smooth, write)"
 RENDER = "render (side-by-side, one process)"
 JOB = "end to end, job (Ray)"
 DRIVER_CPU = "job: driver CPU"
@@ -134,14 +137,13 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
               fp32: Estimator | None = None) -> dict:
     """Start the job's Ray runtime and actor pool once, then per repeat: the stages in this
     process (bare network included) and the job end to end over the first ``frames`` frames
-    (chunks through the pool, each result written as the job writes it, then the video's
-    tracking: its detections read back, tracked, smoothed and written). Actor start-up is
+    (chunks through the pool, each result written as the job writes it, then finishing the
+    video: its detections read back, tracked, smoothed and its tables written). Actor start-up is
     not in the per-frame figures (it is paid once per job): it is reported on its own, with
     the time to the first finished chunk and each actor's resident memory."""
-    from .job import track_key
     from .runner import ChunkTask, local_cpus, ray_runtime, resolve_actors, start_pool
+    from .runner.finish import VideoWork, finish_video
     from .store import Store
-    from .track.tables import track_tables
 
     idx = index_video(video)
     frames = min(frames, idx.frames)
@@ -176,9 +178,9 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
                 startup.setdefault("first_chunk_s", startup["ray_s"] + startup["actors_s"]
                                    + time.perf_counter() - t)
             t_track = time.perf_counter()
-            chunks = [(tk.start, tk.end) for tk in tasks]
-            store.write_tracked("bench", track_key(spec.track), track_tables(
-                *store.read_detections("bench", chunks), est.layout, spec.track))
+            work = VideoWork(0, "bench", "bench", [(tk.start, tk.end) for tk in tasks],
+                             dataclasses.replace(idx, container_frames=0), {})
+            finish_video(store.out, store.params_key, work, est.layout, spec.track, {})
             done = time.perf_counter()
             times.add(DRIVER_CPU, (time.process_time() - cpu0) / frames)
             times.add(ACTORS_CPU, (_cpu_seconds(pids) - actors0) / frames)
@@ -196,10 +198,9 @@ def _render_time(store, index, frames: int, spec: JobSpec, layout) -> float:
     `posebatch render` default width), in this process, from the tracked tables."""
     import pandas as pd
 
-    from .job import track_key
     from .render.video import RenderOptions, Style, render_range
 
-    kp = store.read_tracked("bench", track_key(spec.track), "keypoints").to_pandas()
+    kp = pq.read_table(store.dataset_path("keypoints", 0)).to_pandas()
     t = time.perf_counter()
     render_range(index, 0, frames, kp, pd.DataFrame(), RenderOptions(Style.SIDE_BY_SIDE),
                  layout, "bench")

@@ -1,16 +1,20 @@
-"""The output folder: finished chunks (what makes a job resumable), the final tables assembled
-from them, and the job manifest.
+"""The output folder: finished chunks (what makes a job resumable), the job's tables as
+Parquet datasets (one file per video and table, written as soon as the video is finished, so
+nothing is copied at the end), the videos index and the manifest.
 
     OUT/manifest.json                       the job: parameters, model, versions, plan, outcome
-    OUT/{keypoints,people,frames,tracks,videos}.parquet
+    OUT/videos.parquet                      the index: one row per input (written last)
+    OUT/{keypoints,people,frames,tracks}/VVVVVVVV.parquet    VVVVVVVV: the video's video_id
     OUT/.chunks/VIDEOKEY/PARAMSKEY/SSSSSSSS-EEEEEEEE.{keypoints,people,frames}.parquet
-    OUT/.chunks/VIDEOKEY/PARAMSKEY/tracks-TRACKKEY.{keypoints,people,tracks}.parquet
 
 A chunk is done when its ``frames`` file exists: it is written (atomically) after the other
 two. VIDEOKEY depends on the file's path and bytes, PARAMSKEY on the model and everything that
-changes keypoints, so changing either redoes exactly the affected chunks. A video's tracked
-tables (TRACKKEY: the tracking settings) are done when their ``tracks`` file exists; they
-depend only on the video's detections, not on how it was chunked.
+changes keypoints, so changing either redoes exactly the affected chunks. A video's four
+dataset files are done when its ``frames`` file (written last) carries the expected
+``posebatch.video`` stamp: its place in the job, VIDEOKEY, PARAMSKEY and the tracking key;
+it also holds the counts the videos index needs, so a resumed job need not read the chunks
+of finished videos again. A folder is complete when ``videos.parquet`` exists: it is
+removed before any new work and written when everything else is on disk.
 """
 from __future__ import annotations
 
@@ -18,24 +22,31 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .fetch import atomic_write_bytes
-from .write import (CHUNK_SCHEMA_VERSION, CHUNK_TABLES, TABLES, TRACKED_TABLES, VIDEOS,
-                    parquet_stream, write_parquet)
+from .write import (CHUNK_SCHEMA_VERSION, CHUNK_TABLES, SCHEMA_VERSION, TABLES, VIDEOS,
+                    write_parquet)
 
 CHUNKS = ".chunks"
+TMP = ".tmp"
 MANIFEST = "manifest.json"
-FINAL = ("keypoints", "people", "frames", "tracks", "videos")
+INDEX = "videos.parquet"
+DATASETS = ("keypoints", "people", "tracks", "frames")     # frames last: it marks a video done
 _SECONDS_KEY = b"posebatch.seconds"
 _DECODE_KEY = b"posebatch.decode"
+_VIDEO_KEY = b"posebatch.video"
 
 
 def chunk_file(start: int, end: int, table: str) -> str:
     return f"{start:08d}-{end:08d}.{table}.parquet"
+
+
+def video_file(video_id: int) -> str:
+    """A video's file name in each dataset folder (sorted names = video order)."""
+    return f"{video_id:08d}.parquet"
 
 
 def video_key(path: Path, fingerprint: str) -> str:
@@ -77,75 +88,99 @@ class Store:
         return tuple(pa.concat_tables([self.read_chunk(vkey, s, e, t) for s, e in chunks])
                      for t in ("keypoints", "people", "frames"))
 
-    def tracked_path(self, vkey: str, tkey: str, table: str) -> Path:
-        return self.chunk_dir(vkey) / f"tracks-{tkey}.{table}.parquet"
-
-    def is_tracked(self, vkey: str, tkey: str) -> bool:
-        return self.tracked_path(vkey, tkey, "tracks").exists()
-
-    def write_tracked(self, vkey: str, tkey: str, tables: dict[str, pa.Table]) -> None:
-        """The tracks file last: its presence marks the video's tracking done."""
-        for name in ("keypoints", "people", "tracks"):
-            write_parquet(tables[name], self.tracked_path(vkey, tkey, name), f"video.{name}",
-                          {})
-
-    def read_tracked(self, vkey: str, tkey: str, table: str) -> pa.Table:
-        return pq.read_table(self.tracked_path(vkey, tkey, table), schema=TRACKED_TABLES[table])
-
-    def table_versions(self) -> dict[str, str]:
-        """``posebatch.schema`` of each final table present (e.g. ``keypoints/1``)."""
-        out = {}
-        for name in FINAL:
-            path = self.out / f"{name}.parquet"
-            if path.exists():
-                meta = pq.read_schema(path).metadata or {}
-                out[name] = meta.get(b"posebatch.schema", b"?").decode()
-        return out
-
     def chunk_info(self, vkey: str, start: int, end: int) -> tuple[float, str]:
         """(actor seconds, decode method) recorded with a finished chunk."""
         meta = pq.read_schema(self._file(vkey, start, end, "frames")).metadata or {}
         return float(meta.get(_SECONDS_KEY, b"0")), meta.get(_DECODE_KEY, b"seek").decode()
 
-    def clear(self) -> None:
-        """--force: forget every finished chunk."""
-        shutil.rmtree(self.out / CHUNKS, ignore_errors=True)
+    # --- the job's tables: one file per video in each dataset folder ---------------------
 
-    def remove_tables(self) -> None:
-        """Before new work: the previous final tables no longer describe the job."""
-        for name in FINAL:
+    def dataset_path(self, table: str, video_id: int) -> Path:
+        return self.out / table / video_file(video_id)
+
+    def write_video(self, video_id: int, name: str, tables: dict[str, pa.Table],
+                    stamp: dict, stats: dict, params: dict) -> None:
+        """A video's four tables (without video columns) into the datasets, each file
+        atomic, the frames file last with ``stamp`` and ``stats``: its stamp marks them
+        done."""
+        names = pa.array([name], pa.string())
+        for table in DATASETS:
+            t = tables[table]
+            ids = pa.array([video_id] * t.num_rows, pa.int32())
+            video = pa.DictionaryArray.from_arrays(pa.array([0] * t.num_rows, pa.int32()),
+                                                   names)
+            full = pa.table([ids, video] + t.columns, schema=TABLES[table])
+            if table == "frames":
+                full = full.replace_schema_metadata({**(full.schema.metadata or {}), _VIDEO_KEY:
+                                                     json.dumps({**stamp, "stats": stats})})
+            write_parquet(full, self.dataset_path(table, video_id), table, params,
+                          tmp_dir=self.out / TMP)
+
+    def video_stats(self, video_id: int, stamp: dict) -> dict | None:
+        """The counts stored with a video's finished tables when they carry ``stamp``
+        (None: not written, or written for another video, model or setting)."""
+        path = self.dataset_path("frames", video_id)
+        try:
+            meta = pq.read_schema(path).metadata or {}
+            found = json.loads(meta.get(_VIDEO_KEY, b"{}"))
+        except (OSError, ValueError, pa.ArrowException):
+            return None
+        stats = found.pop("stats", None)
+        return stats if found == stamp else None
+
+    def prune(self, keep: set[int]) -> None:
+        """Remove every dataset file but those of the videos in ``keep`` (finished, with the
+        right stamp), and any temporary file an interrupted job left."""
+        for table in DATASETS:
+            folder = self.out / table
+            if not folder.is_dir():
+                continue
+            keep_names = {video_file(i) for i in keep}
+            for p in folder.iterdir():
+                if p.name not in keep_names:
+                    p.unlink() if not p.is_dir() else shutil.rmtree(p)
+        shutil.rmtree(self.out / TMP, ignore_errors=True)
+
+    def legacy_tables(self) -> dict[str, str]:
+        """``posebatch.schema`` of each single-file table of an older posebatch (before the
+        datasets: OUT/keypoints.parquet, ...) found in the folder."""
+        out = {}
+        for name in DATASETS:
+            path = self.out / f"{name}.parquet"
+            if path.is_file():
+                meta = pq.read_schema(path).metadata or {}
+                out[name] = meta.get(b"posebatch.schema", b"?").decode()
+        return out
+
+    def remove_legacy(self) -> None:
+        for name in DATASETS:
             (self.out / f"{name}.parquet").unlink(missing_ok=True)
 
-    def assemble(self, videos: list[tuple[int, str]],
-                 parts: Callable[[int, str], Iterable[pa.Table]],
-                 params: dict[str, Any]) -> dict[str, Path]:
-        """Stream every video's tables, in order, into the final tables (one piece in memory
-        at a time). ``videos``: (video_id, name); ``parts(video_id, table)`` yields that
-        video's pieces of ``table`` without the video columns."""
-        dictionary = pa.array([name for _, name in videos], pa.string())
-        paths = {}
-        for table, schema in TABLES.items():
-            path = self.out / f"{table}.parquet"
-            with parquet_stream(path, schema, table, params) as writer:
-                for video_id, _ in videos:
-                    for t in parts(video_id, table):
-                        if t.num_rows == 0:
-                            continue
-                        ids = pa.array([video_id] * t.num_rows, pa.int32())
-                        names_col = pa.DictionaryArray.from_arrays(ids, dictionary)
-                        full = pa.table([ids, names_col] + t.columns, schema=schema)
-                        writer.write_table(full)
-            paths[table] = path
-        return paths
+    def clear(self) -> None:
+        """--force: forget every finished chunk and video."""
+        shutil.rmtree(self.out / CHUNKS, ignore_errors=True)
+        self.prune(set())
 
-    def write_videos(self, rows: list[dict], params: dict[str, Any]) -> Path:
-        return write_parquet(pa.Table.from_pylist(rows, schema=VIDEOS),
-                             self.out / "videos.parquet", "videos", params)
+    def remove_index(self) -> None:
+        """Before new work: the folder no longer holds a complete job."""
+        (self.out / INDEX).unlink(missing_ok=True)
+
+    def write_videos(self, rows: list[dict], params: dict) -> Path:
+        return write_parquet(pa.Table.from_pylist(rows, schema=VIDEOS), self.out / INDEX,
+                             "videos", params)
 
     def write_manifest(self, manifest: dict) -> Path:
         path = self.out / MANIFEST
         atomic_write_bytes(path, json.dumps(manifest, indent=2, default=str).encode())
         return path
+
+
+def video_stamp(video_id: int, name: str, vkey: str, params_key: str, track_key: str
+                ) -> dict:
+    """What a video's dataset files must carry to be reused: its place and name in the job,
+    its bytes and path, the pose settings, the tracking settings and the schema."""
+    return {"video_id": video_id, "name": name, "key": vkey, "params_key": params_key,
+            "track_key": track_key, "schema": SCHEMA_VERSION}
 
 
 def chunks_done(out: Path, store_dir: str, chunks: list[tuple[int, int]]

@@ -2,6 +2,7 @@
 
     from posebatch import tables
     t = tables.load("out/demo")          # keypoints, people, frames, tracks, videos
+    kp = tables.read("out/demo", "keypoints", video_id=0)   # one video's rows, its file only
     walk = tables.wide(t.keypoints)      # one row per (video, track, time); right_knee_x, ...
     walk.loc[("demo.mp4", 1)]            # one person's smoothed trajectories, indexed by time
 """
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 
 from .errors import ConfigError
 from .layout import COCO18, KeypointLayout
+from .store import video_file
 from .write import SCHEMA_VERSION
 
 NAMES = ("keypoints", "people", "frames", "tracks", "videos")
@@ -32,23 +34,49 @@ class JobTables:
 
 
 def load(out: str | Path) -> JobTables:
-    """Read a finished job's tables. A folder written by an older posebatch (no tracks) is
-    refused with the command that updates it (no inference is redone)."""
+    """Read a finished job's tables. A folder written by an older posebatch (single files, or
+    no tracks) is refused with the command that updates it (no inference is redone)."""
+    out = _finished(Path(out))
+    return JobTables(**{name: read(out, name) for name in NAMES})
+
+
+def read(out: str | Path, table: str, video_id: int | None = None,
+         columns: list[str] | None = None) -> pd.DataFrame:
+    """One table of a job folder (``video_id``: only that video's rows, read from its own
+    file). The same as ``pd.read_parquet(OUT / table)`` (``OUT / "videos.parquet"``)."""
     out = Path(out)
-    frames = {}
-    for name in NAMES:
-        path = out / f"{name}.parquet"
+    if table == "videos":
+        return pd.read_parquet(out / "videos.parquet", columns=columns)
+    if table not in NAMES:
+        raise ConfigError(f"no table {table!r}; a job's tables are {', '.join(NAMES)}")
+    if video_id is not None:
+        path = out / table / video_file(video_id)
         if not path.exists():
-            raise ConfigError(f"{path} not found: is {out} the --out folder of a finished "
-                              f"`posebatch run`? (`posebatch status {out}` tells)")
-        meta = pq.read_schema(path).metadata or {}
-        version = meta.get(b"posebatch.schema", b"?").decode()
-        if version != f"{name}/{SCHEMA_VERSION}":
-            raise ConfigError(f"{path} is {version}, this posebatch reads {name}/"
-                              f"{SCHEMA_VERSION}: rerun the job (`posebatch run ... --out "
-                              f"{out}`) to update the tables; finished chunks are reused")
-        frames[name] = pd.read_parquet(path)
-    return JobTables(**frames)
+            raise ConfigError(f"{path} not found: no tables for video_id {video_id} "
+                              f"(see {out / 'videos.parquet'})")
+        return pd.read_parquet(path, columns=columns)
+    return pd.read_parquet(out / table, columns=columns)
+
+
+def _finished(out: Path) -> Path:
+    """``out`` when it holds a finished job's tables of this posebatch's version."""
+    legacy = out / "keypoints.parquet"
+    if legacy.is_file() and not (out / "keypoints").is_dir():
+        version = (pq.read_schema(legacy).metadata or {}).get(b"posebatch.schema", b"?")
+        raise ConfigError(f"{out} holds {version.decode()} tables in the single-file layout of "
+                          f"an older posebatch; this posebatch reads keypoints/{SCHEMA_VERSION} "
+                          f"datasets: rerun the job (`posebatch run ... --out {out}`) to update "
+                          "the tables; finished chunks are reused")
+    index = out / "videos.parquet"
+    if not index.exists():
+        raise ConfigError(f"{index} not found: is {out} the --out folder of a finished "
+                          f"`posebatch run`? (`posebatch status {out}` tells)")
+    version = (pq.read_schema(index).metadata or {}).get(b"posebatch.schema", b"?").decode()
+    if version != f"videos/{SCHEMA_VERSION}":
+        raise ConfigError(f"{index} is {version}, this posebatch reads videos/"
+                          f"{SCHEMA_VERSION}: rerun the job (`posebatch run ... --out "
+                          f"{out}`) to update the tables; finished chunks are reused")
+    return out
 
 
 def wide(keypoints: pd.DataFrame, smooth: bool = True,

@@ -86,13 +86,16 @@ def with_metadata(schema: pa.Schema, table: str, params: dict[str, Any],
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success fsync it and rename it into place,
-    so a reader never finds a half-written file under the final name (on failure or
-    interruption the temporary file is removed)."""
+def atomic_path(path: Path, tmp_dir: Path | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (or in ``tmp_dir``, on the same file system:
+    a dataset's folder must hold nothing but its files); on success fsync it and rename it
+    into place, so a reader never finds a half-written file under the final name (on failure
+    or interruption the temporary file is removed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    where = Path(tmp_dir) if tmp_dir is not None else path.parent
+    where.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{path.name}.", suffix=".part")
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -108,29 +111,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any],
-                  version: int = SCHEMA_VERSION) -> Path:
+                  version: int = SCHEMA_VERSION, tmp_dir: Path | None = None) -> Path:
     """Write ``table`` to ``path`` atomically, its schema metadata naming table and params."""
     table = table.replace_schema_metadata(
         with_metadata(table.schema, name, params, version).metadata)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, tmp_dir) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return Path(path)
 
 
-@contextlib.contextmanager
-def parquet_stream(path: Path, schema: pa.Schema, name: str,
-                   params: dict[str, Any]) -> Iterator[pq.ParquetWriter]:
-    """A ParquetWriter whose file appears under ``path`` only once it is closed without error:
-    tables of any size are written piece by piece with bounded memory."""
-    schema = with_metadata(schema, name, params)
-    with atomic_path(path) as tmp:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            yield writer
-
-
 # --- video job tables -------------------------------------------------------------------------
 # A chunk's tables hold no video columns (a chunk does not know its video's place in the job);
-# the final tables put ``video_id`` and ``video`` in front when they are assembled.
+# a video's files in the job's datasets put ``video_id`` and ``video`` in front.
 
 FRAME_STATUS = ("ok", "decode_error", "missing", "error")
 STATUS = pa.dictionary(pa.int8(), pa.string())

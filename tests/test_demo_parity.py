@@ -27,8 +27,8 @@ def test_demo_job_matches_reference_per_frame(tmp_path):
         assert (s.width, s.codec_context.name) == (1280, "h264")
         assert sum(1 for _ in c.decode(s)) == 230
     assert (out / "gait" / "summary.parquet").exists()
-    frames = pd.read_parquet(out / "frames.parquet")
-    kp = pd.read_parquet(out / "keypoints.parquet")
+    frames = pd.read_parquet(out / "frames")
+    kp = pd.read_parquet(out / "keypoints")
     assert len(frames) == len(ref) == 230 and (frames.status == "ok").all()
     same_count = within = total = 0
     for i, people in enumerate(ref):

@@ -17,7 +17,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from posebatch import tables
 from posebatch.analyse import frame_keypoints
+from posebatch.errors import ConfigError
 from posebatch.decode import decode_sequential
 
 from .clips import cut, set_display_rotation, write_clip
@@ -32,31 +34,55 @@ def start(*args) -> subprocess.Popen:
                             start_new_session=True)
 
 
+DATASETS = ("keypoints", "people", "frames", "tracks")
+
+
+def table_path(out: Path, table: str) -> Path:
+    """Where a user reads a table: a dataset folder (one file per video) or the index."""
+    return Path(out) / ("videos.parquet" if table == "videos" else table)
+
+
 def read(out: Path, table: str) -> pd.DataFrame:
-    return pd.read_parquet(Path(out) / f"{table}.parquet")
+    return pd.read_parquet(table_path(out, table))
+
+
+def table_files(out: Path, table: str) -> list[Path]:
+    path = table_path(out, table)
+    return sorted(path.iterdir()) if path.is_dir() else [path]
 
 
 def same_tables(a: Path, b: Path, run_options: tuple[str, ...] = ()) -> None:
     """Every table equal; of the videos table all but ``seconds`` (actor time differs per run);
-    the metadata equal but for the output folder and ``run_options`` (how the job ran)."""
+    the metadata of every file equal but for the output folder and ``run_options`` (how the
+    job ran)."""
     for t in TABLES:
         x, y = read(a, t), read(b, t)
         if t == "videos":
             x, y = x.drop(columns="seconds"), y.drop(columns="seconds")
         pd.testing.assert_frame_equal(x, y, check_exact=True)
-        ma, mb = (job_metadata(Path(o) / f"{t}.parquet", run_options) for o in (a, b))
-        assert ma == mb
+        fa, fb = table_files(a, t), table_files(b, t)
+        assert [f.name for f in fa] == [f.name for f in fb]
+        for pa_, pb_ in zip(fa, fb):
+            assert job_metadata(pa_, run_options) == job_metadata(pb_, run_options), pa_.name
 
 
 def job_metadata(path: Path, run_options: tuple[str, ...] = ()) -> dict:
     """The Parquet file's job metadata without the output folder (the only thing that may
-    differ between two runs of the same job in different folders)."""
+    differ between two runs of the same job in different folders). A dataset file's metadata
+    names only what its content depends on: it has neither."""
     import json
 
     meta = dict(pq.read_schema(path).metadata)
     params = json.loads(meta.pop(b"posebatch.params"))
-    for key in ("out",) + run_options:
-        params["params"].pop(key)
+    if b"posebatch.video" in meta:  # a frames file's stamp and counts, but actor time
+        stamp = json.loads(meta[b"posebatch.video"])
+        stamp["stats"].pop("seconds")
+        meta[b"posebatch.video"] = stamp
+    if "params" in params:          # the videos index: the whole job
+        for key in ("out",) + run_options:
+            params["params"].pop(key)
+    else:
+        assert not {"out", "chunk", "actors"} & set(params), params
     return {**meta, "params": params}
 
 
@@ -108,34 +134,62 @@ def test_tables_readable_by_polars_and_duckdb_with_job_metadata(full_run):
     import duckdb
     import polars as pl
 
+    import pyarrow.dataset as ds
+
     out, _ = full_run
     n = len(read(out, "keypoints"))
-    assert pl.read_parquet(out / "keypoints.parquet").height == n
-    assert duckdb.sql(f"select count(*) from '{out}/keypoints.parquet'").fetchall()[0][0] == n
-    assert duckdb.sql(f"select count(*) from '{out}/frames.parquet' where status = 'ok'"
+    assert pl.read_parquet(out / "keypoints").height == n
+    assert pl.scan_parquet(out / "frames" / "*.parquet").filter(
+        pl.col("status") == "ok").collect().height == 32
+    assert duckdb.sql(f"select count(*) from '{out}/keypoints/*.parquet'").fetchall()[0][0] == n
+    assert duckdb.sql(f"select count(*) from '{out}/frames/*.parquet' where status = 'ok'"
                       ).fetchall()[0][0] == 32
+    assert ds.dataset(out / "keypoints").to_table().num_rows == n
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["state"] == "complete"
+    assert manifest["tables"] == {"keypoints": "keypoints", "people": "people",
+                                  "frames": "frames", "tracks": "tracks",
+                                  "videos": "videos.parquet"}
     assert manifest["model"]["sha256"] == (
         "51f84ea82b3d0143dd4cf362e018c125e832c64771908ee8766fbd8b0328008d")
     assert set(manifest["versions"]) >= {"posebatch", "tensorflow", "ray"}
     for t in TABLES:
-        meta = pq.read_schema(out / f"{t}.parquet").metadata
-        assert meta[b"posebatch.schema"] == f"{t}/2".encode()
-        params = json.loads(meta[b"posebatch.params"])
-        assert params["model"] == manifest["model"]
-        assert params["versions"] == manifest["versions"]
-        assert params["params"]["chunk"] == 4
+        for path in table_files(out, t):
+            meta = pq.read_schema(path).metadata
+            assert meta[b"posebatch.schema"] == f"{t}/2".encode()
+            params = json.loads(meta[b"posebatch.params"])
+            assert params["model"] == manifest["model"]
+            assert params["versions"] == manifest["versions"]
+            assert params["params_key"] == manifest["params_key"]
+            assert params["track_key"] == manifest["track_key"]
+            if t == "videos":
+                assert params["params"]["chunk"] == 4
+
+
+def test_each_table_is_a_dataset_of_one_file_per_video(full_run):
+    """No final copy: a video's four files are written when it is finished, named by its
+    video_id, holding its rows only; the folders hold nothing else."""
+    out, _ = full_run
+    videos = read(out, "videos")
+    for t in DATASETS:
+        files = table_files(out, t)
+        assert [f.name for f in files] == ["00000000.parquet", "00000001.parquet"], files
+        for vid, f in enumerate(files):
+            part = pd.read_parquet(f)
+            assert set(part.video_id) <= {vid} and set(part.video) <= {videos.video[vid]}
+    assert not (out / ".tmp").exists() or not any((out / ".tmp").iterdir())
+    assert not any((out / f"{t}.parquet").exists() for t in DATASETS)
 
 
 def test_rerun_does_no_work_and_parameters_redo_what_they_change(full_run, walk_dir, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(full_run[0], out)
     chunk_files = sorted((out / ".chunks").rglob("*.parquet"))
-    mtimes = [p.stat().st_mtime_ns for p in chunk_files]
+    dataset_files = [f for t in DATASETS for f in table_files(out, t)]
+    mtimes = [p.stat().st_mtime_ns for p in chunk_files + dataset_files]
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stdout + r.stderr
-    assert [p.stat().st_mtime_ns for p in chunk_files] == mtimes
+    assert [p.stat().st_mtime_ns for p in chunk_files + dataset_files] == mtimes
     same_tables(full_run[0], out)
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--upsample", 2, "--no-progress")
     assert "(32 computed in this run)" in r.stdout, r.stdout + r.stderr
@@ -150,6 +204,25 @@ def test_rerun_does_no_work_and_parameters_redo_what_they_change(full_run, walk_
     assert st.returncode == 0 and "complete" in st.stdout and "32/32 frames done" in st.stdout
 
 
+def test_fewer_inputs_rewrite_only_the_moved_videos_without_inference(full_run, walk_dir,
+                                                                      tmp_path):
+    """The second video alone becomes video_id 0: its tables are rewritten from its stored
+    chunks (nothing computed), the first video's files are gone, the rows are the same."""
+    out = tmp_path / "out"
+    shutil.copytree(full_run[0], out)
+    r = posebatch("run", walk_dir / "b", "--out", out, "--chunk", 4, "--no-progress")
+    assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stdout + r.stderr
+    videos = read(out, "videos")
+    assert len(videos) == 1 and videos.video_id.tolist() == [0]
+    for t in DATASETS:
+        assert [f.name for f in table_files(out, t)] == ["00000000.parquet"]
+        got = read(out, t).drop(columns=["video_id", "video"])
+        full = read(full_run[0], t)
+        want = full[full.video_id == 1].drop(columns=["video_id", "video"])
+        pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_exact=True)
+        assert set(read(out, t).video) <= {videos.video[0]}
+
+
 def test_sigkill_then_rerun_gives_identical_tables(full_run, walk_dir, tmp_path):
     out = tmp_path / "out"
     proc = start("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
@@ -158,7 +231,9 @@ def test_sigkill_then_rerun_gives_identical_tables(full_run, walk_dir, tmp_path)
     proc.wait()
     done = len(list((out / ".chunks").rglob("*.frames.parquet")))
     assert 0 < done < 8
-    assert not (out / "keypoints.parquet").exists()  # no table that looks complete
+    assert not (out / "videos.parquet").exists()  # no index: nothing looks complete
+    with pytest.raises(ConfigError, match="not found: is .* the --out folder of a finished"):
+        tables.load(out)
     st = posebatch("status", out)
     assert "running" in st.stdout and f"{4 * done}/32 frames done" in st.stdout, st.stdout
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
@@ -295,11 +370,11 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
     assert r.returncode == 0, r.stderr
     for stage in ("decode", "repeat check", "preprocess", "network (bare)", "upsample",
                   "smooth+peaks", "parse",
-                  "write", "track + smooth", "end to end, one process",
+                  "write", "finish video", "end to end, one process",
                   "end to end, job (Ray)"):
         assert stage in r.stdout, stage
     assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare fp32 network", r.stdout)
-    assert re.search(r"track \+ smooth: [\d.]+ ms/frame = [\d.]+% of the bare network", r.stdout)
+    assert re.search(r"finish video \(track, smooth, write\): [\d.]+ ms/frame = [\d.]+% of the bare network", r.stdout)
     assert re.search(r"start-up: Ray [\d.]+ s, \d+ actors loaded and warm [\d.]+ s, first "
                      r"chunk done [\d.]+ s .*resident memory per actor: [\d.]+ GB", r.stdout)
 

@@ -17,7 +17,7 @@ from posebatch import tables
 from posebatch.errors import ConfigError
 
 from .conftest import need_shared, posebatch
-from .test_run import read, same_tables
+from .test_run import DATASETS, read, same_tables, table_files, table_path
 
 LONG = 2.0   # seconds: a "long" track, as opposed to fragments of a person's acrobatics
 
@@ -100,8 +100,8 @@ def test_rerun_keeps_tracks_and_new_settings_retrack_without_inference(full_run,
                                                                        tmp_path):
     out = tmp_path / "out"
     shutil.copytree(full_run[0], out)
-    tracked = sorted((out / ".chunks").rglob("tracks-*.parquet"))
-    assert len(tracked) == 2 * 3            # two videos, three tables each
+    tracked = [f for t in DATASETS for f in table_files(out, t)]
+    assert len(tracked) == 2 * 4            # two videos, four tables each
     mtimes = [p.stat().st_mtime_ns for p in tracked]
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr
@@ -115,24 +115,24 @@ def test_rerun_keeps_tracks_and_new_settings_retrack_without_inference(full_run,
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["params"]["track"]["cutoff"] == 3
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
-    same_tables(full_run[0], out)           # back to the defaults: the stored tracks again
+    assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr
+    same_tables(full_run[0], out)           # back to the defaults: the same tracks again
 
 
 def make_version_1(out: Path) -> None:
-    """Turn a job folder into what posebatch wrote before tracks existed (schema 1): no
-    tracks table, no track columns, no stored tracks."""
-    for p in (out / ".chunks").rglob("tracks-*.parquet"):
-        p.unlink()
-    (out / "tracks.parquet").unlink()
+    """Turn a job folder into what posebatch wrote before tracks existed (schema 1): single
+    files (OUT/keypoints.parquet, ...), no tracks table, no track columns."""
     drop = {"keypoints": ["track", "x_smooth", "y_smooth", "filled", "swapped"],
             "people": ["track"], "videos": ["tracks"], "frames": []}
     for name, cols in drop.items():
-        t = pq.read_table(out / f"{name}.parquet")
+        t = pq.read_table(table_path(out, name))
         t = t.filter(pc.invert(t["filled"])) if name == "keypoints" else t
         t = t.drop_columns(cols)
-        meta = dict(t.schema.metadata)
+        meta = dict(pq.read_schema(table_files(out, name)[0]).metadata)
         meta[b"posebatch.schema"] = f"{name}/1".encode()
         pq.write_table(t.replace_schema_metadata(meta), out / f"{name}.parquet")
+    for name in DATASETS:
+        shutil.rmtree(out / name)
 
 
 def test_old_outputs_are_recognised_and_upgraded_without_inference(full_run, walk_dir,
@@ -140,12 +140,13 @@ def test_old_outputs_are_recognised_and_upgraded_without_inference(full_run, wal
     out = tmp_path / "old"
     shutil.copytree(full_run[0], out)
     make_version_1(out)
-    with pytest.raises(ConfigError, match=r"keypoints/1, this posebatch reads keypoints/2: "
-                                          r"rerun the job"):
+    with pytest.raises(ConfigError, match=r"holds keypoints/1 tables in the single-file layout "
+                                          r".*reads keypoints/2 datasets: rerun the job"):
         tables.load(out)
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr
     assert "tables of an older posebatch" in r.stderr and "keypoints/1" in r.stderr
+    assert not any((out / f"{n}.parquet").exists() for n in DATASETS)
     same_tables(full_run[0], out)
     t = tables.load(out)
     assert set(t.tracks.video) == {f"{walk_dir.name}/a/clip.mp4", f"{walk_dir.name}/b/clip.mp4"}

@@ -75,7 +75,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                   f"{st['actors_s']:.1f} s, first chunk done {st['first_chunk_s']:.1f} s after "
                   f"the start (its frames included); resident memory per actor: "
                   + ", ".join(f"{g:.2f} GB" for g in st["actor_rss"]))
-    console.print(f"track + smooth: {times.median_ms(TRACK):.2f} ms/frame = "
+    console.print(f"finish video (track, smooth, write): {times.median_ms(TRACK):.2f} ms/frame = "
                   f"{100 * times.median_ms(TRACK) / net:.1f}% of the bare network's time")
     console.print(f"render: {times.median_ms(RENDER):.2f} ms/frame = "
                   f"{100 * times.median_ms(RENDER) / times.median_ms(SEQUENTIAL):.1f}% of pose "

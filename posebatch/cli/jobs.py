@@ -236,19 +236,18 @@ def _draw_frames(report, folder: Path, n: int) -> list[Path]:
     """Draw ``n`` evenly spaced frames of the first video from the keypoints table, as the
     renders draw them (each track in its colour, labelled with its id)."""
     import cv2
-    import pandas as pd
 
     from .. import render
     from ..render.video import people_of_frame
     from ..decode import decode_sequential, index_video, upright
     from ..layout import COCO18
+    from ..tables import read
 
     ok = [v for v in report.videos if v["status"] == "ok" and v["frames"]]
     if not ok or n <= 0:
         return []
     video = ok[0]
-    kp = pd.read_parquet(report.tables["keypoints"], filters=[("video_id", "=",
-                                                               video["video_id"])])
+    kp = read(report.out, "keypoints", video_id=video["video_id"])
     picks = {int(i * video["frames"] / n) for i in range(n)}
     folder.mkdir(parents=True, exist_ok=True)
     out = []

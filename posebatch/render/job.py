@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from ..decode import chunk_ranges, index_video
 from ..errors import ConfigError
 from ..job import JobSpec
 from ..layout import COCO18
+from ..tables import read
 from .video import RenderOptions, join_segments, render_range, time_base
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
     from ..runner.cluster import local_cpus, ray_runtime, resolve_actors
 
     out = Path(out)
-    table = pd.read_parquet(out / "videos.parquet")
+    table = read(out, "videos")
     table = table[table.status != "error"]
     if videos:
         missing = sorted(set(videos) - set(table.video))
@@ -77,8 +77,7 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
     with ray_runtime(spec, workers):
         task = ray.remote(num_cpus=1)(render_range)
         for v, index, ranges, target in plans:
-            kp = pq.read_table(out / "keypoints.parquet",
-                               filters=[("video_id", "=", int(v.video_id))]).to_pandas()
+            kp = read(out, "keypoints", video_id=int(v.video_id))
             ev = events[events.video == v.video] if len(events) else events
             work = target.parent / f".{target.name}.segments"
             shutil.rmtree(work, ignore_errors=True)

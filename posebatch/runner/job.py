@@ -3,7 +3,9 @@
 The driver indexes every video (packets only), plans chunks, skips the ones already finished
 in the output folder, and hands the rest to a pool of actors (``ChunkPool``, two chunks in
 flight per actor). Each actor loads the graph and the parser once; a chunk's result (three
-small Arrow tables) comes back to the driver, which writes it as soon as it arrives.
+small Arrow tables) comes back to the driver, which writes it as soon as it arrives. When a
+video's last chunk lands, a task on this node tracks it and writes its dataset files
+(``finish``); at the end the driver writes only the videos index and the manifest.
 """
 from __future__ import annotations
 
@@ -14,22 +16,19 @@ from collections import Counter
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterator
-
-import pyarrow as pa
+from typing import Callable
 
 from .. import __version__
 from ..decode import chunk_ranges, index_video
 from ..errors import PosebatchError, VideoError
 from ..job import JobSpec, discover, fingerprint, params_key, pose_config, track_key
 from ..layout import get_layout
-from ..store import Store, video_key
-from ..write import CHUNK_SCHEMA_VERSION, SCHEMA_VERSION
+from ..store import DATASETS, Store, video_key, video_stamp
+from ..write import CHUNK_SCHEMA_VERSION
 from .chunk import ChunkResult, ChunkTask
 from .cluster import local_cpus, ray_runtime, resolve_actors, start_pool
-from .outcome import (JobReport, Progress, VideoState, manifest_video, missing_rows,
-                      problem_row, untracked_tables, video_row)
-from .tracking import Tracking
+from .finish import Finisher
+from .outcome import JobReport, Progress, VideoState, manifest_video, problem_row, video_row
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +64,11 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
     params["config"] = dataclasses.asdict(config)
     job_meta = {"params": params, "params_key": pkey, "track_key": tkey,
                 "model": {"name": model.name, "sha256": model_sha}, "versions": versions()}
+    # A video's dataset files describe what their content depends on (they may come from an
+    # earlier run of the job with other run options); the index carries the whole job.
+    table_meta = {"params_key": pkey, "track_key": tkey, "config": params["config"],
+                  "track": params["track"], "model": job_meta["model"],
+                  "versions": job_meta["versions"]}
 
     found = discover(spec.inputs, spec.extensions, resolve_asset)
     states = [VideoState(i, v.name, v.path) for i, v in enumerate(found.videos)]
@@ -91,13 +95,20 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
         st.remaining = per_video[st.video_id]
     total = sum(st.index.frames for st in states if st.index is not None)
     todo = sum(t.end - t.start for t in pending)
-    to_track = [st for st in states if st.index is not None
-                and not store.is_tracked(st.key, tkey)]
-    old_tables = {v for v in store.table_versions().values() if not v.endswith(
-        f"/{SCHEMA_VERSION}")}
-    if old_tables:
-        log.warning("%s holds tables of an older posebatch (%s): they are rebuilt from the "
-                    "stored detections", out, ", ".join(sorted(old_tables)))
+    # A video's dataset files are reused when they carry its stamp; all others go now, so the
+    # datasets only ever hold files of this job.
+    stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey)
+              for st in states if st.index is not None}
+    stats = {vid: store.video_stats(vid, stamp) for vid, stamp in stamps.items()}
+    stats = {vid: s for vid, s in stats.items() if s is not None and per_video[vid] == 0}
+    to_finish = [st for st in states if st.index is not None and st.video_id not in stats]
+    store.prune(set(stats))
+    legacy = store.legacy_tables()
+    if legacy:
+        log.warning("%s holds tables of an older posebatch (%s): they are rebuilt as "
+                    "datasets from the stored detections", out,
+                    ", ".join(sorted(legacy.values())))
+        store.remove_legacy()
 
     manifest = {
         "schema": "posebatch.job/1", "state": "running",
@@ -105,30 +116,29 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
         "videos": [manifest_video(st, store) for st in states],
         "problems": [dataclasses.asdict(p) for p in found.problems],
     }
-    if pending or to_track or old_tables:
-        store.remove_tables()
+    if pending or to_finish:
+        store.remove_index()
     store.write_manifest(manifest)
 
     nodes: dict[str, int] = {}
     results_bad: dict[int, int] = {}
     progress.start(total, total - todo, len(states))
-    tracking = None
     try:
-        if pending or to_track:
+        if pending or to_finish:
             actors = min(resolve_actors(spec, local_cpus()), max(len(pending), 1))
             with ray_runtime(spec, actors):
                 import ray
 
-                tracking = Tracking(store, tkey, spec, layout, actors)
-                waiting = {st.video_id for st in to_track}
+                finisher = Finisher(store, layout, spec.track, table_meta, actors)
+                waiting = {st.video_id for st in to_finish}
 
-                def track_if_done(st: VideoState) -> None:
+                def finish_if_done(st: VideoState) -> None:
                     if st.remaining == 0 and st.video_id in waiting:
                         waiting.discard(st.video_id)
-                        tracking.submit(st)
+                        finisher.submit(st, stamps[st.video_id])
 
-                for st in to_track:
-                    track_if_done(st)
+                for st in to_finish:
+                    finish_if_done(st)
                 if pending:
                     if spec.address:
                         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -136,8 +146,9 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
                     pool, info = start_pool(spec, config, actors)
                     manifest["actors"] = info
                     _infer(pool, pending, states, store, nodes, results_bad, progress,
-                           on_video_done=track_if_done, between=tracking.collect)
-                tracking.finish()
+                           on_video_done=finish_if_done, between=finisher.collect)
+                finisher.finish()
+                stats.update(finisher.stats)
     except KeyboardInterrupt:
         manifest["state"] = "interrupted"
         store.write_manifest(manifest)
@@ -149,33 +160,17 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
     finally:
         progress.stop()
 
-    # Every chunk and track is on disk now: the outcomes and final tables come from there.
-    track_errors = tracking.errors if tracking else {}
-    rows = [video_row(st, store, tkey, track_errors.get(st.video_id)) for st in states]
+    # Every video's tables are on disk now: the index and the manifest close the job.
+    rows = [video_row(st, stats.get(st.video_id)) for st in states]
     for p in found.problems:
         rows.append(problem_row(len(rows), p))
-
-    def parts(video_id: int, table: str) -> Iterator[pa.Table]:
-        st = states[video_id]
-        if st.index is None:
-            return
-        if table == "frames":
-            yield from (store.read_chunk(st.key, s, e, "frames") for s, e in st.chunks)
-            missing = missing_rows(st.index)
-            if missing is not None:
-                yield missing
-        elif store.is_tracked(st.key, tkey):
-            yield store.read_tracked(st.key, tkey, table)
-        else:  # tracking failed (reported): the detections, untracked
-            yield untracked_tables(st, store, layout)[table]
-
-    paths = store.assemble([(st.video_id, st.name) for st in states], parts, job_meta)
+    paths = {t: out / t for t in DATASETS}
     paths["videos"] = store.write_videos(rows, job_meta)
     manifest.update(
         state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         videos=[{**manifest_video(st, store), "status": r["status"], "error": r["error"]}
                 for st, r in zip(states, rows)],
-        tables={k: str(v.name) for k, v in paths.items()},
+        tables={k: str(v.relative_to(out)) for k, v in paths.items()},
         nodes=nodes, seconds=round(time.perf_counter() - t_job, 3),
     )
     manifest_path = store.write_manifest(manifest)

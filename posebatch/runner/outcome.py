@@ -1,5 +1,5 @@
 """What the driver knows about each input as the job goes, and what it reports at the end:
-the videos table's rows and the manifest's entries, read back from the stored chunks."""
+the videos index's rows and the manifest's entries."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,10 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..decode import VideoIndex
-from ..layout import KeypointLayout
 from ..store import Store
 from ..write import CHUNK_FRAMES, status_array
 
@@ -86,57 +84,26 @@ def manifest_video(st: VideoState, store: Store) -> dict:
             "error": st.error}
 
 
-def untracked_tables(st: VideoState, store: Store, layout: KeypointLayout
-                     ) -> dict[str, pa.Table]:
-    """The video's detections as tracked tables without tracks (when its tracking failed)."""
-    from ..config import TrackConfig
-    from ..track.tables import track_tables
-
-    return track_tables(*store.read_detections(st.key, st.chunks), layout,
-                        TrackConfig(enabled=False))
-
-
-def video_row(st: VideoState, store: Store, tkey: str, track_error: str | None) -> dict:
-    import pyarrow.compute as pc
-
+def video_row(st: VideoState, stats: dict | None) -> dict:
+    """The video's row of the videos index, from what finishing it counted (``stats``;
+    None when it could not be opened)."""
     idx = st.index
     row = _empty_row(st.video_id, st.name, str(st.path), fingerprint=st.fingerprint,
                      size=st.size, status=st.status, error=st.error)
-    if idx is None:
+    if idx is None or stats is None:
         return row
-    decoded = people = bad = repeated = 0
-    seconds = 0.0
-    first_error = None
-    methods = set()
-    for s, e in st.chunks:
-        frames = store.read_chunk(st.key, s, e, "frames")
-        status = frames["status"].cast(pa.string())
-        ok = pc.equal(status, "ok")
-        decoded += frames.num_rows - (pc.sum(pc.equal(status, "decode_error")).as_py() or 0)
-        people += pc.sum(pc.greater(frames["people"], 0)).as_py() or 0
-        repeated += pc.sum(frames["repeat"].fill_null(False)).as_py() or 0
-        n_bad = frames.num_rows - (pc.sum(ok).as_py() or 0)
-        if n_bad and first_error is None:
-            first_error = frames.filter(pc.invert(ok))["error"][0].as_py()
-        bad += n_bad
-        sec, method = store.chunk_info(st.key, s, e)
-        seconds += sec
-        methods.add(method)
     missing = max(0, idx.container_frames - idx.frames)
-    tracks = (pq.read_metadata(store.tracked_path(st.key, tkey, "tracks")).num_rows
-              if store.is_tracked(st.key, tkey) else None)
     row.update(container_frames=idx.container_frames, frames=idx.frames + missing,
-               tracks=tracks, repeated_frames=repeated,
-               decoded_frames=decoded, people_frames=people, fps=idx.fps,
+               tracks=stats["tracks"], repeated_frames=stats["repeated"],
+               decoded_frames=stats["decoded"], people_frames=stats["people"], fps=idx.fps,
                width=idx.display_size[0], height=idx.display_size[1], codec=idx.codec,
-               rotation=idx.turn,
-               decode="from_start" if "from_start" in methods else "seek",
-               seconds=round(seconds, 3))
+               rotation=idx.turn, decode=stats["decode"], seconds=stats["seconds"])
+    bad, track_error = stats["bad"], stats["track_error"]
     if bad or missing or track_error:
         row["status"] = "partial"
         parts = []
         if bad:
-            parts.append(f"{bad} of {idx.frames} frames failed (first: {first_error})")
+            parts.append(f"{bad} of {idx.frames} frames failed (first: {stats['first_error']})")
         if missing:
             parts.append(f"{missing} frames listed by the container are missing (file cut?)")
         if track_error:

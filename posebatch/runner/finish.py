@@ -1,0 +1,140 @@
+"""Finishing a video once all its chunks are done: track its detections and write its four
+dataset files. A Ray task on the driver's node (where the output folder is), reserving no
+CPU, so it runs beside the pose actors and the driver only hands out work and collects a few
+counts."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..config import TrackConfig
+from ..decode import VideoIndex
+from ..errors import PosebatchError
+from ..layout import KeypointLayout
+from ..store import Store
+
+if TYPE_CHECKING:
+    from .outcome import VideoState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VideoWork:
+    """What finishing one video needs (all of it small; sent to the task)."""
+
+    video_id: int
+    name: str
+    key: str
+    chunks: list[tuple[int, int]]
+    index: VideoIndex
+    stamp: dict
+
+
+def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLayout,
+                 track: TrackConfig, params: dict) -> dict:
+    """Read the video's chunks, track them, write its dataset files; return the counts its
+    row of the videos index needs (also stored with the files). A tracking failure is
+    reported in the counts and the detections are written untracked."""
+    from ..track.tables import track_tables
+    from .outcome import missing_rows
+
+    store = Store(out, params_key)
+    kp, people, frames = store.read_detections(work.key, work.chunks)
+    stats = frame_stats(frames)
+    infos = [store.chunk_info(work.key, s, e) for s, e in work.chunks]
+    stats["seconds"] = round(sum(sec for sec, _ in infos), 3)
+    stats["decode"] = "from_start" if any(m == "from_start" for _, m in infos) else "seek"
+    try:
+        tables = track_tables(kp, people, frames, layout, track)
+        stats["track_error"] = None
+        stats["tracks"] = tables["tracks"].num_rows
+    except Exception as exc:        # a bug or bad data in tracking: keep the detections
+        log.error("%s: tracking failed: %s", work.name, exc)
+        tables = track_tables(kp, people, frames, layout, TrackConfig(enabled=False))
+        stats["track_error"] = f"tracking failed: {type(exc).__name__}: {exc}"
+        stats["tracks"] = None
+    missing = missing_rows(work.index)
+    tables["frames"] = frames if missing is None else pa.concat_tables([frames, missing])
+    store.write_video(work.video_id, work.name, tables, work.stamp, stats, params)
+    return stats
+
+
+def frame_stats(frames: pa.Table) -> dict:
+    """Counts over a video's chunk frames: decoded, with people, repeated, not ok (and the
+    first reason)."""
+    status = frames["status"].cast(pa.string())
+    ok = pc.equal(status, "ok")
+    bad = frames.num_rows - (pc.sum(ok).as_py() or 0)
+    return {
+        "decoded": frames.num_rows - (pc.sum(pc.equal(status, "decode_error")).as_py() or 0),
+        "people": pc.sum(pc.greater(frames["people"], 0)).as_py() or 0,
+        "repeated": pc.sum(frames["repeat"].fill_null(False)).as_py() or 0,
+        "bad": bad,
+        "first_error": frames.filter(pc.invert(ok))["error"][0].as_py() if bad else None,
+    }
+
+
+class Finisher:
+    """Finishes each video as its last chunk lands: one task per video on this node, at most
+    ``limit`` in flight; ``stats`` gathers what they return."""
+
+    def __init__(self, store: Store, layout: KeypointLayout, track: TrackConfig,
+                 params: dict, limit: int):
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(),
+                                              soft=False)
+        self.store, self.layout, self.track, self.params = store, layout, track, params
+        self.limit = max(1, limit)
+        self.task = ray.remote(num_cpus=0, max_retries=1)(finish_video).options(
+            scheduling_strategy=here)
+        self.inflight: dict = {}
+        self.stats: dict[int, dict] = {}
+
+    def submit(self, st: "VideoState", stamp: dict) -> None:
+        while len(self.inflight) >= self.limit:
+            self.collect(block=True)
+        work = VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp)
+        ref = self.task.remote(self.store.out, self.store.params_key, work, self.layout,
+                               self.track, self.params)
+        self.inflight[ref] = work
+
+    def collect(self, block: bool = False) -> None:
+        """Take the results that are ready (waiting for one when ``block``). A task that
+        died (its process killed, out of memory) is done again here, in the driver."""
+        import ray
+
+        if not self.inflight:
+            return
+        ready, _ = ray.wait(list(self.inflight), num_returns=1 if block else len(self.inflight),
+                            timeout=None if block else 0)
+        for ref in ready:
+            work = self.inflight.pop(ref)
+            try:
+                self.stats[work.video_id] = ray.get(ref)
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.TaskUnschedulableError,
+                    ray.exceptions.NodeDiedError) as exc:
+                log.warning("%s: finishing task lost (%s); finishing it in the driver",
+                            work.name, exc)
+                self.stats[work.video_id] = finish_video(
+                    self.store.out, self.store.params_key, work, self.layout, self.track,
+                    self.params)
+            except ray.exceptions.RayTaskError as exc:
+                cause = exc.as_instanceof_cause()
+                if isinstance(cause, OSError):
+                    raise PosebatchError(
+                        f"{work.name}: writing its tables failed ({cause.strerror or cause}); "
+                        "finished chunks are saved: fix that (space, permissions) and rerun "
+                        "the same command to resume") from None
+                raise cause from None
+
+    def finish(self) -> None:
+        while self.inflight:
+            self.collect(block=True)

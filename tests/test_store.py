@@ -1,0 +1,108 @@
+"""The output folder without Ray: a video's dataset files, their stamp, pruning, and what
+finishing a video does when its tracking fails."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from posebatch.config import TrackConfig
+from posebatch.decode import VideoIndex
+from posebatch.runner.finish import VideoWork, finish_video
+from posebatch.store import DATASETS, Store, video_stamp
+from posebatch.write import frame_tables
+
+
+def _index(frames: int, container_frames: int) -> VideoIndex:
+    return VideoIndex(path="v.mp4", pts=np.arange(frames, dtype=np.int64) * 100,
+                      time_base=1e-3, container_frames=container_frames, fps=10.0, width=64,
+                      height=48, codec="h264", rotation=0,
+                      keyframes=np.array([0], np.int64), seekable=True)
+
+
+def _chunks(store: Store, layout, key: str = "vk") -> list[tuple[int, int]]:
+    """Two chunks of 3 frames: one person walking right in frames 0-4, frame 5 not decoded."""
+    rows = []
+    for f in range(6):
+        if f == 5:
+            rows.append({"frame": f, "pts": f * 100, "time": f / 10, "status": "decode_error",
+                         "error": "boom"})
+            continue
+        kp = np.zeros((1, 18, 3), np.float32)
+        kp[..., :2] = np.nan
+        kp[0, [0, 1, 8, 11], :] = [[10 + f, 5, .9], [10 + f, 10, .9], [9 + f, 25, .8],
+                                   [11 + f, 25, .8]]
+        rows.append({"frame": f, "pts": f * 100, "time": f / 10, "status": "ok",
+                     "keypoints": kp, "scores": np.array([3.0], np.float32)})
+    chunks = [(0, 3), (3, 6)]
+    for s, e in chunks:
+        store.write_chunk(key, s, e, frame_tables(rows[s:e], layout), 0.5, "seek")
+    return chunks
+
+
+def test_finished_video_files_carry_their_stamp_and_counts(tmp_path, layout):
+    store = Store(tmp_path, "pk")
+    chunks = _chunks(store, layout)
+    stamp = video_stamp(3, "a/v.mp4", "vk", "pk", "tk")
+    work = VideoWork(3, "a/v.mp4", "vk", chunks, _index(6, 8), stamp)
+    stats = finish_video(tmp_path, "pk", work, layout, TrackConfig(min_seen=0.0), {"m": 1})
+    assert stats == {"decoded": 5, "people": 5, "repeated": 0, "bad": 1,
+                     "first_error": "boom", "seconds": 1.0, "decode": "seek",
+                     "track_error": None, "tracks": 1}
+    for t in DATASETS:
+        assert [p.name for p in (tmp_path / t).iterdir()] == ["00000003.parquet"]
+    frames = pd.read_parquet(tmp_path / "frames")
+    assert frames.frame.tolist() == list(range(8))          # 2 rows the container promised
+    assert frames.status.astype(str).tolist()[5:] == ["decode_error", "missing", "missing"]
+    assert set(frames.video_id) == {3} and set(frames.video.astype(str)) == {"a/v.mp4"}
+    assert store.video_stats(3, stamp) == stats
+    for other in ({**stamp, "track_key": "other"}, {**stamp, "video_id": 2},
+                  {**stamp, "name": "b/v.mp4"}, {**stamp, "params_key": "x"}):
+        assert store.video_stats(3, other) is None
+    assert store.video_stats(4, stamp) is None
+
+    (tmp_path / ".tmp").mkdir(exist_ok=True)
+    (tmp_path / ".tmp" / ".00000009.parquet.x.part").write_bytes(b"half")
+    store.prune({3})
+    assert all((tmp_path / t / "00000003.parquet").exists() for t in DATASETS)
+    assert not (tmp_path / ".tmp").exists()
+    store.prune(set())
+    assert not any(any((tmp_path / t).iterdir()) for t in DATASETS)
+
+
+def test_a_video_whose_tracking_fails_keeps_its_detections_untracked(tmp_path, layout,
+                                                                     monkeypatch):
+    import posebatch.track.tables as tt
+
+    def broken(*args, **kwargs):
+        raise ValueError("bad trajectory")
+
+    monkeypatch.setattr(tt, "track_video", broken)
+    store = Store(tmp_path, "pk")
+    chunks = _chunks(store, layout)
+    work = VideoWork(0, "v.mp4", "vk", chunks, _index(6, 6), video_stamp(0, "v.mp4", "vk",
+                                                                          "pk", "tk"))
+    stats = finish_video(tmp_path, "pk", work, layout, TrackConfig(), {})
+    assert stats["tracks"] is None
+    assert stats["track_error"] == "tracking failed: ValueError: bad trajectory"
+    kp = pd.read_parquet(tmp_path / "keypoints")
+    assert len(kp) == 5 * 4 and kp.track.isna().all() and not kp.filled.any()
+    assert pd.read_parquet(tmp_path / "tracks").empty
+
+
+def test_video_row_reports_failed_frames_missing_ones_and_tracking(tmp_path):
+    from pathlib import Path
+
+    from posebatch.runner.outcome import VideoState, video_row
+
+    st = VideoState(0, "v.mp4", Path("v.mp4"), size=10, fingerprint="f", index=_index(6, 8))
+    stats = {"decoded": 5, "people": 5, "repeated": 0, "bad": 1, "first_error": "boom",
+             "seconds": 1.0, "decode": "seek", "track_error": "tracking failed: X",
+             "tracks": None}
+    row = video_row(st, stats)
+    assert (row["frames"], row["decoded_frames"], row["status"]) == (8, 5, "partial")
+    assert row["error"] == ("1 of 6 frames failed (first: boom); 2 frames listed by the "
+                            "container are missing (file cut?); tracking failed: X (its "
+                            "keypoints are in the tables, untracked)")
+    with pytest.raises(KeyError):
+        video_row(st, {})   # no silent default for a count
