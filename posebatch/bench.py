@@ -142,6 +142,7 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
     not in the per-frame figures (it is paid once per job): it is reported on its own, with
     the time to the first finished chunk and each actor's resident memory."""
     from .runner import ChunkTask, local_cpus, ray_runtime, resolve_actors, start_pool
+    from .runner.chunk import ChunkSink
     from .runner.finish import VideoWork, finish_video
     from .store import Store
 
@@ -167,12 +168,15 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
             pids = [a["pid"] for a in info]
             cpu0, actors0 = time.process_time(), _cpu_seconds(pids)
             t = time.perf_counter()
+            sink = ChunkSink(str(store.out), store.params_key,
+                             ray.get_runtime_context().get_node_id())
             for task in tasks:
-                pool.submit(lambda a, tk: a.process.remote(tk, ref), task)
+                pool.submit(lambda a, tk: a.process.remote(tk, ref, sink), task)
             while pool.has_next():
                 res = pool.get_next_unordered()
-                store.write_chunk("bench", res.task.start, res.task.end, res.tables,
-                                  res.seconds, res.decode)
+                if res.tables is not None:     # as the job: actors here write their chunks
+                    store.write_chunk("bench", res.task.start, res.task.end, res.tables,
+                                      res.seconds, res.decode)
                 # start-up plus the first chunk's own time (not the in-process stage timings
                 # that precede the job in a repeat)
                 startup.setdefault("first_chunk_s", startup["ray_s"] + startup["actors_s"]

@@ -86,6 +86,19 @@ def job_metadata(path: Path, run_options: tuple[str, ...] = ()) -> dict:
     return {**meta, "params": params}
 
 
+def kill_job(proc: subprocess.Popen) -> None:
+    """SIGKILL the job's process group and wait until every process it started is gone (an
+    actor outside the group ends when its raylet does: it may still finish writing a chunk,
+    atomically, in that moment)."""
+    import psutil
+
+    family = psutil.Process(proc.pid).children(recursive=True)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _, alive = psutil.wait_procs(family, timeout=60)
+    assert not alive, alive
+
+
 def wait_for_chunk(out: Path, proc: subprocess.Popen, timeout: float = 240) -> None:
     t = time.time()
     while not list((out / ".chunks").rglob("*.frames.parquet")):
@@ -147,6 +160,11 @@ def test_tables_readable_by_polars_and_duckdb_with_job_metadata(full_run):
     assert ds.dataset(out / "keypoints").to_table().num_rows == n
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["state"] == "complete"
+    timing = manifest["timing"]         # what the driver cost (benchmarks/big_jobs.py)
+    assert (timing["frames_done"], timing["chunks"]) == (32, 8)
+    assert all(timing[k] >= 0 for k in ("plan_s", "infer_s", "tail_s", "driver_cpu_s"))
+    assert 0 < timing["chunk_ms_mean"] <= timing["chunk_ms_max"]
+    assert 0.05 < timing["driver_peak_gb"] < 8
     assert manifest["tables"] == {"keypoints": "keypoints", "people": "people",
                                   "frames": "frames", "tracks": "tracks",
                                   "videos": "videos.parquet"}
@@ -227,8 +245,7 @@ def test_sigkill_then_rerun_gives_identical_tables(full_run, walk_dir, tmp_path)
     out = tmp_path / "out"
     proc = start("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     wait_for_chunk(out, proc)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_job(proc)
     done = len(list((out / ".chunks").rglob("*.frames.parquet")))
     assert 0 < done < 8
     assert not (out / "videos.parquet").exists()  # no index: nothing looks complete

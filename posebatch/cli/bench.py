@@ -28,7 +28,9 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
           upsample: UpOpt = 4.0,
           precision: PrecisionOpt = Precision.FP32,
           video: Annotated[Optional[Path], typer.Option(help="Video to use instead of the "
-                           "demo video.")] = None):
+                           "demo video.")] = None,
+          address: Annotated[Optional[str], typer.Option(help="Run the job's actors on this "
+                             "existing Ray cluster (give --actors).")] = None):
     """Frames/s of each stage, end to end in one process and through the job (Ray), with the
     bare network measured in the same run and the ratios printed."""
     from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, RENDER, SEQUENTIAL, TRACK,
@@ -43,8 +45,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
         fp32 = estimator(model, preprocess, upsample) if precision is Precision.BF16 else None
         spec = JobSpec(inputs=(str(video),), out="-", model=model, preprocess=preprocess,
                        upsample=upsample, chunk=chunk, actors=actors, threads=threads,
-                       prefetch=prefetch,
-                       precision=precision)
+                       prefetch=prefetch, precision=precision, address=address)
         times = StageTimes()
         info = bench_job(video, spec, est, frames, stage_frames, repeats, times,
                          on_repeat=lambda r: err.print(f"repeat {r + 1}/{repeats} done"),

@@ -30,10 +30,21 @@ class ChunkTask:
     end: int
 
 
+@dataclass(frozen=True)
+class ChunkSink:
+    """Where an actor on the driver's node writes a finished chunk itself (the output folder
+    is there), so only a few numbers come back: the driver's work per chunk stays small with
+    many actors. Actors on other nodes return the tables for the driver to write."""
+
+    out: str
+    params_key: str
+    node: str
+
+
 @dataclass
 class ChunkResult:
     task: ChunkTask
-    tables: dict[str, pa.Table]
+    tables: dict[str, pa.Table] | None   # None: written by the actor (ChunkSink)
     decode: str          # "seek" or "from_start"
     note: str
     seconds: float
@@ -182,9 +193,17 @@ class PoseWorker:
         self.estimator.estimate(np.zeros((cfg.net_height, cfg.net_width, 3), np.uint8))
         return {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
-    def process(self, task: ChunkTask, index: VideoIndex) -> ChunkResult:
+    def process(self, task: ChunkTask, index: VideoIndex, sink: ChunkSink | None = None
+                ) -> ChunkResult:
         import ray
+
+        from ..store import Store
 
         result = process_chunk(self.estimator, index, task, self.prefetch, self.decoder)
         result.node = ray.get_runtime_context().get_node_id()
+        if sink is not None and sink.node == result.node:
+            Store(sink.out, sink.params_key).write_chunk(task.key, task.start, task.end,
+                                                         result.tables, result.seconds,
+                                                         result.decode)
+            result.tables = None
         return result

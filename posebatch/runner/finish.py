@@ -5,6 +5,7 @@ counts."""
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,7 +83,8 @@ def frame_stats(frames: pa.Table) -> dict:
 
 class Finisher:
     """Finishes each video as its last chunk lands: one task per video on this node, at most
-    ``limit`` in flight; ``stats`` gathers what they return."""
+    ``limit`` in flight, the rest queued (the driver never waits for one while chunks are
+    coming in); ``stats`` gathers what they return."""
 
     def __init__(self, store: Store, layout: KeypointLayout, track: TrackConfig,
                  params: dict, limit: int):
@@ -96,21 +98,27 @@ class Finisher:
         self.task = ray.remote(num_cpus=0, max_retries=1)(finish_video).options(
             scheduling_strategy=here)
         self.inflight: dict = {}
+        self.queue: deque[VideoWork] = deque()
         self.stats: dict[int, dict] = {}
 
     def submit(self, st: "VideoState", stamp: dict) -> None:
-        while len(self.inflight) >= self.limit:
-            self.collect(block=True)
-        work = VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp)
-        ref = self.task.remote(self.store.out, self.store.params_key, work, self.layout,
-                               self.track, self.params)
-        self.inflight[ref] = work
+        self.queue.append(VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp))
+        self._launch()
+
+    def _launch(self) -> None:
+        while self.queue and len(self.inflight) < self.limit:
+            work = self.queue.popleft()
+            ref = self.task.remote(self.store.out, self.store.params_key, work, self.layout,
+                                   self.track, self.params)
+            self.inflight[ref] = work
 
     def collect(self, block: bool = False) -> None:
-        """Take the results that are ready (waiting for one when ``block``). A task that
-        died (its process killed, out of memory) is done again here, in the driver."""
+        """Take the results that are ready (waiting for one when ``block``) and start queued
+        videos in their place. A task that died (its process killed, out of memory) is done
+        again here, in the driver."""
         import ray
 
+        self._launch()
         if not self.inflight:
             return
         ready, _ = ray.wait(list(self.inflight), num_returns=1 if block else len(self.inflight),
@@ -134,7 +142,8 @@ class Finisher:
                         "finished chunks are saved: fix that (space, permissions) and rerun "
                         "the same command to resume") from None
                 raise cause from None
+        self._launch()
 
     def finish(self) -> None:
-        while self.inflight:
+        while self.inflight or self.queue:
             self.collect(block=True)

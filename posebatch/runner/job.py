@@ -3,7 +3,8 @@
 The driver indexes every video (packets only), plans chunks, skips the ones already finished
 in the output folder, and hands the rest to a pool of actors (``ChunkPool``, two chunks in
 flight per actor). Each actor loads the graph and the parser once; a chunk's result (three
-small Arrow tables) comes back to the driver, which writes it as soon as it arrives. When a
+small Arrow tables) is written by the actor when it runs on the driver's node (where the
+output folder is), otherwise it comes back to the driver, which writes it. When a
 video's last chunk lands, a task on this node tracks it and writes its dataset files
 (``finish``); at the end the driver writes only the videos index and the manifest.
 """
@@ -25,7 +26,7 @@ from ..job import JobSpec, discover, fingerprint, params_key, pose_config, track
 from ..layout import get_layout
 from ..store import DATASETS, Store, video_key, video_stamp
 from ..write import CHUNK_SCHEMA_VERSION
-from .chunk import ChunkResult, ChunkTask
+from .chunk import ChunkResult, ChunkSink, ChunkTask
 from .cluster import local_cpus, ray_runtime, resolve_actors, start_pool
 from .finish import Finisher
 from .outcome import JobReport, Progress, VideoState, manifest_video, problem_row, video_row
@@ -48,7 +49,7 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
     """Run (or resume) a job. Bad inputs are reported in the tables, never raised."""
     from ..fetch import ensure_model, sha256_file
 
-    t_job = time.perf_counter()
+    t_job, cpu_job = time.perf_counter(), time.process_time()
     progress = progress or Progress()
     out = Path(spec.out)
     model, model_path = ensure_model(spec.model)
@@ -122,6 +123,8 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
 
     nodes: dict[str, int] = {}
     results_bad: dict[int, int] = {}
+    t_planned = t_last_chunk = time.perf_counter()
+    chunk_cpu: list[float] = []
     progress.start(total, total - todo, len(states))
     try:
         if pending or to_finish:
@@ -145,8 +148,10 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
                         actors = min(resolve_actors(spec, cpus), len(pending))
                     pool, info = start_pool(spec, config, actors)
                     manifest["actors"] = info
-                    _infer(pool, pending, states, store, nodes, results_bad, progress,
-                           on_video_done=finish_if_done, between=finisher.collect)
+                    chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
+                                       progress, on_video_done=finish_if_done,
+                                       between=finisher.collect)
+                    t_last_chunk = time.perf_counter()
                 finisher.finish()
                 stats.update(finisher.stats)
     except KeyboardInterrupt:
@@ -166,12 +171,14 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
         rows.append(problem_row(len(rows), p))
     paths = {t: out / t for t in DATASETS}
     paths["videos"] = store.write_videos(rows, job_meta)
+    t_end = time.perf_counter()
     manifest.update(
         state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         videos=[{**manifest_video(st, store), "status": r["status"], "error": r["error"]}
                 for st, r in zip(states, rows)],
         tables={k: str(v.relative_to(out)) for k, v in paths.items()},
-        nodes=nodes, seconds=round(time.perf_counter() - t_job, 3),
+        nodes=nodes, seconds=round(t_end - t_job, 3),
+        timing=_timing(t_job, t_planned, t_last_chunk, t_end, cpu_job, chunk_cpu, todo),
     )
     manifest_path = store.write_manifest(manifest)
     return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
@@ -179,16 +186,40 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
                      seconds=time.perf_counter() - t_job, nodes=nodes)
 
 
+def _timing(t_job: float, t_planned: float, t_last_chunk: float, t_end: float,
+            cpu_job: float, chunk_cpu: list[float], frames: int) -> dict:
+    """What the driver cost this run (the manifest's ``timing``): how long planning took,
+    inference, and the tail after the last chunk; its CPU time (every thread of the process)
+    and the main thread's per chunk result; its peak resident memory."""
+    import resource
+
+    return {
+        "plan_s": round(t_planned - t_job, 3), "infer_s": round(t_last_chunk - t_planned, 3),
+        "tail_s": round(t_end - t_last_chunk, 3), "frames_done": frames,
+        "chunks": len(chunk_cpu), "driver_cpu_s": round(time.process_time() - cpu_job, 3),
+        "chunk_ms_mean": round(1000 * sum(chunk_cpu) / max(len(chunk_cpu), 1), 3),
+        "chunk_ms_max": round(1000 * max(chunk_cpu, default=0.0), 3),
+        "driver_peak_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
+    }
+
+
 def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Store,
            nodes: dict[str, int], results_bad: dict[int, int], progress: Progress,
-           on_video_done: Callable[[VideoState], None], between: Callable[[], None]) -> None:
-    """Hand every pending chunk to the actor pool and write each result as it arrives."""
+           on_video_done: Callable[[VideoState], None], between: Callable[[], None]
+           ) -> list[float]:
+    """Hand every pending chunk to the actor pool and write each result as it arrives;
+    return the driver's main-thread CPU seconds spent on each result."""
     import ray
 
     refs = {st.video_id: ray.put(st.index) for st in states if st.remaining}
+    sink = ChunkSink(str(store.out), store.params_key, ray.get_runtime_context().get_node_id())
     for task in pending:
-        pool.submit(lambda a, t: a.process.remote(t, refs[t.video]), task)
+        pool.submit(lambda a, t: a.process.remote(t, refs[t.video], sink), task)
+    spent = []
+    n_done = sum(1 for s in states if s.index is None or s.remaining == 0)
+    n_failed = sum(1 for s in states if s.index is None)
     while pool.has_next():
+        cpu = time.thread_time()
         try:
             res: ChunkResult = pool.get_next_unordered()
         except ray.exceptions.RayActorError as exc:
@@ -199,14 +230,18 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
         if res.note:
             log.info("%s [%d, %d): decoded %s: %s", states[t.video].name, t.start,
                      t.end, res.decode, res.note)
-        store.write_chunk(t.key, t.start, t.end, res.tables, res.seconds, res.decode)
+        if res.tables is not None:      # an actor on another node: the driver writes
+            store.write_chunk(t.key, t.start, t.end, res.tables, res.seconds, res.decode)
         nodes[res.node] = nodes.get(res.node, 0) + 1
         st = states[t.video]
         st.remaining -= 1
         results_bad[t.video] = results_bad.get(t.video, 0) + res.bad_frames
-        done = [s for s in states if s.index is None or s.remaining == 0]
-        progress.advance(t.end - t.start, len(done),
-                         sum(1 for s in done if s.index is None or results_bad.get(s.video_id)))
+        if st.remaining == 0:
+            n_done += 1
+            n_failed += results_bad[t.video] > 0
+        progress.advance(t.end - t.start, n_done, n_failed)
         if st.remaining == 0:
             on_video_done(st)
         between()
+        spent.append(time.thread_time() - cpu)
+    return spent
