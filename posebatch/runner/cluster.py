@@ -125,13 +125,21 @@ class ChunkPool:
         return best[len(best) // 2] if held else best[0]
 
 
-def start_pool(spec: JobSpec, config: PoseConfig, actors: int):
-    """``actors`` PoseWorkers (each reserving ``threads`` CPUs), warmed up; (pool, info)."""
+def launch_actors(spec: JobSpec, config: PoseConfig, actors: int) -> list:
+    """Create ``actors`` PoseWorkers (each reserving ``threads`` CPUs) without waiting: their
+    processes start, import TensorFlow and load the graph in the background."""
     import ray
 
     cls = ray.remote(num_cpus=spec.threads, max_restarts=0)(PoseWorker)
     runtime = RuntimeConfig(intra_threads=spec.threads, inter_threads=1, prefetch=spec.prefetch)
-    handles = [cls.remote(spec.model, config, runtime) for _ in range(actors)]
+    return [cls.remote(spec.model, config, runtime) for _ in range(actors)]
+
+
+def start_pool(spec: JobSpec, config: PoseConfig, actors: int):
+    """``actors`` PoseWorkers, warmed up; (pool, info)."""
+    import ray
+
+    handles = launch_actors(spec, config, actors)
     try:
         info = ray.get([h.ready.remote() for h in handles], timeout=_ACTOR_START_TIMEOUT)
     except ray.exceptions.GetTimeoutError:

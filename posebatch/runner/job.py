@@ -10,6 +10,7 @@ video's last chunk lands, a task on this node tracks it and writes its dataset f
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -73,6 +74,112 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
 
     found = discover(spec.inputs, spec.extensions, resolve_asset)
     states = [VideoState(i, v.name, v.path) for i, v in enumerate(found.videos)]
+    plan_s = _plan(states, spec.chunk)
+    runtime = contextlib.ExitStack()
+    with runtime:       # shut down on the way out, whatever happens from here
+        pending = [ChunkTask(st.video_id, st.key, s, e) for st in states if st.index is not None
+                   for s, e in st.chunks if not store.is_done(st.key, s, e)]
+        per_video = Counter(t.video for t in pending)
+        for st in states:
+            st.remaining = per_video[st.video_id]
+        total = sum(st.index.frames for st in states if st.index is not None)
+        todo = sum(t.end - t.start for t in pending)
+        # A video's dataset files are reused when they carry its stamp; all others go now, so the
+        # datasets only ever hold files of this job.
+        stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey)
+                  for st in states if st.index is not None}
+        stats = {vid: store.video_stats(vid, stamp) for vid, stamp in stamps.items()}
+        stats = {vid: s for vid, s in stats.items() if s is not None and per_video[vid] == 0}
+        to_finish = [st for st in states if st.index is not None and st.video_id not in stats]
+        store.prune(set(stats))
+        legacy = store.legacy_tables()
+        if legacy:
+            log.warning("%s holds tables of an older posebatch (%s): they are rebuilt as "
+                        "datasets from the stored detections", out,
+                        ", ".join(sorted(legacy.values())))
+            store.remove_legacy()
+
+        manifest = {
+            "schema": "posebatch.job/1", "state": "running",
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), **job_meta,
+            "videos": [manifest_video(st, store) for st in states],
+            "problems": [dataclasses.asdict(p) for p in found.problems],
+        }
+        if pending or to_finish:
+            store.remove_index()
+        store.write_manifest(manifest)
+
+        nodes: dict[str, int] = {}
+        results_bad: dict[int, int] = {}
+        t_planned = t_last_chunk = time.perf_counter()
+        first_chunk: list[float] = []
+        cpu_planned = cpu_last_chunk = time.process_time()
+        chunk_cpu: list[float] = []
+        progress.start(total, total - todo, len(states))
+        try:
+            if pending or to_finish:
+                actors = min(resolve_actors(spec, local_cpus()), max(len(pending), 1))
+                runtime.enter_context(ray_runtime(spec, actors))
+                finisher = Finisher(store, layout, spec.track, table_meta, actors)
+                waiting = {st.video_id for st in to_finish}
+
+                def finish_if_done(st: VideoState) -> None:
+                    if st.remaining == 0 and st.video_id in waiting:
+                        waiting.discard(st.video_id)
+                        finisher.submit(st, stamps[st.video_id])
+
+                for st in to_finish:
+                    finish_if_done(st)
+                if pending:
+                    if spec.address:
+                        actors = min(resolve_actors(spec, _cluster_cpus(spec)), len(pending))
+                    pool, info = start_pool(spec, config, actors)
+                    manifest["actors"] = info
+                    chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
+                                       progress, on_video_done=finish_if_done,
+                                       between=finisher.collect, first=first_chunk)
+                    t_last_chunk, cpu_last_chunk = time.perf_counter(), time.process_time()
+                finisher.finish()
+                stats.update(finisher.stats)
+        except KeyboardInterrupt:
+            manifest["state"] = "interrupted"
+            store.write_manifest(manifest)
+            raise
+        except PosebatchError as exc:
+            manifest.update(state="failed", error=str(exc))
+            store.write_manifest(manifest)
+            raise
+        finally:
+            runtime.close()
+            progress.stop()
+
+        # Every video's tables are on disk now: the index and the manifest close the job.
+        rows = [video_row(st, stats.get(st.video_id)) for st in states]
+        for p in found.problems:
+            rows.append(problem_row(len(rows), p))
+        paths = {t: out / t for t in DATASETS}
+        paths["videos"] = store.write_videos(rows, job_meta)
+        t_end = time.perf_counter()
+        manifest.update(
+            state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            videos=[{**manifest_video(st, store), "status": r["status"], "error": r["error"]}
+                    for st, r in zip(states, rows)],
+            tables={k: str(v.relative_to(out)) for k, v in paths.items()},
+            nodes=nodes, seconds=round(t_end - t_job, 3),
+            timing=_timing(plan_s, (t_job, t_planned, t_last_chunk, t_end),
+                           (cpu_job, cpu_planned, cpu_last_chunk), chunk_cpu, todo,
+                           first_chunk[0] - t_job if first_chunk else None),
+        )
+        manifest_path = store.write_manifest(manifest)
+        return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
+                         manifest=manifest_path, frames_done=todo, frames_total=total,
+                         seconds=time.perf_counter() - t_job, nodes=nodes)
+
+
+def _plan(states: list[VideoState], chunk: int) -> float:
+    """Fingerprint and index every video (packets only) and cut it into chunks; a video that
+    cannot be read is marked failed, with the reason. Returns the seconds it took."""
+    t = time.perf_counter()
     for st in states:
         try:
             st.size = st.path.stat().st_size
@@ -87,116 +194,40 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
             log.error("%s", st.error)
             continue
         st.key = video_key(st.path, st.fingerprint)
-        st.chunks = chunk_ranges(st.index.frames, spec.chunk)
-
-    pending = [ChunkTask(st.video_id, st.key, s, e) for st in states if st.index is not None
-               for s, e in st.chunks if not store.is_done(st.key, s, e)]
-    per_video = Counter(t.video for t in pending)
-    for st in states:
-        st.remaining = per_video[st.video_id]
-    total = sum(st.index.frames for st in states if st.index is not None)
-    todo = sum(t.end - t.start for t in pending)
-    # A video's dataset files are reused when they carry its stamp; all others go now, so the
-    # datasets only ever hold files of this job.
-    stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey)
-              for st in states if st.index is not None}
-    stats = {vid: store.video_stats(vid, stamp) for vid, stamp in stamps.items()}
-    stats = {vid: s for vid, s in stats.items() if s is not None and per_video[vid] == 0}
-    to_finish = [st for st in states if st.index is not None and st.video_id not in stats]
-    store.prune(set(stats))
-    legacy = store.legacy_tables()
-    if legacy:
-        log.warning("%s holds tables of an older posebatch (%s): they are rebuilt as "
-                    "datasets from the stored detections", out,
-                    ", ".join(sorted(legacy.values())))
-        store.remove_legacy()
-
-    manifest = {
-        "schema": "posebatch.job/1", "state": "running",
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), **job_meta,
-        "videos": [manifest_video(st, store) for st in states],
-        "problems": [dataclasses.asdict(p) for p in found.problems],
-    }
-    if pending or to_finish:
-        store.remove_index()
-    store.write_manifest(manifest)
-
-    nodes: dict[str, int] = {}
-    results_bad: dict[int, int] = {}
-    t_planned = t_last_chunk = time.perf_counter()
-    chunk_cpu: list[float] = []
-    progress.start(total, total - todo, len(states))
-    try:
-        if pending or to_finish:
-            actors = min(resolve_actors(spec, local_cpus()), max(len(pending), 1))
-            with ray_runtime(spec, actors):
-                import ray
-
-                finisher = Finisher(store, layout, spec.track, table_meta, actors)
-                waiting = {st.video_id for st in to_finish}
-
-                def finish_if_done(st: VideoState) -> None:
-                    if st.remaining == 0 and st.video_id in waiting:
-                        waiting.discard(st.video_id)
-                        finisher.submit(st, stamps[st.video_id])
-
-                for st in to_finish:
-                    finish_if_done(st)
-                if pending:
-                    if spec.address:
-                        cpus = int(ray.cluster_resources().get("CPU", 1))
-                        actors = min(resolve_actors(spec, cpus), len(pending))
-                    pool, info = start_pool(spec, config, actors)
-                    manifest["actors"] = info
-                    chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
-                                       progress, on_video_done=finish_if_done,
-                                       between=finisher.collect)
-                    t_last_chunk = time.perf_counter()
-                finisher.finish()
-                stats.update(finisher.stats)
-    except KeyboardInterrupt:
-        manifest["state"] = "interrupted"
-        store.write_manifest(manifest)
-        raise
-    except PosebatchError as exc:
-        manifest.update(state="failed", error=str(exc))
-        store.write_manifest(manifest)
-        raise
-    finally:
-        progress.stop()
-
-    # Every video's tables are on disk now: the index and the manifest close the job.
-    rows = [video_row(st, stats.get(st.video_id)) for st in states]
-    for p in found.problems:
-        rows.append(problem_row(len(rows), p))
-    paths = {t: out / t for t in DATASETS}
-    paths["videos"] = store.write_videos(rows, job_meta)
-    t_end = time.perf_counter()
-    manifest.update(
-        state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        videos=[{**manifest_video(st, store), "status": r["status"], "error": r["error"]}
-                for st, r in zip(states, rows)],
-        tables={k: str(v.relative_to(out)) for k, v in paths.items()},
-        nodes=nodes, seconds=round(t_end - t_job, 3),
-        timing=_timing(t_job, t_planned, t_last_chunk, t_end, cpu_job, chunk_cpu, todo),
-    )
-    manifest_path = store.write_manifest(manifest)
-    return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
-                     manifest=manifest_path, frames_done=todo, frames_total=total,
-                     seconds=time.perf_counter() - t_job, nodes=nodes)
+        st.chunks = chunk_ranges(st.index.frames, chunk)
+    return time.perf_counter() - t
 
 
-def _timing(t_job: float, t_planned: float, t_last_chunk: float, t_end: float,
-            cpu_job: float, chunk_cpu: list[float], frames: int) -> dict:
-    """What the driver cost this run (the manifest's ``timing``): how long planning took,
-    inference, and the tail after the last chunk; its CPU time (every thread of the process)
-    and the main thread's per chunk result; its peak resident memory."""
+def _cluster_cpus(spec: JobSpec) -> int:
+    """CPUs the actors may use: this machine's, or the connected cluster's."""
+    if not spec.address:
+        return local_cpus()
+    import ray
+
+    return int(ray.cluster_resources().get("CPU", 1))
+
+
+def _timing(plan_s: float, wall: tuple[float, float, float, float],
+            cpu: tuple[float, float, float], chunk_cpu: list[float], frames: int,
+            first_chunk_s: float | None) -> dict:
+    """What the driver cost this run (the manifest's ``timing``): how long planning took
+    (indexing), the start, the first chunk, inference and the tail after the last chunk
+    (``wall``: start, planned, last chunk, end);
+    its CPU time (every thread of the process; ``cpu``: start, planned, last chunk), in all
+    and while chunks came in, and the main thread's per chunk result; its peak resident
+    memory."""
     import resource
 
+    t_job, t_planned, t_last_chunk, t_end = wall
+    cpu_job, cpu_planned, cpu_last_chunk = cpu
     return {
-        "plan_s": round(t_planned - t_job, 3), "infer_s": round(t_last_chunk - t_planned, 3),
+        "plan_s": round(plan_s, 3), "start_s": round(t_planned - t_job, 3),
+        "first_chunk_s": None if first_chunk_s is None else round(first_chunk_s, 3),
+        "infer_s": round(t_last_chunk - t_planned, 3),
         "tail_s": round(t_end - t_last_chunk, 3), "frames_done": frames,
         "chunks": len(chunk_cpu), "driver_cpu_s": round(time.process_time() - cpu_job, 3),
+        "plan_cpu_s": round(cpu_planned - cpu_job, 3),
+        "infer_cpu_s": round(cpu_last_chunk - cpu_planned, 3),
         "chunk_ms_mean": round(1000 * sum(chunk_cpu) / max(len(chunk_cpu), 1), 3),
         "chunk_ms_max": round(1000 * max(chunk_cpu, default=0.0), 3),
         "driver_peak_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
@@ -205,10 +236,11 @@ def _timing(t_job: float, t_planned: float, t_last_chunk: float, t_end: float,
 
 def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Store,
            nodes: dict[str, int], results_bad: dict[int, int], progress: Progress,
-           on_video_done: Callable[[VideoState], None], between: Callable[[], None]
-           ) -> list[float]:
+           on_video_done: Callable[[VideoState], None], between: Callable[[], None],
+           first: list[float]) -> list[float]:
     """Hand every pending chunk to the actor pool and write each result as it arrives;
-    return the driver's main-thread CPU seconds spent on each result."""
+    return the driver's main-thread CPU seconds spent on each result (``first`` gets the
+    time the first result came)."""
     import ray
 
     refs = {st.video_id: ray.put(st.index) for st in states if st.remaining}
@@ -226,6 +258,8 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
             raise PosebatchError(
                 f"a pose actor died ({exc}); finished chunks are saved: rerun "
                 "the same command to resume") from None
+        if not first:
+            first.append(time.perf_counter())
         t = res.task
         if res.note:
             log.info("%s [%d, %d): decoded %s: %s", states[t.video].name, t.start,
