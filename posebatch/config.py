@@ -159,7 +159,10 @@ class TrackConfig:
                                   f">= 0, got {v!r}")
         if self.swap_horizon <= 0:
             raise ConfigError(f"track.swap_horizon must be > 0 s, got {self.swap_horizon}")
-        if not 0 < self.min_similarity <= 1:
+        if not isinstance(self.enabled, bool):
+            raise ConfigError(f"track.enabled must be true or false, got {self.enabled!r}")
+        if (not isinstance(self.min_similarity, (int, float))
+                or isinstance(self.min_similarity, bool) or not 0 < self.min_similarity <= 1):
             raise ConfigError(f"track.min_similarity must be in (0, 1], got "
                               f"{self.min_similarity!r}")
 

@@ -37,12 +37,14 @@ class JobSpec:
     actors: int = 0                  # 0: one per `threads` CPUs of the local machine
     threads: int = 1                 # TensorFlow intra-op threads (= CPUs reserved) per actor
     prefetch: int = 0                # frames an actor decodes ahead of its network (0: off)
+    frame_timeout: float = 10.0      # s per frame before a chunk's worker is presumed hung
     address: str | None = None       # an existing Ray cluster; None starts a local runtime
     extensions: tuple[str, ...] = VIDEO_EXTENSIONS
     force: bool = False
     track: TrackConfig = field(default_factory=TrackConfig)   # [track] in a job file
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if isinstance(self.track, dict):
             object.__setattr__(self, "track", track_config(self.track))
         object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
@@ -54,12 +56,57 @@ class JobSpec:
                                  for e in self.extensions))
         if self.chunk < 1:
             raise ConfigError(f"chunk must be at least 1 frame, got {self.chunk}")
+        if not 1 <= self.upsample <= 16:
+            raise ConfigError(f"upsample must be from 1 to 16, got {self.upsample}")
         if self.actors < 0:
             raise ConfigError(f"actors must be 0 (automatic) or more, got {self.actors}")
         if self.threads < 1:
             raise ConfigError(f"threads per actor must be at least 1, got {self.threads}")
         if not 0 <= self.prefetch <= 64:
             raise ConfigError(f"prefetch must be 0 (off) to 64 frames, got {self.prefetch}")
+        if not self.frame_timeout > 0:
+            raise ConfigError(f"frame_timeout must be more than 0 seconds, got "
+                              f"{self.frame_timeout}")
+
+
+# What each option must be, for messages that say so (a job file can hold anything TOML has).
+_WHOLE = {"chunk": "a whole number of frames", "actors": "a whole number (0: automatic)",
+          "threads": "a whole number of threads", "prefetch": "a whole number of frames"}
+_NUMBER = {"upsample": "a number (the heatmap upsampling ratio)",
+           "frame_timeout": "a number of seconds"}
+_TEXT = {"out": "a folder path", "model": "a model name (posebatch models list)",
+         "preprocess": "reference or aspect", "coords": "center or tfpose",
+         "precision": "fp32, bf16 or auto"}
+
+
+def _check_types(spec: "JobSpec") -> None:
+    """Each option of the type it must have, or a ConfigError that names it and says what it
+    should be (TOML gives strings, numbers, booleans, lists and tables)."""
+    def bad(name: str, want: str, v) -> ConfigError:
+        return ConfigError(f"{name} must be {want}, got {v!r} ({type(v).__name__})")
+
+    for name, want in _WHOLE.items():
+        v = getattr(spec, name)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise bad(name, want, v)
+    for name, want in _NUMBER.items():
+        v = getattr(spec, name)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v != v:
+            raise bad(name, want, v)
+    for name, want in _TEXT.items():
+        if not isinstance(getattr(spec, name), str):
+            raise bad(name, want, getattr(spec, name))
+    if spec.address is not None and not isinstance(spec.address, str):
+        raise bad("address", "HOST:PORT of a Ray cluster", spec.address)
+    if not isinstance(spec.force, bool):
+        raise bad("force", "true or false", spec.force)
+    for name in ("inputs", "extensions"):
+        v = getattr(spec, name)
+        if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+            raise bad(name, "a list of strings" + (" (files, folders, asset:NAME)"
+                                                   if name == "inputs" else ""), v)
+    if not isinstance(spec.track, (dict, TrackConfig)):
+        raise bad("track", "a table of tracking settings", spec.track)
 
 
 _TRACK_FIELDS = {f.name for f in dataclasses.fields(TrackConfig)}
@@ -126,6 +173,8 @@ def make_spec(job_file: Path | None, overrides: dict[str, Any]) -> JobSpec:
         raise ConfigError("no output folder: pass --out OUT (or out = ... in the job file)")
     try:
         return JobSpec(**values)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid job option: {exc}") from None
 

@@ -18,10 +18,17 @@ removed before any new work and written when everything else is on disk.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import logging
+import os
 import shutil
+import socket
+import time
 from pathlib import Path
+from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,7 +37,10 @@ from .fetch import atomic_write_bytes
 from .write import (CHUNK_SCHEMA_VERSION, CHUNK_TABLES, SCHEMA_VERSION, TABLES, VIDEOS,
                     write_parquet)
 
+log = logging.getLogger(__name__)
+
 CHUNKS = ".chunks"
+LOCK = ".lock"
 TMP = ".tmp"
 MANIFEST = "manifest.json"
 INDEX = "videos.parquet"
@@ -181,6 +191,52 @@ def video_stamp(video_id: int, name: str, vkey: str, params_key: str, track_key:
     its bytes and path, the pose settings, the tracking settings and the schema."""
     return {"video_id": video_id, "name": name, "key": vkey, "params_key": params_key,
             "track_key": track_key, "schema": SCHEMA_VERSION}
+
+
+@contextlib.contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """One job at a time writes an output folder: an exclusive ``flock`` on ``OUT/.lock``,
+    which the kernel releases when the process ends however it ends, so the lock of a crashed
+    or killed job is never in the way (its note in the file is reported and replaced). A
+    second job on the same folder is refused with who holds it."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_note(path)
+            from .errors import ConfigError
+
+            raise ConfigError(
+                f"{out} is being written by another posebatch job ({holder}); wait for it to "
+                "finish (posebatch status shows how far it is), stop it, or use another --out")
+        left = _lock_note(path)
+        if left != "nobody":
+            log.warning("%s: taking over the lock left by a job that did not finish (%s)",
+                        out, left)
+        note = {"pid": os.getpid(), "host": socket.gethostname(),
+                "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(note).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)         # a clean end leaves no note behind
+    finally:
+        os.close(fd)                    # releases the flock
+
+
+def _lock_note(path: Path) -> str:
+    try:
+        note = json.loads(path.read_text() or "null")
+    except (OSError, ValueError):
+        return "unknown"
+    if not note:
+        return "nobody"
+    return f"pid {note.get('pid')} on {note.get('host')}, since {note.get('since')}"
 
 
 def chunks_done(out: Path, store_dir: str, chunks: list[tuple[int, int]]

@@ -10,48 +10,12 @@ from rich.table import Table
 from ..config import Coords, Precision, Preprocess
 from ..render.video import Style
 from .common import app, console, err, guard, resolve_asset
+from .progress import job_progress
 from .gait import run_gait
 from .render import run_render
 
 
 _TRACK_PANEL = "Tracking and smoothing (a job file's \\[track] table)"
-
-
-class _RichProgress:
-    """The runner's progress drawn by rich: frames, frames/s, ETA, videos done and failed."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.bar = None
-
-    def start(self, total_frames: int, done_frames: int, videos: int) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
-
-        self.videos = videos
-        if not self.enabled:
-            return
-        self.bar = Progress(TextColumn("[bold]frames"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[fps]}"), TimeRemainingColumn(),
-                            TextColumn("{task.fields[videos]}"), console=err,
-                            transient=False)
-        self.bar.start()
-        self.task = self.bar.add_task("frames", total=total_frames, completed=done_frames,
-                                      fps="", videos=f"videos 0/{videos}")
-
-    def advance(self, frames: int, videos_done: int, videos_failed: int) -> None:
-        if self.bar is None:
-            return
-        self.bar.update(self.task, advance=frames)
-        fps = self.bar.tasks[0].speed or 0.0
-        failed = f", [red]{videos_failed} failed[/red]" if videos_failed else ""
-        self.bar.update(self.task, fps=f"{fps:.1f} frames/s",
-                        videos=f"videos {videos_done}/{self.videos}{failed}")
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
 
 
 def _summary(report) -> None:
@@ -74,6 +38,25 @@ def _summary(report) -> None:
     for name, path in report.tables.items():
         console.print(f"{name}: {path}", soft_wrap=True)
     console.print(f"manifest: {report.manifest}", soft_wrap=True)
+
+
+def write_summary_json(report, path: Path) -> None:
+    """The job's outcome for machines: totals and one entry per input (atomic write)."""
+    import json
+
+    from ..fetch import atomic_write_bytes
+
+    summary = {
+        "schema": "posebatch.summary/1", "out": str(report.out),
+        "manifest": str(report.manifest), "seconds": round(report.seconds, 3),
+        "frames_total": report.frames_total, "frames_done_this_run": report.frames_done,
+        "inputs": len(report.videos), "failed": len(report.failed),
+        "tables": {k: str(v) for k, v in report.tables.items()},
+        "videos": [{k: v[k] for k in ("video_id", "video", "path", "status", "error", "frames",
+                                      "decoded_frames", "people_frames", "tracks")}
+                   for v in report.videos],
+    }
+    atomic_write_bytes(Path(path), json.dumps(summary, indent=2).encode())
 
 
 @app.command()
@@ -105,8 +88,21 @@ def run(
     address: Annotated[Optional[str], typer.Option("--address", help="Address of a running "
                        "Ray cluster (HOST:PORT); without it a local runtime is started.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every chunk.")] = False,
+    frame_timeout: Annotated[Optional[float], typer.Option(
+        "--frame-timeout", help="Seconds per frame (plus 120 s) a chunk may run before its "
+        "worker is presumed hung, stopped and replaced. \[default: 10]",
+        show_default=False)] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress",
-                        help="Show the progress bar.")] = True,
+                        help="Show progress: a bar on a terminal, a line every "
+                        "--log-interval seconds otherwise.")] = True,
+    log_interval: Annotated[float, typer.Option(
+        "--log-interval", help="Seconds between progress lines when the output is not a "
+        "terminal.", min=1.0)] = 30.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary "
+                     "table; errors and failed inputs are still reported.")] = False,
+    summary_json: Annotated[Optional[Path], typer.Option(
+        "--summary-json", help="Also write the outcome as JSON to this file (per video: "
+        "status, frames, error; totals).")] = None,
     track: Annotated[Optional[bool], typer.Option(
         "--track/--no-track", help="Follow people through each video. \\[default: track]",
         show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
@@ -148,6 +144,7 @@ def run(
                                "upsample": upsample, "coords": coords, "chunk": chunk,
                                "precision": precision,
                                "actors": actors, "threads": threads, "address": address,
+                               "frame_timeout": frame_timeout,
                                "force": force or None,
                                "track": {"enabled": track, "max_gap": max_gap,
                                          "min_seen": min_seen,
@@ -155,12 +152,16 @@ def run(
                                          "swap_horizon": swap_horizon, "fill_gap": fill_gap,
                                          "cutoff": cutoff}})
         try:
-            report = run_job(spec, _RichProgress(progress), resolve_asset)
+            report = run_job(spec, job_progress(err, progress and not quiet, log_interval),
+                             resolve_asset)
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted: finished chunks are kept in {spec.out}; run the "
                       "same command again to resume[/yellow]")
             raise typer.Exit(130) from None
-    _summary(report)
+        if summary_json:
+            write_summary_json(report, summary_json)
+    if not quiet:
+        _summary(report)
     if gait or render:
         with guard():
             if gait:
@@ -176,28 +177,25 @@ def run(
 
 @app.command()
 def status(out: Annotated[Path, typer.Argument(help="A job's output folder.")]):
-    """Per-video progress of a job (running, interrupted or complete)."""
-    from ..store import read_manifest, chunks_done
+    """Per-video progress of a job (running, stopped or complete): done, running, pending,
+    failed."""
+    from ..runner.status import job_status
 
     with guard():
-        m = read_manifest(out)
-    t = Table("video", "frames", "chunks done", "progress", "status",
-              title=f"{out}: {m['state']} (model {m['model']['name']}, "
-                    f"started {m.get('started', '?')})")
+        st = job_status(out)
+    t = Table("video", "frames", "chunks done", "progress", "state",
+              title=f"{out}: {st.shown_state} (model {st.model}, started {st.started})")
     total = done = 0
-    for v in m["videos"]:
-        chunks = [tuple(c) for c in v["chunks"]]
-        finished = chunks_done(out, v["store"], chunks) if v["store"] else []
-        frames = sum(e - s for s, e in chunks)
-        frames_done = sum(e - s for s, e in finished)
-        total, done = total + frames, done + frames_done
-        pct = f"{100 * frames_done / frames:.0f}%" if frames else "-"
-        st = v.get("status") or ""
-        shown = {"ok": "[green]ok[/green]", "pending": "pending"}.get(
-            st, f"[red]{st}: {v.get('error')}[/red]")
-        t.add_row(v["name"], str(v["frames"] or 0), f"{len(finished)}/{len(chunks)}", pct, shown)
-    for p in m.get("problems", []):
-        t.add_row(p["path"], "0", "-", "-", f"[red]error: {p['error']}[/red]")
+    colour = {"done": "green", "running": "cyan", "pending": "default", "stopped": "yellow",
+              "failed": "red"}
+    for v in st.videos:
+        total, done = total + v.frames, done + v.frames_done
+        pct = f"{100 * v.frames_done / v.frames:.0f}%" if v.frames else "-"
+        shown = v.state if v.state != "failed" else f"failed: {v.error}"
+        t.add_row(v.name, str(v.frames), f"{v.chunks_done}/{v.chunks}", pct,
+                  f"[{colour[v.state]}]{shown}[/{colour[v.state]}]")
+    for p in st.problems:
+        t.add_row(p["path"], "0", "-", "-", f"[red]failed: {p['error']}[/red]")
     console.print(t)
     console.print(f"{done}/{total} frames done")
 
@@ -214,7 +212,7 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
     with guard():
         spec = JobSpec(**{**DEMO_JOB, "out": str(out)})
         try:
-            report = run_job(spec, _RichProgress(progress), resolve_asset)
+            report = run_job(spec, job_progress(err, progress), resolve_asset)
         except KeyboardInterrupt:
             err.print("[yellow]interrupted: run posebatch demo again to resume[/yellow]")
             raise typer.Exit(130) from None

@@ -171,6 +171,17 @@ def process_chunk(estimator, index: VideoIndex, task: ChunkTask, prefetch: int =
                        time.perf_counter() - t0, bad_frames=bad)
 
 
+def failed_chunk_tables(index: VideoIndex, task: ChunkTask, reason: str, layout
+                        ) -> dict[str, pa.Table]:
+    """A chunk given up on (its worker died or hung on it twice): every frame of it a row
+    with status ``error`` and the reason, nobody found."""
+    tb = index.time_base
+    rows = [{"frame": i, "pts": int(index.pts[i]), "time": int(index.pts[i]) * tb,
+             "status": "error", "error": f"chunk [{task.start}, {task.end}) failed: {reason}"}
+            for i in range(task.start, task.end)]
+    return frame_tables(rows, layout)
+
+
 class PoseWorker:
     """Ray actor body: one loaded graph and parser, reused for every chunk it is given."""
 

@@ -24,11 +24,11 @@ from .. import __version__
 from ..decode import chunk_ranges, index_video
 from ..errors import PosebatchError, VideoError
 from ..job import JobSpec, discover, fingerprint, params_key, pose_config, track_key
-from ..layout import get_layout
-from ..store import DATASETS, Store, video_key, video_stamp
+from ..layout import KeypointLayout, get_layout
+from ..store import DATASETS, Store, output_lock, video_key, video_stamp
 from ..write import CHUNK_SCHEMA_VERSION
-from .chunk import ChunkResult, ChunkSink, ChunkTask
-from .cluster import local_cpus, ray_runtime, resolve_actors, start_pool
+from .chunk import ChunkResult, ChunkSink, ChunkTask, failed_chunk_tables
+from .cluster import ChunkFailure, local_cpus, ray_runtime, resolve_actors, start_pool
 from .finish import Finisher
 from .outcome import JobReport, Progress, VideoState, manifest_video, problem_row, video_row
 
@@ -47,7 +47,14 @@ def versions() -> dict[str, str]:
 
 def run_job(spec: JobSpec, progress: Progress | None = None,
             resolve_asset: Callable[[str], Path] | None = None) -> JobReport:
-    """Run (or resume) a job. Bad inputs are reported in the tables, never raised."""
+    """Run (or resume) a job. Bad inputs are reported in the tables, never raised. One job
+    at a time per output folder (a second one is refused)."""
+    with output_lock(Path(spec.out)):
+        return _run_job(spec, progress, resolve_asset)
+
+
+def _run_job(spec: JobSpec, progress: Progress | None,
+             resolve_asset: Callable[[str], Path] | None) -> JobReport:
     from ..fetch import ensure_model, sha256_file
 
     t_job, cpu_job = time.perf_counter(), time.process_time()
@@ -137,7 +144,8 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
                     manifest["actors"] = info
                     chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
                                        progress, on_video_done=finish_if_done,
-                                       between=finisher.collect, first=first_chunk)
+                                       between=finisher.collect, first=first_chunk,
+                                       layout=layout)
                     t_last_chunk, cpu_last_chunk = time.perf_counter(), time.process_time()
                 finisher.finish()
                 stats.update(finisher.stats)
@@ -237,7 +245,7 @@ def _timing(plan_s: float, wall: tuple[float, float, float, float],
 def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Store,
            nodes: dict[str, int], results_bad: dict[int, int], progress: Progress,
            on_video_done: Callable[[VideoState], None], between: Callable[[], None],
-           first: list[float]) -> list[float]:
+           first: list[float], layout: KeypointLayout) -> list[float]:
     """Hand every pending chunk to the actor pool and write each result as it arrives;
     return the driver's main-thread CPU seconds spent on each result (``first`` gets the
     time the first result came)."""
@@ -253,11 +261,21 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
     while pool.has_next():
         cpu = time.thread_time()
         try:
-            res: ChunkResult = pool.get_next_unordered()
-        except ray.exceptions.RayActorError as exc:
+            res: ChunkResult | ChunkFailure = pool.get_next_unordered()
+        except ray.exceptions.RayActorError as exc:    # and no successor could be made
             raise PosebatchError(
                 f"a pose actor died ({exc}); finished chunks are saved: rerun "
                 "the same command to resume") from None
+        except OSError as exc:
+            raise PosebatchError(
+                f"a pose actor could not write its chunk ({exc.strerror or exc}); finished "
+                "chunks are saved: fix that (space, permissions) and rerun the same command "
+                "to resume") from None
+        if isinstance(res, ChunkFailure):
+            t = res.task
+            res = ChunkResult(t, failed_chunk_tables(states[t.video].index, t, res.reason,
+                                                     layout), "failed", res.reason, 0.0,
+                              bad_frames=t.end - t.start)
         if not first:
             first.append(time.perf_counter())
         t = res.task

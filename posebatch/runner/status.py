@@ -1,0 +1,80 @@
+"""How far a job is, read from its folder while it runs or after: per video done, running,
+pending or failed, and whether a job is still writing the folder."""
+from __future__ import annotations
+
+import fcntl
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..store import LOCK, Store, chunks_done, read_manifest, video_stamp
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    name: str
+    frames: int
+    chunks: int
+    chunks_done: int
+    frames_done: int
+    state: str             # done | running | pending | stopped | failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    out: Path
+    state: str             # the manifest's: running, interrupted, failed, complete
+    alive: bool            # a job holds the folder's lock now
+    model: str
+    started: str
+    videos: list[VideoProgress]
+    problems: list[dict]
+
+    @property
+    def shown_state(self) -> str:
+        if self.state == "running" and not self.alive:
+            return "stopped (the job that wrote it is no longer running: rerun it to resume)"
+        return self.state
+
+
+def job_status(out: Path) -> JobStatus:
+    out = Path(out)
+    m = read_manifest(out)
+    alive = _locked(out / LOCK)
+    store = Store(out, m.get("params_key", ""))
+    videos = []
+    for v in m["videos"]:
+        chunks = [tuple(c) for c in v["chunks"]]
+        finished = chunks_done(out, v["store"], chunks) if v["store"] else []
+        frames = sum(e - s for s, e in chunks)
+        done_frames = sum(e - s for s, e in finished)
+        if v.get("status") not in (None, "pending", "ok", "partial"):
+            state = "failed"
+        elif v["store"] and store.video_stats(v["video_id"], video_stamp(
+                v["video_id"], v["name"], Path(v["store"]).parts[1], m.get("params_key", ""),
+                m.get("track_key", ""))) is not None:
+            state = "done"
+        elif not finished:
+            state = "pending"
+        else:
+            state = "running" if alive else "stopped"
+        videos.append(VideoProgress(v["name"], frames, len(chunks), len(finished),
+                                    done_frames, state, v.get("error")))
+    return JobStatus(out, m["state"], alive, m["model"]["name"], m.get("started", "?"),
+                     videos, m.get("problems", []))
+
+
+def _locked(path: Path) -> bool:
+    """Whether another process holds the folder's lock (a job is writing it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)

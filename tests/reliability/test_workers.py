@@ -1,0 +1,97 @@
+"""Workers that die or hang: the pool replaces them and redoes their chunk; a chunk that
+kills (or hangs) its worker twice is given up on with the reason; a real job survives the
+SIGKILL of a pose actor in the middle of a chunk with the same tables."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from posebatch.runner.chunk import ChunkTask
+from posebatch.runner.cluster import ChunkFailure, ChunkPool
+
+from ..test_run import kill_job, same_tables, start
+
+
+@pytest.fixture()
+def local_ray():
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False,
+             object_store_memory=100 * 2**20, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local_ray,
+                                                                            tmp_path):
+    ray = local_ray
+    once = tmp_path / "crashed-once"
+
+    @ray.remote(num_cpus=0)
+    class Worker:
+        def process(self, task):
+            if task.start == 4 and not once.exists():   # dies the first time only
+                once.touch()
+                os._exit(1)
+            if task.start == 8:                          # dies every time: a poison input
+                os._exit(1)
+            if task.start == 12:                         # hangs every time
+                time.sleep(3600)
+            return task.start, os.getpid()
+
+    pool = ChunkPool([Worker.remote(), Worker.remote()], replace=Worker.remote,
+                     timeout=lambda task: 4.0)
+    tasks = [ChunkTask(0, "v", s, s + 4) for s in range(0, 24, 4)]
+    for t in tasks:
+        pool.submit(lambda a, t: a.process.remote(t), t)
+    done, failed = [], {}
+    while pool.has_next():
+        r = pool.get_next_unordered()
+        if isinstance(r, ChunkFailure):
+            failed[r.task.start] = r.reason
+        else:
+            done.append(r[0])
+    assert sorted(done) == [0, 4, 16, 20]        # each once, the crashed-once chunk redone
+    assert set(failed) == {8, 12}
+    assert failed[8].startswith("attempt 1: its worker died (")
+    assert "attempt 2: its worker died (" in failed[8]
+    assert failed[12] == ("attempt 1: it ran past its time limit of 4 s; attempt 2: it ran "
+                          "past its time limit of 4 s")
+    assert pool.replaced == 5                    # 1 + 2 deaths, 2 hangs
+
+
+def _busy_pose_worker(job: psutil.Process, timeout: float = 240) -> psutil.Process:
+    """A pose actor of this job while it runs a chunk (Ray titles the process after the
+    method it runs)."""
+    t = time.time()
+    while time.time() - t < timeout:
+        for p in job.children(recursive=True):
+            try:
+                if "PoseWorker.process" in " ".join(p.cmdline()):
+                    return p
+            except psutil.Error:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("no pose actor was seen running a chunk")
+
+
+def test_job_completes_with_the_same_tables_after_an_actor_is_killed(full_run, walk_dir,
+                                                                     tmp_path):
+    out = tmp_path / "out"
+    proc = start("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
+    try:
+        victim = _busy_pose_worker(psutil.Process(proc.pid))
+        victim.send_signal(signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=600)
+    except BaseException:
+        kill_job(proc)
+        raise
+    assert proc.returncode == 0, stderr
+    assert "its worker died" in stderr and "it is done again" in stderr, stderr
+    same_tables(full_run[0], out)       # no frame missing, none twice
