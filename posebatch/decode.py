@@ -67,6 +67,40 @@ class Frame:
     pts: int
     time: float
     image: np.ndarray          # (h, w, 3) uint8 BGR
+    corrupt: bool = False      # the decoder reported damage in its data (and concealed it)
+
+
+def _decoded(container, stream) -> Iterator[tuple[object, bool]]:
+    """Each decoded frame with whether it is damaged. FFmpeg conceals damaged picture data
+    (the frame looks whole) and only says so in its log ("error while decoding MB ...") or,
+    for some codecs, in the frame's corrupt flag. PyAV counts the log's errors; the count is
+    read around each packet's decoding (synchronous with slice threading, PyAV's default),
+    and a packet that raised it marks its picture (by timestamp), whenever the decoder hands
+    that picture out."""
+    import av.logging
+
+    _count_decoder_errors()
+    damaged: set[int] = set()
+    for packet in container.demux(stream):
+        before = av.logging.get_last_error()[0]
+        frames = packet.decode()
+        if av.logging.get_last_error()[0] > before and packet.pts is not None:
+            damaged.add(packet.pts)
+        for f in frames:
+            yield f, bool(f.is_corrupt) or (f.pts is not None and f.pts in damaged)
+
+
+def _count_decoder_errors() -> None:
+    """Have PyAV see FFmpeg's errors (it ignores FFmpeg's log by default) without printing
+    them: they are recorded per frame instead (``Frame.corrupt``)."""
+    import logging
+
+    import av.logging
+
+    level = av.logging.get_level()
+    if level is None or level < av.logging.ERROR:
+        av.logging.set_level(av.logging.ERROR)
+        logging.getLogger("libav").setLevel(logging.CRITICAL)
 
 
 def _open(path: Path):
@@ -149,10 +183,10 @@ def decode_sequential(path: Path) -> Iterator[Frame]:
     with _open(path) as container:
         stream = container.streams.video[0]
         tb = float(stream.time_base or 0)
-        for i, f in enumerate(container.decode(stream)):
+        for i, (f, corrupt) in enumerate(_decoded(container, stream)):
             yield Frame(i, int(f.pts if f.pts is not None else -1),
                         float(f.pts * tb) if f.pts is not None else float("nan"),
-                        f.to_ndarray(format="bgr24"))
+                        f.to_ndarray(format="bgr24"), corrupt)
 
 
 @dataclass
@@ -181,11 +215,11 @@ def decode_range(index: VideoIndex, start: int, end: int,
         seek_to = index.keyframes[index.keyframes <= wanted[0]]
         if start > 0 and seek_to.size:
             container.seek(int(seek_to[-1]), stream=stream, backward=True, any_frame=False)
-        frames = container.decode(stream)
+        frames = _decoded(container, stream)
         first = True
         k = 0
         last = None
-        for f in frames:
+        for f, corrupt in frames:
             if f.pts is None:
                 outcome.method, outcome.note = "from_start", "decoded frames carry no pts"
                 break
@@ -205,7 +239,7 @@ def decode_range(index: VideoIndex, start: int, end: int,
                 return
             if f.pts == wanted[k]:
                 yield Frame(start + k, int(f.pts), float(f.pts * index.time_base),
-                            f.to_ndarray(format="bgr24"))
+                            f.to_ndarray(format="bgr24"), corrupt)
                 k += 1
                 if k == len(wanted):
                     return

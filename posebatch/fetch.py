@@ -16,7 +16,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from .errors import FetchError, IntegrityError, ModelNotCachedError, ModelNotFoundError
+from .errors import (FetchError, GraphError, IntegrityError, ModelNotCachedError,
+                     ModelNotFoundError)
 from .models import AssetSpec, ModelSpec, Source, cache_dir, get_model, write_local_entry
 from .write import atomic_path
 
@@ -155,7 +156,6 @@ def ensure_model(name: str) -> tuple[ModelSpec, Path]:
 def add_model(name: str, source: Path, input: str, output: str, input_size: tuple[int, int],
               layout: str) -> ModelSpec:
     """Register a local frozen graph under ``name`` after checking its tensors and digest."""
-    from .infer import check_graph_file
 
     source = Path(source)
     if not source.is_file():
@@ -167,7 +167,7 @@ def add_model(name: str, source: Path, input: str, output: str, input_size: tupl
     if known is not None and not known.added:
         input, output, layout = known.input, known.output, known.layout
         input_size = known.input_size
-    check_graph_file(source, input, output)
+    _probe(source, input, output, layout)
     digest = verify(source, known.sha256 if known and not known.added else None,
                     f"graph for model {name}",
                     "It is not the graph the manifest lists under this name; add it under "
@@ -179,6 +179,23 @@ def add_model(name: str, source: Path, input: str, output: str, input_size: tupl
     atomic_write_bytes(dest, source.read_bytes())
     write_local_entry(spec)
     return spec
+
+
+def _probe(source: Path, input: str, output: str, layout: str) -> None:
+    """Check the graph's operations and tensors, then run it once on a small black image
+    (safe now: nothing in it can touch a file or run code) to see that its output has the
+    channels its keypoint layout needs."""
+    import numpy as np
+
+    from .infer import GraphRunner
+    from .layout import get_layout
+
+    lay = get_layout(layout)
+    with GraphRunner(source, input, output, lay.n_heatmaps + lay.n_pafs) as runner:
+        out = runner.run(np.zeros((1, 64, 64, 3), np.float32))
+    if out.ndim != 4:
+        raise GraphError(f"{source} returned an output of shape {out.shape}; a pose graph "
+                         "returns N x H/8 x W/8 x channels maps.")
 
 
 def ensure_asset(spec: AssetSpec) -> Path:

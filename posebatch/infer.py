@@ -36,14 +36,67 @@ def load_graph_def(path: Path):
     return gd
 
 
-def check_graph_file(path: Path, input: str, output: str):
-    """Parse ``path`` and make sure it has the input and output tensors; return the GraphDef."""
-    gd = load_graph_def(path)
-    names = {n.name for n in gd.node}
-    missing = [t for t in (input, output) if t.split(":")[0] not in names]
+# The operations a PAF pose graph is made of (those of tf-pose-estimation's graphs, and the
+# pure tensor arithmetic their variants use). A graph is data from a stranger: anything else
+# (reading or writing files, saving and restoring, calling Python, queues, datasets,
+# memory-mapped constants) is refused before TensorFlow ever runs it.
+ALLOWED_OPS = frozenset({
+    "Add", "AddN", "AddV2", "AvgPool", "BiasAdd", "Cast", "ConcatV2", "Const", "Conv2D",
+    "DepthwiseConv2dNative", "ExpandDims", "Fill", "FusedBatchNorm", "FusedBatchNormV3", "Identity",
+    "MaxPool", "Maximum", "Mean", "Minimum", "Mul", "NoOp", "Pack", "Pad", "Placeholder",
+    "RealDiv", "Relu", "Relu6", "Reshape", "ResizeBilinear", "ResizeNearestNeighbor", "Rsqrt",
+    "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Squeeze", "StridedSlice", "Sub", "Tanh",
+    "Transpose",
+})
+# What the refusals say about the worst of the rest.
+_DANGER = {"ReadFile": "reads files", "WriteFile": "writes files", "MatchingFiles":
+           "lists files", "Save": "writes files", "SaveV2": "writes files", "SaveSlices":
+           "writes files", "Restore": "reads files", "RestoreV2": "reads files",
+           "RestoreSlice": "reads files", "PyFunc": "runs Python code", "EagerPyFunc":
+           "runs Python code", "PyFuncStateless": "runs Python code", "ImmutableConst":
+           "maps a file into memory", "PrintV2": "writes to the output", "Print":
+           "writes to the output"}
+
+
+def check_graph(gd, input: str, output: str, where: str) -> None:
+    """Refuse a graph that holds an operation outside ALLOWED_OPS (or any function, which
+    could hide one), or whose input and output tensors are missing or not what a pose graph
+    has (a float image batch, N x H x W x 3)."""
+    if len(gd.library.function):
+        raise GraphError(f"{where} defines {len(gd.library.function)} graph functions; a "
+                         "tf-pose-estimation pose graph has none, and they can hide any "
+                         "operation: refused.")
+    ops = {n.op for n in gd.node}
+    foreign = sorted(ops - ALLOWED_OPS)
+    if foreign:
+        said = ", ".join(f"{op} ({_DANGER[op]})" if op in _DANGER else op for op in foreign)
+        raise GraphError(f"{where} holds operations a pose graph does not use: {said}. "
+                         "posebatch runs only graphs made of the operations of "
+                         "tf-pose-estimation's PAF graphs (posebatch.infer.ALLOWED_OPS); "
+                         "refused.")
+    nodes = {n.name: n for n in gd.node}
+    missing = [t for t in (input, output) if t.split(":")[0] not in nodes]
     if missing:
-        raise GraphError(f"{path} has no tensor {', '.join(missing)} (expected input {input} "
+        raise GraphError(f"{where} has no tensor {', '.join(missing)} (expected input {input} "
                          f"and output {output}); it is not a tf-pose-estimation pose graph.")
+    image = nodes[input.split(":")[0]]
+    if image.op != "Placeholder":
+        raise GraphError(f"{where}: the input {input} is a {image.op}, not a Placeholder to "
+                         "feed images to.")
+    if image.attr["dtype"].type != 1:          # DT_FLOAT
+        raise GraphError(f"{where}: the input {input} is not float32 (a pose graph takes "
+                         "float BGR images).")
+    dims = [d.size for d in image.attr["shape"].shape.dim]
+    if image.attr["shape"].shape.unknown_rank is False and dims and (
+            len(dims) != 4 or dims[3] not in (-1, 3)):
+        raise GraphError(f"{where}: the input {input} has shape {dims}; a pose graph takes "
+                         "N x H x W x 3 images.")
+
+
+def check_graph_file(path: Path, input: str, output: str):
+    """Parse ``path`` and check it (:func:`check_graph`); return the GraphDef."""
+    gd = load_graph_def(path)
+    check_graph(gd, input, output, str(path))
     return gd
 
 

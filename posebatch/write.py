@@ -20,10 +20,12 @@ from .layout import KeypointLayout
 
 # Versions written into every file's metadata (``posebatch.schema`` = "TABLE/VERSION").
 # 2: the job's tables carry tracks (keypoints.track, x_smooth, ...; people.track; tracks).
-SCHEMA_VERSION = 2
-# A chunk's detections (what the network found) are unchanged since version 1; it is part of
-# the chunk store's key, so keeping it means upgrading a job's tables needs no inference.
-CHUNK_SCHEMA_VERSION = 1
+# 3: frames.status can be ``corrupt``; videos.corrupt_frames.
+SCHEMA_VERSION = 3
+# A chunk's tables; part of the chunk store's key, so a change redoes the chunks (keep it
+# when the detections do not change: upgrading a job's tables then needs no inference).
+# 2: frames whose picture data the decoder reported damaged are ``corrupt``, not ``ok``.
+CHUNK_SCHEMA_VERSION = 2
 IMAGE_SCHEMA_VERSION = 1
 
 PART = pa.dictionary(pa.int8(), pa.string())
@@ -124,7 +126,7 @@ def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any]
 # A chunk's tables hold no video columns (a chunk does not know its video's place in the job);
 # a video's files in the job's datasets put ``video_id`` and ``video`` in front.
 
-FRAME_STATUS = ("ok", "decode_error", "missing", "error")
+FRAME_STATUS = ("ok", "decode_error", "missing", "error", "corrupt")
 STATUS = pa.dictionary(pa.int8(), pa.string())
 
 CHUNK_KEYPOINTS = pa.schema([
@@ -246,6 +248,9 @@ VIDEOS = pa.schema([
     pa.field("tracks", pa.int32(), metadata={"doc": "reported tracks (people followed)"}),
     pa.field("repeated_frames", pa.int64(), metadata={
         "doc": "frames whose picture repeats the previous one (frames.repeat)"}),
+    pa.field("corrupt_frames", pa.int64(), metadata={
+        "doc": "frames whose picture data the decoder reported damaged (frames.status "
+               "corrupt; estimated all the same)"}),
 ])
 
 TABLES = {"keypoints": KEYPOINTS, "people": PEOPLE, "frames": FRAMES, "tracks": TRACKS}

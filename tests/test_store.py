@@ -47,8 +47,8 @@ def test_finished_video_files_carry_their_stamp_and_counts(tmp_path, layout):
     work = VideoWork(3, "a/v.mp4", "vk", chunks, _index(6, 8), stamp)
     stats = finish_video(tmp_path, "pk", work, layout, TrackConfig(min_seen=0.0), {"m": 1})
     assert stats == {"decoded": 5, "people": 5, "repeated": 0, "bad": 1,
-                     "first_error": "boom", "seconds": 1.0, "decode": "seek",
-                     "track_error": None, "tracks": 1}
+                     "first_error": "boom", "corrupt": 0, "first_corrupt": None,
+                     "seconds": 1.0, "decode": "seek", "track_error": None, "tracks": 1}
     for t in DATASETS:
         assert [p.name for p in (tmp_path / t).iterdir()] == ["00000003.parquet"]
     frames = pd.read_parquet(tmp_path / "frames")
@@ -97,12 +97,15 @@ def test_video_row_reports_failed_frames_missing_ones_and_tracking(tmp_path):
 
     st = VideoState(0, "v.mp4", Path("v.mp4"), size=10, fingerprint="f", index=_index(6, 8))
     stats = {"decoded": 5, "people": 5, "repeated": 0, "bad": 1, "first_error": "boom",
-             "seconds": 1.0, "decode": "seek", "track_error": "tracking failed: X",
-             "tracks": None}
+             "corrupt": 2, "first_corrupt": 3, "seconds": 1.0, "decode": "seek",
+             "track_error": "tracking failed: X", "tracks": None}
     row = video_row(st, stats)
     assert (row["frames"], row["decoded_frames"], row["status"]) == (8, 5, "partial")
+    assert row["corrupt_frames"] == 2
     assert row["error"] == ("1 of 6 frames failed (first: boom); 2 frames listed by the "
-                            "container are missing (file cut?); tracking failed: X (its "
-                            "keypoints are in the tables, untracked)")
+                            "container are missing (file cut?); 2 frames have damaged picture "
+                            "data (the decoder concealed it; first: frame 3; estimated all the "
+                            "same); tracking failed: X (its keypoints are in the tables, "
+                            "untracked)")
     with pytest.raises(KeyError):
         video_row(st, {})   # no silent default for a count

@@ -53,7 +53,8 @@ def write_summary_json(report, path: Path) -> None:
         "inputs": len(report.videos), "failed": len(report.failed),
         "tables": {k: str(v) for k, v in report.tables.items()},
         "videos": [{k: v[k] for k in ("video_id", "video", "path", "status", "error", "frames",
-                                      "decoded_frames", "people_frames", "tracks")}
+                                      "decoded_frames", "people_frames", "corrupt_frames",
+                                      "tracks")}
                    for v in report.videos],
     }
     atomic_write_bytes(Path(path), json.dumps(summary, indent=2).encode())
@@ -90,7 +91,7 @@ def run(
     force: Annotated[bool, typer.Option("--force", help="Recompute every chunk.")] = False,
     frame_timeout: Annotated[Optional[float], typer.Option(
         "--frame-timeout", help="Seconds per frame (plus 120 s) a chunk may run before its "
-        "worker is presumed hung, stopped and replaced. \[default: 10]",
+        "worker is presumed hung, stopped and replaced. \\[default: 10]",
         show_default=False)] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress",
                         help="Show progress: a bar on a terminal, a line every "

@@ -124,7 +124,8 @@ def _decode_chunk(estimator, index: VideoIndex, task: ChunkTask, outcome: ChunkO
             if fr.index < task.start:
                 continue
             rec = {"frame": fr.index, "pts": fr.pts, "time": fr.time, "change": change,
-                   "repeat": None if change is None else change <= REPEAT_LEVELS}
+                   "repeat": None if change is None else change <= REPEAT_LEVELS,
+                   "corrupt": fr.corrupt}
             try:
                 image = upright(fr.image, index.turn)
                 yield _Decoded(rec, estimator.prepare(image), (image.shape[1], image.shape[0]))
@@ -152,7 +153,11 @@ def process_chunk(estimator, index: VideoIndex, task: ChunkTask, prefetch: int =
             if d.prepared is None:
                 raise ValueError(d.error)
             res = estimator.estimate_prepared(d.prepared, d.size)
-            rec.update(status="ok", keypoints=res.keypoints, scores=res.scores)
+            rec.update(status="corrupt" if rec["corrupt"] else "ok", keypoints=res.keypoints,
+                       scores=res.scores)
+            if rec["corrupt"]:
+                rec["error"] = ("the decoder reported damaged picture data and concealed it: "
+                                "estimated all the same")
         except Exception as exc:  # one bad frame must not lose the chunk
             rec.update(status="error", error=f"pose estimation failed: {exc}")
         records[rec["frame"]] = rec
@@ -166,7 +171,7 @@ def process_chunk(estimator, index: VideoIndex, task: ChunkTask, prefetch: int =
             rec = {"frame": i, "pts": pts, "time": pts * tb, "status": "decode_error",
                    "error": stop_error or "the decoder produced no picture for this frame"}
         rows.append(rec)
-    bad = sum(r["status"] != "ok" for r in rows)
+    bad = sum(r["status"] not in ("ok", "corrupt") for r in rows)
     return ChunkResult(task, frame_tables(rows, estimator.layout), outcome.method, outcome.note,
                        time.perf_counter() - t0, bad_frames=bad)
 

@@ -67,17 +67,21 @@ def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLa
 
 
 def frame_stats(frames: pa.Table) -> dict:
-    """Counts over a video's chunk frames: decoded, with people, repeated, not ok (and the
-    first reason)."""
+    """Counts over a video's chunk frames: decoded, with people, repeated, damaged, failed
+    (and the first reason)."""
     status = frames["status"].cast(pa.string())
-    ok = pc.equal(status, "ok")
+    corrupt = pc.equal(status, "corrupt")
+    ok = pc.or_(pc.equal(status, "ok"), corrupt)
     bad = frames.num_rows - (pc.sum(ok).as_py() or 0)
+    n_corrupt = pc.sum(corrupt).as_py() or 0
     return {
         "decoded": frames.num_rows - (pc.sum(pc.equal(status, "decode_error")).as_py() or 0),
         "people": pc.sum(pc.greater(frames["people"], 0)).as_py() or 0,
         "repeated": pc.sum(frames["repeat"].fill_null(False)).as_py() or 0,
         "bad": bad,
         "first_error": frames.filter(pc.invert(ok))["error"][0].as_py() if bad else None,
+        "corrupt": n_corrupt,
+        "first_corrupt": frames.filter(corrupt)["frame"][0].as_py() if n_corrupt else None,
     }
 
 

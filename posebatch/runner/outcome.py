@@ -97,15 +97,19 @@ def video_row(st: VideoState, stats: dict | None) -> dict:
                tracks=stats["tracks"], repeated_frames=stats["repeated"],
                decoded_frames=stats["decoded"], people_frames=stats["people"], fps=idx.fps,
                width=idx.display_size[0], height=idx.display_size[1], codec=idx.codec,
-               rotation=idx.turn, decode=stats["decode"], seconds=stats["seconds"])
-    bad, track_error = stats["bad"], stats["track_error"]
-    if bad or missing or track_error:
+               rotation=idx.turn, decode=stats["decode"], seconds=stats["seconds"],
+               corrupt_frames=stats["corrupt"])
+    bad, track_error, corrupt = stats["bad"], stats["track_error"], stats["corrupt"]
+    if bad or missing or track_error or corrupt:
         row["status"] = "partial"
         parts = []
         if bad:
             parts.append(f"{bad} of {idx.frames} frames failed (first: {stats['first_error']})")
         if missing:
             parts.append(f"{missing} frames listed by the container are missing (file cut?)")
+        if corrupt:
+            parts.append(f"{corrupt} frames have damaged picture data (the decoder concealed "
+                         f"it; first: frame {stats['first_corrupt']}; estimated all the same)")
         if track_error:
             parts.append(f"{track_error} (its keypoints are in the tables, untracked)")
         row["error"] = "; ".join(parts)
@@ -118,7 +122,7 @@ def _empty_row(video_id: int, video: str, path: str, **values) -> dict:
             "size": None, "status": "error", "error": None, "container_frames": None,
             "frames": 0, "decoded_frames": 0, "people_frames": 0, "fps": None, "width": None,
             "height": None, "codec": None, "rotation": None, "decode": None, "seconds": 0.0,
-            "tracks": None, "repeated_frames": 0, **values}
+            "tracks": None, "repeated_frames": 0, "corrupt_frames": 0, **values}
 
 
 def problem_row(video_id: int, problem) -> dict:
