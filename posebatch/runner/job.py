@@ -49,8 +49,14 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
             resolve_asset: Callable[[str], Path] | None = None) -> JobReport:
     """Run (or resume) a job. Bad inputs are reported in the tables, never raised. One job
     at a time per output folder (a second one is refused)."""
-    with output_lock(Path(spec.out)):
-        return _run_job(spec, progress, resolve_asset)
+    try:
+        with output_lock(Path(spec.out)):
+            return _run_job(spec, progress, resolve_asset)
+    except OSError as exc:       # the output's disk: full, read-only, gone
+        where = f" {exc.filename}" if exc.filename else ""
+        raise PosebatchError(f"cannot write{where}: {exc.strerror or exc}; finished chunks are "
+                             "saved: fix that (free space, permissions) and rerun the same "
+                             "command to resume") from None
 
 
 def _run_job(spec: JobSpec, progress: Progress | None,
@@ -151,11 +157,11 @@ def _run_job(spec: JobSpec, progress: Progress | None,
                 stats.update(finisher.stats)
         except KeyboardInterrupt:
             manifest["state"] = "interrupted"
-            store.write_manifest(manifest)
+            _try_write_manifest(store, manifest)
             raise
-        except PosebatchError as exc:
+        except (PosebatchError, OSError) as exc:
             manifest.update(state="failed", error=str(exc))
-            store.write_manifest(manifest)
+            _try_write_manifest(store, manifest)
             raise
         finally:
             runtime.close()
@@ -182,6 +188,14 @@ def _run_job(spec: JobSpec, progress: Progress | None,
         return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
                          manifest=manifest_path, frames_done=todo, frames_total=total,
                          seconds=time.perf_counter() - t_job, nodes=nodes)
+
+
+def _try_write_manifest(store: Store, manifest: dict) -> None:
+    """Record how the job ended, if the disk lets us (it may be the disk that failed)."""
+    try:
+        store.write_manifest(manifest)
+    except OSError as exc:
+        log.error("could not record the job's state in %s: %s", store.out, exc)
 
 
 def _plan(states: list[VideoState], chunk: int) -> float:
