@@ -88,106 +88,105 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     found = discover(spec.inputs, spec.extensions, resolve_asset)
     states = [VideoState(i, v.name, v.path) for i, v in enumerate(found.videos)]
     plan_s = _plan(states, spec.chunk)
-    runtime = contextlib.ExitStack()
-    with runtime:       # shut down on the way out, whatever happens from here
-        pending = [ChunkTask(st.video_id, st.key, s, e) for st in states if st.index is not None
-                   for s, e in st.chunks if not store.is_done(st.key, s, e)]
-        per_video = Counter(t.video for t in pending)
-        for st in states:
-            st.remaining = per_video[st.video_id]
-        total = sum(st.index.frames for st in states if st.index is not None)
-        todo = sum(t.end - t.start for t in pending)
-        # A video's dataset files are reused when they carry its stamp; all others go now, so the
-        # datasets only ever hold files of this job.
-        stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey)
-                  for st in states if st.index is not None}
-        stats = {vid: store.video_stats(vid, stamp) for vid, stamp in stamps.items()}
-        stats = {vid: s for vid, s in stats.items() if s is not None and per_video[vid] == 0}
-        to_finish = [st for st in states if st.index is not None and st.video_id not in stats]
-        store.prune(set(stats))
-        legacy = store.legacy_tables()
-        if legacy:
-            log.warning("%s holds tables of an older posebatch (%s): they are rebuilt as "
-                        "datasets from the stored detections", out,
-                        ", ".join(sorted(legacy.values())))
-            store.remove_legacy()
+    pending = [ChunkTask(st.video_id, st.key, s, e) for st in states if st.index is not None
+               for s, e in st.chunks if not store.is_done(st.key, s, e)]
+    per_video = Counter(t.video for t in pending)
+    for st in states:
+        st.remaining = per_video[st.video_id]
+    total = sum(st.index.frames for st in states if st.index is not None)
+    todo = sum(t.end - t.start for t in pending)
+    # A video's dataset files are reused when they carry its stamp; all others go now, so the
+    # datasets only ever hold files of this job.
+    stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey)
+              for st in states if st.index is not None}
+    stats = {vid: store.video_stats(vid, stamp) for vid, stamp in stamps.items()}
+    stats = {vid: s for vid, s in stats.items() if s is not None and per_video[vid] == 0}
+    to_finish = [st for st in states if st.index is not None and st.video_id not in stats]
+    store.prune(set(stats))
+    legacy = store.legacy_tables()
+    if legacy:
+        log.warning("%s holds tables of an older posebatch (%s): they are rebuilt as "
+                    "datasets from the stored detections", out,
+                    ", ".join(sorted(legacy.values())))
+        store.remove_legacy()
 
-        manifest = {
-            "schema": "posebatch.job/1", "state": "running",
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), **job_meta,
-            "videos": [manifest_video(st, store) for st in states],
-            "problems": [dataclasses.asdict(p) for p in found.problems],
-        }
+    manifest = {
+        "schema": "posebatch.job/1", "state": "running",
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), **job_meta,
+        "videos": [manifest_video(st, store) for st in states],
+        "problems": [dataclasses.asdict(p) for p in found.problems],
+    }
+    if pending or to_finish:
+        store.remove_index()
+    store.write_manifest(manifest)
+
+    nodes: dict[str, int] = {}
+    results_bad: dict[int, int] = {}
+    t_planned = t_last_chunk = time.perf_counter()
+    first_chunk: list[float] = []
+    cpu_planned = cpu_last_chunk = time.process_time()
+    chunk_cpu: list[float] = []
+    progress.start(total, total - todo, len(states))
+    runtime = contextlib.ExitStack()    # Ray, when there is work: shut down however we leave
+    try:
         if pending or to_finish:
-            store.remove_index()
-        store.write_manifest(manifest)
+            actors = min(resolve_actors(spec, local_cpus()), max(len(pending), 1))
+            runtime.enter_context(ray_runtime(spec, actors))
+            finisher = Finisher(store, layout, spec.track, table_meta, actors)
+            waiting = {st.video_id for st in to_finish}
 
-        nodes: dict[str, int] = {}
-        results_bad: dict[int, int] = {}
-        t_planned = t_last_chunk = time.perf_counter()
-        first_chunk: list[float] = []
-        cpu_planned = cpu_last_chunk = time.process_time()
-        chunk_cpu: list[float] = []
-        progress.start(total, total - todo, len(states))
-        try:
-            if pending or to_finish:
-                actors = min(resolve_actors(spec, local_cpus()), max(len(pending), 1))
-                runtime.enter_context(ray_runtime(spec, actors))
-                finisher = Finisher(store, layout, spec.track, table_meta, actors)
-                waiting = {st.video_id for st in to_finish}
+            def finish_if_done(st: VideoState) -> None:
+                if st.remaining == 0 and st.video_id in waiting:
+                    waiting.discard(st.video_id)
+                    finisher.submit(st, stamps[st.video_id])
 
-                def finish_if_done(st: VideoState) -> None:
-                    if st.remaining == 0 and st.video_id in waiting:
-                        waiting.discard(st.video_id)
-                        finisher.submit(st, stamps[st.video_id])
+            for st in to_finish:
+                finish_if_done(st)
+            if pending:
+                if spec.address:
+                    actors = min(resolve_actors(spec, _cluster_cpus(spec)), len(pending))
+                pool, info = start_pool(spec, config, actors)
+                manifest["actors"] = info
+                chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
+                                   progress, on_video_done=finish_if_done,
+                                   between=finisher.collect, first=first_chunk,
+                                   layout=layout)
+                t_last_chunk, cpu_last_chunk = time.perf_counter(), time.process_time()
+            finisher.finish()
+            stats.update(finisher.stats)
+    except KeyboardInterrupt:
+        manifest["state"] = "interrupted"
+        _try_write_manifest(store, manifest)
+        raise
+    except (PosebatchError, OSError) as exc:
+        manifest.update(state="failed", error=str(exc))
+        _try_write_manifest(store, manifest)
+        raise
+    finally:
+        runtime.close()
+        progress.stop()
 
-                for st in to_finish:
-                    finish_if_done(st)
-                if pending:
-                    if spec.address:
-                        actors = min(resolve_actors(spec, _cluster_cpus(spec)), len(pending))
-                    pool, info = start_pool(spec, config, actors)
-                    manifest["actors"] = info
-                    chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
-                                       progress, on_video_done=finish_if_done,
-                                       between=finisher.collect, first=first_chunk,
-                                       layout=layout)
-                    t_last_chunk, cpu_last_chunk = time.perf_counter(), time.process_time()
-                finisher.finish()
-                stats.update(finisher.stats)
-        except KeyboardInterrupt:
-            manifest["state"] = "interrupted"
-            _try_write_manifest(store, manifest)
-            raise
-        except (PosebatchError, OSError) as exc:
-            manifest.update(state="failed", error=str(exc))
-            _try_write_manifest(store, manifest)
-            raise
-        finally:
-            runtime.close()
-            progress.stop()
-
-        # Every video's tables are on disk now: the index and the manifest close the job.
-        rows = [video_row(st, stats.get(st.video_id)) for st in states]
-        for p in found.problems:
-            rows.append(problem_row(len(rows), p))
-        paths = {t: out / t for t in DATASETS}
-        paths["videos"] = store.write_videos(rows, job_meta)
-        t_end = time.perf_counter()
-        manifest.update(
-            state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            videos=[{**manifest_video(st, store), "status": r["status"], "error": r["error"]}
-                    for st, r in zip(states, rows)],
-            tables={k: str(v.relative_to(out)) for k, v in paths.items()},
-            nodes=nodes, seconds=round(t_end - t_job, 3),
-            timing=_timing(plan_s, (t_job, t_planned, t_last_chunk, t_end),
-                           (cpu_job, cpu_planned, cpu_last_chunk), chunk_cpu, todo,
-                           first_chunk[0] - t_job if first_chunk else None),
-        )
-        manifest_path = store.write_manifest(manifest)
-        return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
-                         manifest=manifest_path, frames_done=todo, frames_total=total,
-                         seconds=time.perf_counter() - t_job, nodes=nodes)
+    # Every video's tables are on disk now: the index and the manifest close the job.
+    rows = [video_row(st, stats.get(st.video_id)) for st in states]
+    for p in found.problems:
+        rows.append(problem_row(len(rows), p))
+    paths = {t: out / t for t in DATASETS}
+    paths["videos"] = store.write_videos(rows, job_meta)
+    t_end = time.perf_counter()
+    manifest.update(
+        state="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        videos=[{**manifest_video(st, store), "status": r["status"], "error": r["error"]}
+                for st, r in zip(states, rows)],
+        tables={k: str(v.relative_to(out)) for k, v in paths.items()},
+        nodes=nodes, seconds=round(t_end - t_job, 3),
+        timing=_timing(plan_s, (t_job, t_planned, t_last_chunk, t_end),
+                       (cpu_job, cpu_planned, cpu_last_chunk), chunk_cpu, todo,
+                       first_chunk[0] - t_job if first_chunk else None),
+    )
+    manifest_path = store.write_manifest(manifest)
+    return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
+                     manifest=manifest_path, frames_done=todo, frames_total=total,
+                     seconds=time.perf_counter() - t_job, nodes=nodes)
 
 
 def _try_write_manifest(store: Store, manifest: dict) -> None:
