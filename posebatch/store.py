@@ -229,6 +229,21 @@ def output_lock(out: Path) -> Iterator[None]:
         os.close(fd)                    # releases the flock
 
 
+def lock_held(out: Path) -> bool:
+    """Whether a job holds ``out``'s lock now (the other side of :func:`output_lock`)."""
+    try:
+        fd = os.open(Path(out) / LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def _lock_note(path: Path) -> str:
     try:
         note = json.loads(path.read_text() or "null")

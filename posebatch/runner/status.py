@@ -2,12 +2,10 @@
 pending or failed, and whether a job is still writing the folder."""
 from __future__ import annotations
 
-import fcntl
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..store import LOCK, Store, chunks_done, read_manifest, video_stamp
+from ..store import Store, chunks_done, lock_held, read_manifest, video_stamp
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class JobStatus:
 def job_status(out: Path) -> JobStatus:
     out = Path(out)
     m = read_manifest(out)
-    alive = _locked(out / LOCK)
+    alive = lock_held(out)
     store = Store(out, m.get("params_key", ""))
     videos = []
     for v in m["videos"]:
@@ -63,18 +61,3 @@ def job_status(out: Path) -> JobStatus:
                                     done_frames, state, v.get("error")))
     return JobStatus(out, m["state"], alive, m["model"]["name"], m.get("started", "?"),
                      videos, m.get("problems", []))
-
-
-def _locked(path: Path) -> bool:
-    """Whether another process holds the folder's lock (a job is writing it)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
