@@ -18,12 +18,13 @@ from .decode import (Frame, chunk_ranges, decode_range, index_video, picture_cha
 from .estimator import Estimator
 from .job import JobSpec, params_key
 from .parse import parse_people
-from .postprocess import find_peaks, find_peaks_above, split, upsample
+from .postprocess import find_peaks, find_peaks_refined, split, upsample
 from .preprocess import preprocess
 from .write import CHUNK_SCHEMA_VERSION, frame_tables
 
-BARE = "network (bare)"        # fp32: every ratio is against it
-BF16 = "network (bf16)"
+BARE = "network (bare)"        # one fp32 run at the input size: every ratio is against it
+NET = "network (as set)"       # with the precision, flip and scales asked for
+REFERENCE_NET = "network (reference 432x368 fp32)"   # today's default's network, for cost
 SEQUENTIAL = "end to end, one process"
 TRACK = "finish video (track, smooth, write)"
 RENDER = "render (side-by-side, one process)"
@@ -66,11 +67,14 @@ def _decode(video: Path, n: int, idx=None) -> list[Frame]:
 
 
 def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
-                 fp32: Estimator | None = None) -> None:
+                 bare: Estimator | None = None, reference: Estimator | None = None) -> None:
     """One repeat of each stage over the first ``frames`` frames, in this process: decode
     (PyAV, as the job's actors: the video's index is built beforehand, as the driver does),
     preprocess, network, peaks, parse, write (chunk tables to Parquet), and the whole chain
-    frame by frame."""
+    frame by frame. ``bare``: the fp32 network without flip or extra scales at the same input
+    size, when ``est`` is not that (timed as BARE, ``est``'s own as NET); ``reference``: the
+    reference preset's estimator, whose network is timed too (REFERENCE_NET), so presets'
+    costs compare within one run."""
     from .store import Store
 
     cfg, layout = est.config, est.layout
@@ -87,14 +91,18 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
 
     times.add("repeat check", _timed(repeats, n))
     inputs = []
-    times.add("preprocess", _timed(lambda: inputs.extend(preprocess(f, cfg)[None] for f in imgs),
-                                   n))
+    times.add("preprocess", _timed(lambda: inputs.extend(est.prepare(f) for f in imgs), n))
+    first = [(x[0] if isinstance(x, tuple) else x)[None] for x in inputs]
     nets = []
-    if fp32 is not None:   # bf16 is timed against the fp32 network of the same run
-        times.add(BARE, _timed(lambda: [fp32.runner.run(x) for x in inputs], n))
-        times.add(BF16, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in inputs), n))
+    if bare is not None:   # bf16, flip, scales: timed against the plain fp32 network
+        times.add(BARE, _timed(lambda: [bare.runner.run(x) for x in first], n))
+        times.add(NET, _timed(lambda: nets.extend(est._run(x) for x in inputs), n))
     else:
-        times.add(BARE, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in inputs), n))
+        times.add(BARE, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in first), n))
+    if reference is not None:
+        ref_inputs = [preprocess(f, reference.config)[None] for f in imgs]
+        times.add(REFERENCE_NET, _timed(lambda: [reference.runner.run(x) for x in ref_inputs],
+                                        n))
     # Post-processing frame by frame, as the pipeline runs it (each frame's maps are freed
     # before the next: holding all of them would time page faults, not the stages): peaks near
     # hot cells, then the parser sampling heat and PAFs from the network output. The whole
@@ -104,11 +112,12 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
     parsed = []
     for o in nets:
         t0 = time.perf_counter()
-        peaks = find_peaks_above(o, layout, cfg.upsample, cfg.parser.heat_thresh,
-                                 cfg.smooth_size, cfg.smooth_sigma)
+        peaks, offsets = find_peaks_refined(o, layout, cfg.upsample, cfg.parser.heat_thresh,
+                                            cfg.smooth_size, cfg.smooth_sigma, cfg.subpixel)
         t1 = time.perf_counter()
         heat, paf = split(o, layout)
-        parsed.append(parse_people(peaks, heat, paf, layout, cfg.parser))
+        kp, sc = parse_people(peaks, heat, paf, layout, cfg.parser)
+        parsed.append((kp if offsets is None else offsets.apply(kp), sc))
         t2 = time.perf_counter()
         u = upsample(o, cfg.upsample)
         t3 = time.perf_counter()
@@ -134,7 +143,7 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
 
 def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_frames: int,
               repeats: int, times: StageTimes, on_repeat: Callable[[int], None] = lambda i: None,
-              fp32: Estimator | None = None) -> dict:
+              bare: Estimator | None = None, reference: Estimator | None = None) -> dict:
     """Start the job's Ray runtime and actor pool once, then per repeat: the stages in this
     process (bare network included) and the job end to end over the first ``frames`` frames
     (chunks through the pool, each result written as the job writes it, then finishing the
@@ -150,7 +159,7 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
     frames = min(frames, idx.frames)
     tasks = [ChunkTask(0, "bench", s, e) for s, e in chunk_ranges(frames, spec.chunk)]
     actors = min(resolve_actors(spec, local_cpus()), len(tasks))
-    est.runner.run(preprocess(_decode(video, 1)[0].image, est.config)[None])  # warm-up
+    est.network(_decode(video, 1)[0].image)  # warm-up
     t_start = time.perf_counter()
     startup: dict = {}
     with ray_runtime(spec, actors), tempfile.TemporaryDirectory() as tmp:
@@ -164,7 +173,7 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
         store = Store(Path(tmp), params_key(est.spec.sha256 or "", est.config,
                                                      CHUNK_SCHEMA_VERSION))
         for r in range(repeats):
-            bench_stages(video, est, stage_frames, times, fp32)
+            bench_stages(video, est, stage_frames, times, bare, reference)
             pids = [a["pid"] for a in info]
             cpu0, actors0 = time.process_time(), _cpu_seconds(pids)
             t = time.perf_counter()

@@ -13,11 +13,14 @@ class Preprocess(str, Enum):
 
     ``reference``: stretch to 432x368 with cubic interpolation, as tf-pose-estimation (and the
     goldens) did. ``aspect``: keep the frame's aspect ratio at the network height, width rounded
-    to a multiple of 8.
+    to a multiple of 8. ``area``: keep the frame's aspect ratio at the reference size's number
+    of pixels (net_width x net_height), so the cost per frame does not depend on the video's
+    shape and nobody is stretched (portrait phone video in reference mode is squeezed 3x).
     """
 
     REFERENCE = "reference"
     ASPECT = "aspect"
+    AREA = "area"
 
 
 class Precision(str, Enum):
@@ -56,6 +59,18 @@ class Coords(str, Enum):
 
     CENTER = "center"
     TFPOSE = "tfpose"
+
+
+class PersonScore(str, Enum):
+    """How a person's score (the order COCO AP ranks detections in) is computed.
+
+    ``openpose``: the parser's, the mean over found parts of part plus limb scores, as
+    tf-pose-estimation. ``parts``: that times the fraction of the layout's parts found, so a
+    whole person outranks a confident fragment (see README "Accuracy").
+    """
+
+    OPENPOSE = "openpose"
+    PARTS = "parts"
 
 
 @dataclass(frozen=True)
@@ -100,11 +115,25 @@ class PoseConfig:
     coords: Coords = Coords.CENTER
     parser: ParserConfig = field(default_factory=ParserConfig)
     precision: Precision = Precision.FP32      # resolved: fp32 or bf16, never auto
+    subpixel: bool = False          # refine peaks by a quadratic fit to the smoothed heatmap
+    flip: bool = False              # also run the mirrored frame and average (test time)
+    scales: tuple[float, ...] = (1.0,)   # network input heights, as multiples of net_height
+    person_score: PersonScore = PersonScore.OPENPOSE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
         object.__setattr__(self, "coords", Coords(self.coords))
         object.__setattr__(self, "precision", resolve_precision(self.precision))
+        object.__setattr__(self, "person_score", PersonScore(self.person_score))
+        try:
+            scales = tuple(float(s) for s in self.scales)
+        except (TypeError, ValueError):
+            raise ConfigError(f"scales must be a list of numbers, got {self.scales!r}") from None
+        if not scales or scales[0] != 1.0 or not all(0.25 <= s <= 4 for s in scales):
+            raise ConfigError(f"scales are network input heights relative to net_height: the "
+                              f"first must be 1 (the grid the others are averaged onto), each "
+                              f"in [0.25, 4]; got {list(scales)}")
+        object.__setattr__(self, "scales", scales)
         if not 0.5 <= self.upsample <= 16:
             raise ConfigError(f"upsample must be in [0.5, 16], got {self.upsample}")
         for name in ("net_width", "net_height"):

@@ -6,15 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Coords, PoseConfig, Precision, RuntimeConfig
+from .augment import combine, scaled_config_size, unflip
+from .config import Coords, PersonScore, PoseConfig, Precision, RuntimeConfig
 from .errors import ConfigError
 from .fetch import cached_model, ensure_model
 from .infer import GraphRunner
 from .layout import KeypointLayout, get_layout
 from .models import ModelSpec, get_model
 from .parse import parse_maps, parse_people
-from .postprocess import Maps, find_peaks_above, map_shape, postprocess, split
+from .postprocess import (Maps, find_peaks_refined, map_shape, postprocess, smooth, split,
+                          subpixel_offsets)
 from .preprocess import check_frame, preprocess
+from .quality import Quality, resolve
 
 # Network output cells are 8x8 input pixels; a cell's centre is input pixel 3.5 past its
 # corner (pixel indices, integers at pixel centres).
@@ -83,6 +86,14 @@ def pixels_to_cells(xy: np.ndarray, map_size, net_size, image_size,
     return (xy - offset) / scale
 
 
+def person_scores(kp: np.ndarray, scores: np.ndarray, layout: KeypointLayout,
+                  how: PersonScore) -> np.ndarray:
+    """The parser's person scores, or those re-weighted as ``how`` says (config.PersonScore)."""
+    if how is PersonScore.PARTS:
+        return (scores * (kp[..., 2] > 0).sum(axis=1) / layout.n_parts).astype(np.float32)
+    return scores
+
+
 def result_from_network_output(net_out: np.ndarray, image_size: tuple[int, int],
                                layout: KeypointLayout, config: PoseConfig = PoseConfig(),
                                keep_maps: bool = False) -> PoseResult:
@@ -90,18 +101,26 @@ def result_from_network_output(net_out: np.ndarray, image_size: tuple[int, int],
 
     Unless the maps are asked for, they are never built whole: peaks are found only near hot
     cells and the parser samples heat and PAFs from the network output where it reads them;
-    the people are the same, bit for bit (tests/test_postprocess.py)."""
+    the people are the same, bit for bit (tests/test_postprocess.py). With
+    ``config.subpixel`` each keypoint then moves to the top of a parabola fitted through its
+    peak's smoothed neighbours (postprocess.subpixel_offsets)."""
     if keep_maps:
         maps = postprocess(net_out, layout, config.upsample, config.smooth_size,
                            config.smooth_sigma)
         kp, scores = parse_maps(maps, layout, config.parser)
+        if config.subpixel:
+            kp = _refine_whole(kp, maps, layout, config)
     else:
         maps = None
         net = np.ascontiguousarray(net_out, dtype=np.float32)
-        peaks = find_peaks_above(net, layout, config.upsample, config.parser.heat_thresh,
-                                 config.smooth_size, config.smooth_sigma)
+        peaks, offsets = find_peaks_refined(net, layout, config.upsample,
+                                            config.parser.heat_thresh, config.smooth_size,
+                                            config.smooth_sigma, refine=config.subpixel)
         heat, paf = split(net, layout)
         kp, scores = parse_people(peaks, heat, paf, layout, config.parser)
+        if offsets is not None:
+            kp = offsets.apply(kp)
+    scores = person_scores(kp, scores, layout, config.person_score)
     rows, cols = map_shape(*net_out.shape[:2], config.upsample)
     map_size = (cols, rows)
     net_size = (net_out.shape[1] * _STRIDE, net_out.shape[0] * _STRIDE)
@@ -111,21 +130,38 @@ def result_from_network_output(net_out: np.ndarray, image_size: tuple[int, int],
                       layout=layout, coords=config.coords, maps=maps)
 
 
+def _refine_whole(kp: np.ndarray, maps: Maps, layout: KeypointLayout, config: PoseConfig
+                  ) -> np.ndarray:
+    """Sub-cell refinement from the whole smoothed maps (the ``keep_maps`` path)."""
+    person, part = np.nonzero(kp[..., 2] > 0)
+    out = kp.copy()
+    if len(person):
+        smoothed = smooth(maps.heat[..., :layout.n_parts], config.smooth_size,
+                          config.smooth_sigma)
+        ys = kp[person, part, 1].astype(np.intp)
+        xs = kp[person, part, 0].astype(np.intp)
+        out[person, part, :2] += subpixel_offsets(smoothed, ys, xs, part)
+    return out
+
+
 class Estimator:
     """A loaded model plus settings. ``estimate(frame_bgr)`` returns a :class:`PoseResult`.
 
-    >>> est = Estimator()                       # mobilenet_thin, reference preprocessing
+    >>> est = Estimator()                       # mobilenet_thin, quality "balanced"
     >>> result = est.estimate(cv2.imread("ski.jpg"))
     >>> result.keypoints.shape                  # (people, 18, 3)
     """
 
     def __init__(self, model: str | ModelSpec = "mobilenet_thin",
                  config: PoseConfig | None = None, runtime: RuntimeConfig = RuntimeConfig(),
-                 fetch: bool = True):
+                 fetch: bool = True, quality: Quality | str | None = None):
+        """``config`` gives every setting; without it, the ``quality`` preset's (default
+        balanced) for this model."""
         self.spec = model if isinstance(model, ModelSpec) else get_model(model)
         if config is None:
-            config = PoseConfig(model=self.spec.name, net_width=self.spec.input_size[0],
-                                net_height=self.spec.input_size[1])
+            config = resolve(quality, self.spec.name, self.spec.input_size)
+        elif quality is not None:
+            raise ConfigError("give a quality preset or a PoseConfig, not both")
         if config.model != self.spec.name:
             raise ConfigError(f"config names model {config.model!r} but the estimator loads "
                               f"{self.spec.name!r}")
@@ -136,21 +172,43 @@ class Estimator:
                                   self.layout.n_heatmaps + self.layout.n_pafs, runtime,
                                   bf16=config.precision is Precision.BF16)
 
+    @property
+    def augmented(self) -> bool:
+        """True when a frame takes more than one network run (flip or several scales)."""
+        return self.config.flip or len(self.config.scales) > 1
+
     def network(self, frame: np.ndarray) -> np.ndarray:
-        """The raw (h, w, C) network output for one BGR frame."""
-        return self.runner.run(preprocess(frame, self.config)[None])[0]
+        """The (h, w, C) network output for one BGR frame (with flip or several scales, their
+        average on the first scale's grid: posebatch.augment)."""
+        return self._run(self.prepare(frame))
 
-    def prepare(self, frame: np.ndarray) -> np.ndarray:
-        """The network's input for one BGR frame (checked): the part of :meth:`estimate` a
-        decoding thread can do while the network runs on the previous frame."""
+    def prepare(self, frame: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+        """The network's input for one BGR frame (checked), one per scale when there are
+        several: the part of :meth:`estimate` a decoding thread can do while the network runs
+        on the previous frame."""
         check_frame(frame)
-        return preprocess(frame, self.config)
+        if len(self.config.scales) == 1:
+            return preprocess(frame, self.config)
+        h, w = frame.shape[:2]
+        return tuple(preprocess(frame, self.config, scaled_config_size(w, h, self.config, s))
+                     for s in self.config.scales)
 
-    def estimate_prepared(self, net_input: np.ndarray, image_size: tuple[int, int]
-                          ) -> PoseResult:
+    def _run(self, prepared: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
+        inputs = prepared if isinstance(prepared, tuple) else (prepared,)
+        outs = []
+        for x in inputs:
+            if self.config.flip:     # the mirrored frame in the same batch
+                o, m = self.runner.run(np.stack([x, x[:, ::-1]]))
+                outs.append((o + unflip(m, self.layout)) * np.float32(0.5))
+            else:
+                outs.append(self.runner.run(x[None])[0])
+        return outs[0] if len(outs) == 1 else combine(outs, outs[0].shape[:2])
+
+    def estimate_prepared(self, net_input: np.ndarray | tuple[np.ndarray, ...],
+                          image_size: tuple[int, int]) -> PoseResult:
         """:meth:`estimate` from :meth:`prepare`'s output and the frame's (width, height)."""
-        net = self.runner.run(net_input[None])[0]
-        return result_from_network_output(net, image_size, self.layout, self.config)
+        return result_from_network_output(self._run(net_input), image_size, self.layout,
+                                          self.config)
 
     def estimate(self, frame: np.ndarray, keep_maps: bool = False) -> PoseResult:
         check_frame(frame)
@@ -162,6 +220,8 @@ class Estimator:
         """Several frames of the same size through the network in one call."""
         if not frames:
             return []
+        if self.augmented:
+            return [self.estimate(f) for f in frames]
         batch = np.stack([preprocess(f, self.config) for f in frames])
         nets = self.runner.run(batch)
         return [result_from_network_output(n, (f.shape[1], f.shape[0]), self.layout, self.config)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Coords, PoseConfig, Precision, Preprocess, TrackConfig
+from .config import Coords, PersonScore, PoseConfig, Precision, Preprocess, TrackConfig
 from .errors import ConfigError
+from .quality import Quality, resolve
 
 # Container extensions a directory is searched for (case-insensitive). A file named
 # explicitly on the command line is tried whatever its extension.
@@ -29,10 +30,18 @@ class JobSpec:
     inputs: tuple[str, ...] = ()
     out: str = ""
     model: str = "mobilenet_thin"
-    preprocess: Preprocess = Preprocess.REFERENCE
-    upsample: float = 4.0
-    coords: Coords = Coords.CENTER
-    precision: Precision = Precision.FP32   # auto: bf16 where the planning CPU has it
+    # What decides accuracy and cost: a quality preset (posebatch.quality), and any of its
+    # settings given on its own on top (None: the preset's value).
+    quality: Quality = Quality.BALANCED
+    preprocess: Preprocess | None = None
+    height: int | None = None        # network input height
+    upsample: float | None = None
+    coords: Coords | None = None
+    precision: Precision | None = None   # auto: bf16 where the planning CPU has it
+    subpixel: bool | None = None
+    flip: bool | None = None
+    scales: tuple[float, ...] | None = None
+    person_score: PersonScore | None = None
     chunk: int = 128                 # frames per task
     actors: int = 0                  # 0: one per `threads` CPUs of the local machine
     threads: int = 1                 # TensorFlow intra-op threads (= CPUs reserved) per actor
@@ -47,16 +56,20 @@ class JobSpec:
         _check_types(self)
         if isinstance(self.track, dict):
             object.__setattr__(self, "track", track_config(self.track))
-        object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
-        object.__setattr__(self, "coords", Coords(self.coords))
-        object.__setattr__(self, "precision", Precision(self.precision))
+        object.__setattr__(self, "quality", Quality(self.quality))
+        for name, kind in (("preprocess", Preprocess), ("coords", Coords),
+                           ("precision", Precision), ("person_score", PersonScore)):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, kind(getattr(self, name)))
+        if self.scales is not None:
+            object.__setattr__(self, "scales", tuple(float(x) for x in self.scales))
         object.__setattr__(self, "inputs", tuple(str(i) for i in self.inputs))
         object.__setattr__(self, "extensions",
                            tuple(e.lower() if e.startswith(".") else f".{e.lower()}"
                                  for e in self.extensions))
         if self.chunk < 1:
             raise ConfigError(f"chunk must be at least 1 frame, got {self.chunk}")
-        if not 1 <= self.upsample <= 16:
+        if self.upsample is not None and not 1 <= self.upsample <= 16:
             raise ConfigError(f"upsample must be from 1 to 16, got {self.upsample}")
         if self.actors < 0:
             raise ConfigError(f"actors must be 0 (automatic) or more, got {self.actors}")
@@ -72,11 +85,17 @@ class JobSpec:
 # What each option must be, for messages that say so (a job file can hold anything TOML has).
 _WHOLE = {"chunk": "a whole number of frames", "actors": "a whole number (0: automatic)",
           "threads": "a whole number of threads", "prefetch": "a whole number of frames"}
-_NUMBER = {"upsample": "a number (the heatmap upsampling ratio)",
-           "frame_timeout": "a number of seconds"}
+_NUMBER = {"frame_timeout": "a number of seconds"}
 _TEXT = {"out": "a folder path", "model": "a model name (posebatch models list)",
-         "preprocess": "reference or aspect", "coords": "center or tfpose",
-         "precision": "fp32, bf16 or auto"}
+         "quality": "fast, balanced, accurate or reference"}
+# Settings that may be left out (None: the quality preset's value).
+_OPTIONAL = {"preprocess": (str, "reference or aspect"), "coords": (str, "center or tfpose"),
+             "precision": (str, "fp32, bf16 or auto"),
+             "person_score": (str, "openpose or parts"),
+             "height": (int, "a whole number of pixels (the network input height)"),
+             "upsample": ((int, float), "a number (the heatmap upsampling ratio)"),
+             "subpixel": (bool, "true or false"), "flip": (bool, "true or false"),
+             "scales": ((list, tuple), "a list of input scales, the first 1.0")}
 
 
 def _check_types(spec: "JobSpec") -> None:
@@ -96,6 +115,16 @@ def _check_types(spec: "JobSpec") -> None:
     for name, want in _TEXT.items():
         if not isinstance(getattr(spec, name), str):
             raise bad(name, want, getattr(spec, name))
+    for name, (kind, want) in _OPTIONAL.items():
+        v = getattr(spec, name)
+        if v is None:
+            continue
+        if (not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool)
+                or v != v):
+            raise bad(name, want, v)
+        if name == "scales" and not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                        for x in v):
+            raise bad(name, want, v)
     if spec.address is not None and not isinstance(spec.address, str):
         raise bad("address", "HOST:PORT of a Ray cluster", spec.address)
     if not isinstance(spec.force, bool):
@@ -132,8 +161,7 @@ def track_config(values: dict[str, Any]) -> TrackConfig:
 
 # What `posebatch demo` runs; jobs/demo.toml holds the same values (a test checks it).
 DEMO_JOB = dict(inputs=("asset:demo_video",), out="out/demo", model="mobilenet_thin",
-                preprocess="reference", upsample=4.0, coords="center", chunk=64, actors=0,
-                threads=1)
+                quality="balanced", chunk=64, actors=0, threads=1)
 
 _FIELDS = {f.name for f in dataclasses.fields(JobSpec)}
 
@@ -180,9 +208,13 @@ def make_spec(job_file: Path | None, overrides: dict[str, Any]) -> JobSpec:
 
 
 def pose_config(spec: JobSpec, input_size: tuple[int, int]) -> PoseConfig:
-    return PoseConfig(model=spec.model, preprocess=spec.preprocess, net_width=input_size[0],
-                      net_height=input_size[1], upsample=spec.upsample, coords=spec.coords,
-                      precision=spec.precision)
+    """The job's quality preset for a model of this input size, its own settings on top."""
+    return resolve(spec.quality, spec.model, input_size,
+                   **{k: getattr(spec, k) for k in POSE_SETTINGS})
+
+
+POSE_SETTINGS = ("preprocess", "height", "upsample", "coords", "precision", "subpixel", "flip",
+                 "scales", "person_score")
 
 
 @dataclass(frozen=True)
@@ -262,8 +294,11 @@ def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> st
     precision enters only when it is not fp32, so jobs made before the option existed keep
     their keys (and their finished chunks)."""
     settings = dataclasses.asdict(config)
-    if settings["precision"] == "fp32":
-        del settings["precision"]
+    # settings added later enter only when they differ from what jobs did before them
+    for name, before in (("precision", "fp32"), ("subpixel", False), ("flip", False),
+                         ("scales", (1.0,)), ("person_score", "openpose")):
+        if settings[name] == before:
+            del settings[name]
     doc = {"model_sha256": model_sha256, "config": settings, "schema": schema_version}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

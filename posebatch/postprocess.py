@@ -135,6 +135,56 @@ def _merge_crops(boxes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
     return boxes
 
 
+@dataclass(frozen=True)
+class PeakOffsets:
+    """Sub-cell positions of peaks: ``keys`` (sorted) = (row * W + col) * n_parts + part of
+    each peak, ``dxy`` its (d col, d row) in map cells, each in [-0.5, 0.5]."""
+
+    keys: np.ndarray
+    dxy: np.ndarray
+    width: int
+    n_parts: int
+
+    def apply(self, kp: np.ndarray) -> np.ndarray:
+        """(n, P, 3) (col, row, score) in map cells, peaks at whole cells -> refined copy."""
+        out = kp.copy()
+        found = kp[..., 2] > 0
+        if not found.any() or not len(self.keys):
+            return out
+        person, part = np.nonzero(found)
+        col = kp[person, part, 0].astype(np.int64)
+        row = kp[person, part, 1].astype(np.int64)
+        key = (row * self.width + col) * self.n_parts + part
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        hit = self.keys[at] == key
+        out[person[hit], part[hit], :2] += self.dxy[at[hit]]
+        return out
+
+
+def subpixel_offsets(smoothed: np.ndarray, ys: np.ndarray, xs: np.ndarray, ps: np.ndarray
+                     ) -> np.ndarray:
+    """(k, 2) (d col, d row) of the maximum of a parabola through each peak and its two
+    neighbours along each axis of the smoothed map (a peak on the map's edge, or without a
+    maximum's curvature on an axis, keeps its cell on that axis). ``smoothed`` must hold
+    every peak's 4-neighbours unless the peak is on its edge."""
+    h, w = smoothed.shape[:2]
+    out = np.zeros((len(ys), 2), np.float32)
+    c = smoothed[ys, xs, ps].astype(np.float64)
+    for axis, (pos, size) in enumerate(((xs, w), (ys, h))):
+        inner = (pos > 0) & (pos < size - 1)
+        lo, hi = pos.copy(), pos.copy()
+        lo[inner] -= 1
+        hi[inner] += 1
+        a = smoothed[ys, lo, ps] if axis == 0 else smoothed[lo, xs, ps]
+        b = smoothed[ys, hi, ps] if axis == 0 else smoothed[hi, xs, ps]
+        curv = a.astype(np.float64) - 2.0 * c + b
+        ok = inner & (curv < 0)
+        d = np.zeros(len(ys))
+        d[ok] = 0.5 * (a[ok] - b[ok]) / curv[ok]
+        out[:, axis] = np.clip(d, -0.5, 0.5)
+    return out
+
+
 def find_peaks_above(net_out: np.ndarray, layout: KeypointLayout, ratio: float,
                      thresh: float, smooth_size: int = 25, smooth_sigma: float = 3.0
                      ) -> np.ndarray:
@@ -147,6 +197,16 @@ def find_peaks_above(net_out: np.ndarray, layout: KeypointLayout, ratio: float,
     a crop reaching 2r + 1 past it (zero padding only where the crop meets the map's edge)
     and its peaks are kept r + 1 past it. Cost follows the area people cover.
     """
+    return find_peaks_refined(net_out, layout, ratio, thresh, smooth_size, smooth_sigma,
+                              refine=False)[0]
+
+
+def find_peaks_refined(net_out: np.ndarray, layout: KeypointLayout, ratio: float,
+                       thresh: float, smooth_size: int = 25, smooth_sigma: float = 3.0,
+                       refine: bool = True) -> tuple[np.ndarray, PeakOffsets | None]:
+    """:func:`find_peaks_above`, and with ``refine`` the sub-cell offsets of its peaks above
+    ``thresh`` (:func:`subpixel_offsets`), read from the same smoothed crops: a peak lies
+    within r of its box, so its neighbours' smoothed values are exact there too."""
     check_output(net_out, layout)
     out_h, out_w = map_shape(*net_out.shape[:2], ratio)
     n = layout.n_parts
@@ -157,15 +217,29 @@ def find_peaks_above(net_out: np.ndarray, layout: KeypointLayout, ratio: float,
     boxes = _merge_crops([(max(y0 - 2 * r - 1, 0), min(y1 + 2 * r + 1, out_h),
                            max(x0 - 2 * r - 1, 0), min(x1 + 2 * r + 1, out_w), y0, y1, x0, x1)
                           for y0, y1, x0, x1 in _hot_boxes(net[..., :n], thresh, out_h, out_w)])
+    keys, dxy = [], []
     for cy0, cy1, cx0, cx1, y0, y1, x0, x1 in boxes:
         crop = _upsample.upsample_region(net, out_h, out_w, cy0, cy1, cx0, cx1, 0, n)
-        found = local_maxima(cv2.sepFilter2D(crop, -1, taps, taps, borderType=cv2.BORDER_CONSTANT
-                                             ).reshape(crop.shape))
+        smoothed = cv2.sepFilter2D(crop, -1, taps, taps, borderType=cv2.BORDER_CONSTANT
+                                   ).reshape(crop.shape)
+        found = local_maxima(smoothed)
         ky0, ky1 = max(y0 - r - 1, 0), min(y1 + r + 1, out_h)
         kx0, kx1 = max(x0 - r - 1, 0), min(x1 + r + 1, out_w)
         keep = peaks[ky0:ky1, kx0:kx1]
-        np.maximum(keep, found[ky0 - cy0:ky1 - cy0, kx0 - cx0:kx1 - cx0], out=keep)
-    return peaks
+        kept = found[ky0 - cy0:ky1 - cy0, kx0 - cx0:kx1 - cx0]
+        np.maximum(keep, kept, out=keep)
+        if refine:
+            ys, xs, ps = np.nonzero(kept > thresh)
+            ys, xs = ys + (ky0 - cy0), xs + (kx0 - cx0)     # in the crop
+            # a peak on the crop's edge is on the map's edge (the crop reaches r past it)
+            dxy.append(subpixel_offsets(smoothed, ys, xs, ps))
+            keys.append(((ys + cy0) * out_w + (xs + cx0)) * n + ps)
+    if not refine:
+        return peaks, None
+    k = np.concatenate(keys).astype(np.int64) if keys else np.zeros(0, np.int64)
+    d = np.concatenate(dxy) if dxy else np.zeros((0, 2), np.float32)
+    order = np.argsort(k, kind="stable")
+    return peaks, PeakOffsets(k[order], d[order], out_w, n)
 
 
 def split(up: np.ndarray, layout: KeypointLayout) -> tuple[np.ndarray, np.ndarray]:

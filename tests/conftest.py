@@ -42,6 +42,16 @@ def layout():
 def estimator():
     from posebatch.estimator import Estimator
 
+    est = Estimator("mobilenet_thin", quality="reference")   # the goldens' pipeline
+    yield est
+    est.close()
+
+
+@pytest.fixture(scope="session")
+def default_estimator():
+    """The settings a job uses when none is given (the default quality preset)."""
+    from posebatch.estimator import Estimator
+
     est = Estimator("mobilenet_thin")
     yield est
     est.close()

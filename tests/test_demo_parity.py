@@ -1,11 +1,12 @@
 """The README's main job (`posebatch demo`: every frame of the Sports2D demo video through
-Ray) against tf-pose-estimation's people per frame (demo_reference.json): people counts and
-keypoints within one heatmap cell."""
+Ray) at `--quality reference` against tf-pose-estimation's people per frame
+(demo_reference.json): people counts and keypoints within one heatmap cell."""
 import json
 
 import pandas as pd
 
 from posebatch.analyse import frame_keypoints
+from posebatch.config import Coords
 from posebatch.estimator import pixels_to_cells
 
 from .conftest import need_shared, posebatch, reference_cells
@@ -15,7 +16,7 @@ from .test_estimator import match_within_one_cell
 def test_demo_job_matches_reference_per_frame(tmp_path):
     ref = json.loads(need_shared("data", "golden", "demo_reference.json").read_text())["frames"]
     out = tmp_path / "demo"
-    r = posebatch("demo", "--out", out, "--no-progress")
+    r = posebatch("demo", "--out", out, "--quality", "reference", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "renders:" in r.stdout and len(list((out / "renders").glob("*.png"))) == 4
     mp4 = out / "renders" / "demo.mp4.side-by-side.mp4"     # the demo ends with a video
@@ -27,6 +28,12 @@ def test_demo_job_matches_reference_per_frame(tmp_path):
         assert (s.width, s.codec_context.name) == (1280, "h264")
         assert sum(1 for _ in c.decode(s)) == 230
     assert (out / "gait" / "summary.parquet").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    config = manifest["params"]["config"]         # the preset's settings, resolved
+    assert manifest["params"]["quality"] == "reference"
+    assert (config["preprocess"], config["net_width"], config["net_height"], config["upsample"],
+            config["coords"], config["subpixel"], config["flip"], config["scales"]) == (
+        "reference", 432, 368, 4.0, "tfpose", False, False, [1.0])
     frames = pd.read_parquet(out / "frames")
     kp = pd.read_parquet(out / "keypoints")
     assert len(frames) == len(ref) == 230 and (frames.status == "ok").all()
@@ -35,7 +42,8 @@ def test_demo_job_matches_reference_per_frame(tmp_path):
         people = reference_cells(people)
         same_count += int(frames.people[i]) == len(people)
         found = frame_keypoints(kp, i, as_detected=True)  # labelled as the network did
-        cells = pixels_to_cells(found[..., :2], (216, 184), (432, 368), (1768, 994))
+        cells = pixels_to_cells(found[..., :2], (216, 184), (432, 368), (1768, 994),
+                                Coords.TFPOSE)   # the reference preset's convention
         w, t = match_within_one_cell(cells, people)
         within, total = within + w, total + t
     assert same_count / 230 >= 0.98, f"{same_count}/230 frames with the reference count"

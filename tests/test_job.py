@@ -141,16 +141,20 @@ def test_upright_turns_by_the_display_matrix():
 
 
 def test_fp32_keeps_the_chunk_keys_of_jobs_made_before_precision_existed():
-    """The default job's chunk store key, pinned for chunk schema 1: outputs written before
-    --precision existed were found again (no inference redone); bf16 gets its own chunks.
-    Chunk schema 2 (damaged frames marked) has keys of its own: its chunks are redone."""
+    """The chunk store key of the settings that were the default before quality presets
+    (reference preprocessing, upsample 4, centre coordinates), pinned for chunk schema 1:
+    outputs written before --precision, --subpixel, --flip, --scales and --person-score
+    existed are found again with those settings (no inference redone); bf16 gets its own
+    chunks. Chunk schema 2 (damaged frames marked) has keys of its own: its chunks are
+    redone."""
     from posebatch.config import Precision, cpu_has_bf16, resolve_precision
     from posebatch.job import params_key, pose_config
     from posebatch.write import CHUNK_SCHEMA_VERSION
 
     sha = "51f84ea82b3d0143dd4cf362e018c125e832c64771908ee8766fbd8b0328008d"
     key = lambda p, v=CHUNK_SCHEMA_VERSION: params_key(  # noqa: E731
-        sha, pose_config(JobSpec(inputs=("a",), out="o", precision=p), (432, 368)), v)
+        sha, pose_config(JobSpec(inputs=("a",), out="o", precision=p, quality="reference",
+                                 coords="center"), (432, 368)), v)
     assert key("fp32", 1) == "f8671920a92f6ab3"
     assert CHUNK_SCHEMA_VERSION == 2 and key("fp32") != key("fp32", 1)
     assert key("bf16") != key("fp32")

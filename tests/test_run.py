@@ -132,13 +132,14 @@ def test_tables_account_for_every_frame_with_distinct_names(full_run, walk_dir):
     assert str(kp.part.dtype) == "category" and kp.part.cat.categories[1] == "neck"
 
 
-def test_tables_match_in_process_estimation(full_run, walk_dir, estimator):
-    """The job's keypoints (Ray actors, chunks of 4) equal estimating each decoded frame here."""
+def test_tables_match_in_process_estimation(full_run, walk_dir, default_estimator):
+    """The job's keypoints (Ray actors, chunks of 4) equal estimating each decoded frame here
+    (both at the default quality)."""
     out, _ = full_run
     kp = read(out, "keypoints")
     kp = kp[kp.video_id == 1]
     for f in decode_sequential(walk_dir / "b" / "clip.mp4"):
-        want = estimator.estimate(f.image)
+        want = default_estimator.estimate(f.image)
         got = frame_keypoints(kp, f.index, as_detected=True)  # as the network labelled them
         assert len(got) == want.n_people
         np.testing.assert_array_equal(got[..., 2] > 0, want.keypoints[..., 2] > 0)
@@ -396,6 +397,8 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
                   "end to end, job (Ray)"):
         assert stage in r.stdout, stage
     assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare fp32 network", r.stdout)
+    assert re.search(r"cost per frame / the reference 432x368 fp32 network's \([\d.]+ ms/frame, "
+                     r"same run\): job [\d.]+, one process [\d.]+", r.stdout)
     assert re.search(r"finish video \(track, smooth, write\): [\d.]+ ms/frame = [\d.]+% of the bare network", r.stdout)
     assert re.search(r"start-up: Ray [\d.]+ s, \d+ actors loaded and warm [\d.]+ s, first "
                      r"chunk done [\d.]+ s .*resident memory per actor: [\d.]+ GB", r.stdout)
@@ -413,7 +416,8 @@ def test_phone_rotation_is_applied_before_inference(demo_frames, estimator, tmp_
     clip = set_display_rotation(write_clip(tmp_path / "in" / "phone.mp4", sideways,
                                            options={"crf": "18"}), 90)
     out = tmp_path / "out"
-    r = posebatch("run", clip, "--out", out, "--chunk", 2, "--no-progress")
+    r = posebatch("run", clip, "--out", out, "--chunk", 2, "--quality", "reference",
+                  "--no-progress")     # the settings of the `estimator` fixture
     assert r.returncode == 0, r.stderr
     v = read(out, "videos").iloc[0]
     assert (v.rotation, v.width, v.height) == (90, 880, 496)
@@ -429,24 +433,29 @@ def test_phone_rotation_is_applied_before_inference(demo_frames, estimator, tmp_
         np.testing.assert_allclose(got[..., :2], want.keypoints[..., :2], atol=1e-3)
 
 
-def test_bf16_job_finds_the_same_people_as_fp32(full_run, walk_dir, tmp_path):
+def test_bf16_job_finds_the_same_people_as_fp32(walk_dir, tmp_path):
     """--precision bf16 (oneDNN mixed precision) on a CPU that has it: its own chunks, and
-    the people of the fp32 job within one network cell (the README gives the measured
-    agreement on the demo and the AP on COCO)."""
+    the people of the fp32 job within one network cell, at the settings of `fast` (the preset
+    that uses bf16, through precision auto; the README gives the measured agreement on the
+    demo and the AP on COCO)."""
     import json
 
     from posebatch.config import cpu_has_bf16
 
     if not cpu_has_bf16():
         pytest.skip("this CPU has neither AVX512-BF16 nor AMX: bf16 would only be emulated")
-    out = tmp_path / "bf16"
-    r = posebatch("run", walk_dir, "--out", out, "--chunk", 8, "--precision", "bf16",
-                  "--no-progress")
-    assert r.returncode == 0, r.stderr
-    assert json.loads((out / "manifest.json").read_text())["params"]["precision"] == "bf16"
-    a, b = read(full_run[0], "frames"), read(out, "frames")
+    outs = {}
+    for precision in ("fp32", "bf16"):
+        out = outs[precision] = tmp_path / precision
+        r = posebatch("run", walk_dir, "--out", out, "--chunk", 8, "--quality", "fast",
+                      "--precision", precision, "--no-progress")
+        assert r.returncode == 0, r.stderr
+        params = json.loads((out / "manifest.json").read_text())["params"]
+        assert params["precision"] == params["config"]["precision"] == precision
+    full, out = outs["fp32"], outs["bf16"]
+    a, b = read(full, "frames"), read(out, "frames")
     assert (a.people.to_numpy() == b.people.to_numpy()).mean() >= 0.9
-    ka, kb = read(full_run[0], "keypoints"), read(out, "keypoints")
+    ka, kb = read(full, "keypoints"), read(out, "keypoints")
     cell = 496 / 46                                   # one network output cell, in pixels
     near = total = 0
     for (video, f), rows in ka[~ka.filled].groupby(["video", "frame"], observed=True):

