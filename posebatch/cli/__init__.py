@@ -5,6 +5,7 @@ from . import images  # noqa: F401  image, evaluate
 from . import jobs  # noqa: F401  run, status, demo
 from . import gait  # noqa: F401  gait
 from . import render  # noqa: F401  render
+from . import export  # noqa: F401  export
 from . import bench  # noqa: F401  bench
 from . import models  # noqa: F401  models list | pull | add
 from .common import app
