@@ -1,0 +1,53 @@
+"""The live source (posebatch.live.source) on a real stream: H.264 in MPEG-TS sent over UDP
+on 127.0.0.1 by the test, received by the capture thread; a slow consumer gets the newest
+frame and the numbers of every frame it never took; bad sources are clear errors."""
+import time
+
+import pytest
+
+from posebatch.live.source import Capture, SourceError, parse_source
+
+from .streams import UdpSender, free_udp_port
+
+
+def test_slow_consumer_takes_the_newest_frame_and_is_told_what_it_skipped(demo_frames):
+    frames = [f[:360, :640].copy() for f in demo_frames] * 2          # 48 frames, 1.6 s
+    port = free_udp_port()
+    sender = UdpSender(port, frames, fps=30, delay=1.0)
+    sender.start()
+    cap = Capture(parse_source(f"udp://127.0.0.1:{port}"), open_timeout=10).start()
+    seen, taken = [], 0
+    try:
+        while True:
+            f, skipped = cap.take(timeout=2.0)
+            seen += [s.index for s in skipped]
+            assert all(s.image is None and s.received > 0 for s in skipped)
+            if f is None:
+                break
+            assert f.image.shape == (360, 640, 3) and f.time is not None
+            seen.append(f.index)
+            taken += 1
+            time.sleep(0.1)                       # inference slower than the source
+    finally:
+        cap.stop()
+        sender.stop()
+    f, skipped = cap.take(timeout=0)              # what arrived after the last wait
+    seen += [s.index for s in skipped] + ([f.index] if f is not None else [])
+    assert sender.error is None and sender.sent == 48
+    # every frame the source delivered is accounted for, in order, taken or skipped
+    assert seen == list(range(cap.stats.received))
+    assert cap.stats.received >= 40               # the first ones before a keyframe are lost
+    assert 5 <= taken < cap.stats.received // 2   # the newest won: most were skipped
+
+
+def test_sources_that_cannot_be_opened_say_why(tmp_path):
+    with pytest.raises(SourceError, match="no such file, and not a camera index"):
+        parse_source(str(tmp_path / "nothing.mp4"))
+    assert parse_source("0").url == "/dev/video0" and parse_source("0").format == "v4l2"
+    assert parse_source("rtsp://cam.local/stream1").name == "cam.local_stream1"
+    with pytest.raises(SourceError, match="cannot open /dev/video9.*Check the camera index"):
+        Capture(parse_source("9"), open_timeout=2).start()
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(SourceError, match="cannot open"):
+        Capture(parse_source(str(bad)), open_timeout=2).start()
