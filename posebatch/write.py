@@ -126,7 +126,7 @@ def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any]
 # A chunk's tables hold no video columns (a chunk does not know its video's place in the job);
 # a video's files in the job's datasets put ``video_id`` and ``video`` in front.
 
-FRAME_STATUS = ("ok", "decode_error", "missing", "error", "corrupt")
+FRAME_STATUS = ("ok", "decode_error", "missing", "error", "corrupt", "skipped")
 STATUS = pa.dictionary(pa.int8(), pa.string())
 
 CHUNK_KEYPOINTS = pa.schema([

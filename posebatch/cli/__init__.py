@@ -3,6 +3,7 @@ options and calling the library. Importing a module registers its commands; the 
 is the order of ``posebatch --help``."""
 from . import images  # noqa: F401  image, evaluate
 from . import jobs  # noqa: F401  run, status, demo
+from . import live  # noqa: F401  live
 from . import gait  # noqa: F401  gait
 from . import render  # noqa: F401  render
 from . import export  # noqa: F401  export

@@ -65,6 +65,7 @@ class Captured:
     time: float | None
     received: float
     image: np.ndarray | None = None
+    pts: int | None = None
 
 
 @dataclass
@@ -95,6 +96,8 @@ class Capture:
         self.max_pause = max_pause
         self.stats = CaptureStats()
         self.size: tuple[int, int] | None = None
+        self.time_base = 1e-6          # of the source's timestamps (s per pts unit)
+        self.codec = ""
         self._cond = threading.Condition()
         self._newest: Captured | None = None
         self._pending: deque[Captured] = deque()     # delivered, not taken (no pictures)
@@ -165,6 +168,9 @@ class Capture:
         if not c.streams.video:
             c.close()
             raise SourceError(f"{self.spec.url} has no video stream")
+        s = c.streams.video[0]
+        self.time_base = float(s.time_base) if s.time_base else 1e-6
+        self.codec = s.codec_context.name
         self.stats.opened += 1
         return c
 
@@ -186,12 +192,13 @@ class Capture:
             wait = t0 + t - time.monotonic()
             if wait > 0:
                 self._stop.wait(wait)
-        got = Captured(self.stats.received, t, time.monotonic(), image)
+        got = Captured(self.stats.received, t, time.monotonic(), image, frame.pts)
         self.stats.received += 1
         with self._cond:
             if self._newest is not None:       # never taken: skipped, kept without picture
                 old = self._newest
-                self._pending.append(Captured(old.index, old.time, old.received))
+                self._pending.append(Captured(old.index, old.time, old.received, None,
+                                              old.pts))
             self._newest = got
             self._cond.notify_all()
         return t0
@@ -212,7 +219,8 @@ class Capture:
                         pause = min(pause * 2, self.max_pause)
                         continue
                 stream = self._container.streams.video[0]
-                stream.thread_type = "AUTO"
+                # frame threading holds frames back (a few frames of latency); slices do not
+                stream.thread_type = "AUTO" if self.spec.file else "SLICE"
                 try:
                     for frame in self._container.decode(stream):
                         t0 = self._deliver(frame, stream, t0, None)

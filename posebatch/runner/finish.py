@@ -71,7 +71,8 @@ def frame_stats(frames: pa.Table) -> dict:
     (and the first reason)."""
     status = frames["status"].cast(pa.string())
     corrupt = pc.equal(status, "corrupt")
-    ok = pc.or_(pc.equal(status, "ok"), corrupt)
+    # skipped (live: the newest frame won) is accounted for, not failed
+    ok = pc.or_(pc.or_(pc.equal(status, "ok"), corrupt), pc.equal(status, "skipped"))
     bad = frames.num_rows - (pc.sum(ok).as_py() or 0)
     n_corrupt = pc.sum(corrupt).as_py() or 0
     return {

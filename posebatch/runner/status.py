@@ -39,6 +39,15 @@ class JobStatus:
 def job_status(out: Path) -> JobStatus:
     out = Path(out)
     m = read_manifest(out)
+    if m.get("kind") == "live":
+        from ..errors import ConfigError
+
+        live = m.get("live", {})
+        raise ConfigError(f"{out} holds a live session ({m.get('state')}, "
+                          f"{live.get('received', 0)} frames received, {live.get('processed', 0)}"
+                          f" estimated, {live.get('skipped', 0)} skipped); its figures are in "
+                          f"{out / 'manifest.json'} and its tables read with "
+                          "posebatch.tables.load")
     alive = lock_held(out)
     store = Store(out, m.get("params_key", ""))
     videos = []

@@ -1,0 +1,110 @@
+"""posebatch live: a camera or a stream into the same tables as a job, with a preview."""
+from __future__ import annotations
+
+import collections
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..quality import DEFAULT_QUALITY
+from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
+                     PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, ThreadsOpt, UpOpt, app, console,
+                     err, guard, pose_overrides)
+
+
+@app.command()
+def live(
+    source: Annotated[str, typer.Argument(help="A camera index (0: /dev/video0), a stream "
+                      "address (rtsp://, http://, udp://, srt://, ...) or a video file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (one per session).")],
+    duration: Annotated[Optional[float], typer.Option(
+        help="Seconds to run (default: until Ctrl-C, SIGTERM or the source ends).")] = None,
+    preview: Annotated[Optional[str], typer.Option(
+        help="window | web | none. \\[default: a window when there is a display, else web]",
+        show_default=False)] = None,
+    port: Annotated[int, typer.Option(help="Port of the web preview on 127.0.0.1.")] = 8765,
+    realtime: Annotated[bool, typer.Option(
+        "--realtime", help="Play a video file at its own speed (to rehearse without a "
+        "camera).")] = False,
+    chunk_seconds: Annotated[float, typer.Option(
+        help="Seconds between writes of the tables (a crash loses at most these).")] = 5.0,
+    track: Annotated[bool, typer.Option("--track/--no-track",
+                     help="Follow people through the session.")] = True,
+    model: ModelOpt = "mobilenet_thin",
+    quality: QualityOpt = DEFAULT_QUALITY,
+    preprocess: PreOpt = None,
+    height: HeightOpt = None,
+    upsample: UpOpt = None,
+    coords: CoordsOpt = None,
+    precision: PrecisionOpt = None,
+    subpixel: SubpixelOpt = None,
+    flip: FlipOpt = None,
+    scales: ScalesOpt = None,
+    person_score: PersonScoreOpt = None,
+    threads: ThreadsOpt = 0,
+):
+    """Estimate every person in a live source, newest frame first (skipped frames are rows
+    too): tables in OUT rewritten every few seconds, readable while the session runs."""
+    from ..config import RuntimeConfig, TrackConfig
+    from ..errors import ConfigError
+    from ..layout import COCO18
+    from ..live.preview import WebPreview, WindowPreview, annotate
+    from ..live.session import LiveOptions, Preview, run_live
+    from ..models import get_model
+    from ..quality import resolve
+
+    with guard():
+        spec = get_model(model)
+        config = resolve(quality, spec.name, spec.input_size, **pose_overrides(
+            preprocess, height, upsample, coords, precision, subpixel, flip, scales,
+            person_score))
+        if preview is None:
+            preview = "window" if os.environ.get("DISPLAY") else "web"
+        try:
+            mode = Preview(preview)
+        except ValueError:
+            raise ConfigError(f"--preview must be window, web or none, got {preview!r}") from None
+        options = LiveOptions(duration=duration, chunk_seconds=chunk_seconds, realtime=realtime,
+                              preview=mode, port=port)
+        shown = None
+        if mode is Preview.WEB:
+            shown = WebPreview(port, source)
+            console.print(f"preview: {shown.url}", highlight=False)
+        elif mode is Preview.WINDOW:
+            shown = WindowPreview(f"posebatch live: {source}")
+        recent: collections.deque[float] = collections.deque(maxlen=30)
+
+        def on_frame(f, res, stats) -> bool:
+            recent.append(time.monotonic())
+            if shown is None:
+                return False
+            fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
+            lat = stats.latency_ms[-1] if stats.latency_ms else 0.0
+            img = annotate(f.image, None if res is None else res.keypoints, COCO18,
+                           [f"{fps:.1f} frames/s", f"latency {lat:.0f} ms",
+                            f"skipped {stats.skipped} of {stats.received + 1}"])
+            shown.show(img, stats.summary())
+            return bool(getattr(shown, "quit", False))
+
+        try:
+            report = run_live(source, out, config, TrackConfig(enabled=track), options,
+                              RuntimeConfig(intra_threads=threads), on_frame=on_frame)
+        finally:
+            if shown is not None:
+                shown.close()
+    s = report.stats.summary()
+    console.print(f"{report.name}: {s['received']} frames received in {s['seconds']:.1f} s, "
+                  f"{s['processed']} estimated ({s['processed_fps']} frames/s), "
+                  f"{s['skipped']} skipped ({100 * s['skipped_share']:.1f}%); latency median "
+                  f"{s['latency_ms']['median']} ms, 95th percentile {s['latency_ms']['p95']} "
+                  f"ms; {report.chunks} chunks; ended: {report.ended}", highlight=False,
+                  soft_wrap=True)
+    for o in report.outages:
+        err.print(f"[yellow]source dropped out at {o['start_s']} s"
+                  + (f", back at {o['end_s']} s" if o["end_s"] is not None else ", not back")
+                  + f": {o['error']}[/yellow]", highlight=False)
+    console.print(f"tables: {out} (posebatch.tables.load); settings: {report.settings}",
+                  highlight=False, soft_wrap=True)
