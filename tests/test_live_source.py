@@ -1,6 +1,7 @@
 """The live source (posebatch.live.source) on a real stream: H.264 in MPEG-TS sent over UDP
-on 127.0.0.1 by the test, received by the capture thread; a slow consumer gets the newest
-frame and the numbers of every frame it never took; bad sources are clear errors."""
+on 127.0.0.1 by the test, received by the capture thread, dropping out and coming back; bad
+sources are clear errors. (The newest frame winning, with every frame a row, is tested
+through `posebatch live` in tests/test_live.py.)"""
 import time
 
 import pytest
@@ -8,36 +9,6 @@ import pytest
 from posebatch.live.source import Capture, SourceError, parse_source
 
 from .streams import UdpSender, free_udp_port
-
-
-def test_slow_consumer_takes_the_newest_frame_and_is_told_what_it_skipped(demo_frames):
-    frames = [f[:360, :640].copy() for f in demo_frames] * 2          # 48 frames, 1.6 s
-    port = free_udp_port()
-    sender = UdpSender(port, frames, fps=30, delay=1.0)
-    sender.start()
-    cap = Capture(parse_source(f"udp://127.0.0.1:{port}"), open_timeout=10).start()
-    seen, taken = [], 0
-    try:
-        while True:
-            f, skipped = cap.take(timeout=2.0)
-            seen += [s.index for s in skipped]
-            assert all(s.image is None and s.received > 0 for s in skipped)
-            if f is None:
-                break
-            assert f.image.shape == (360, 640, 3) and f.time is not None
-            seen.append(f.index)
-            taken += 1
-            time.sleep(0.1)                       # inference slower than the source
-    finally:
-        cap.stop()
-        sender.stop()
-    f, skipped = cap.take(timeout=0)              # what arrived after the last wait
-    seen += [s.index for s in skipped] + ([f.index] if f is not None else [])
-    assert sender.error is None and sender.sent == 48
-    # every frame the source delivered is accounted for, in order, taken or skipped
-    assert seen == list(range(cap.stats.received))
-    assert cap.stats.received >= 40               # the first ones before a keyframe are lost
-    assert 5 <= taken < cap.stats.received // 2   # the newest won: most were skipped
 
 
 def test_sources_that_cannot_be_opened_say_why(tmp_path):

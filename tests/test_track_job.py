@@ -25,13 +25,15 @@ LONG = 2.0   # seconds: a "long" track, as opposed to fragments of a person's ac
 @pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory):
     """The demo video (230 frames, two people) as 15 chunks of 16 frames and as two of 115
-    (one per actor), whose boundaries fall elsewhere."""
+    (one per actor), whose boundaries fall elsewhere; at the previous default's settings
+    (`--quality reference --coords center`: upsample 4, a fifth less time per frame than
+    `balanced`; what is tested here is tracking, and the suite has a time budget)."""
     base = tmp_path_factory.mktemp("tracks")
     outs = {}
     for chunk in (16, 115):
         out = base / f"chunk{chunk}"
         r = posebatch("run", "asset:demo_video", "--out", out, "--chunk", chunk,
-                      "--no-progress")
+                      "--quality", "reference", "--coords", "center", "--no-progress")
         assert r.returncode == 0, r.stderr
         outs[chunk] = out
     return outs
