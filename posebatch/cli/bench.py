@@ -61,7 +61,9 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
         bare = (estimator(model, quality, **plain)
                 if (cfg.precision, cfg.flip, cfg.scales) != (Precision.FP32, False, (1.0,))
                 else None)
-        reference = estimator(model, Quality.REFERENCE)
+        # the reference network, timed for comparison (the estimator itself when it is one)
+        reference = (est if quality is Quality.REFERENCE and not any(
+            v is not None for v in settings.values()) else estimator(model, Quality.REFERENCE))
         for e in (bare, reference):    # first runs are slow
             if e is not None:
                 e.network(np.zeros((368, 432, 3), np.uint8))

@@ -58,8 +58,8 @@ def write(vt, folder: Path, height_m: float | None = None) -> tuple[list[Path], 
             xyz[:, i, 1] = height_px - w[f"{part}_y"].to_numpy(np.float64)
         units = "px"
         if height_m is not None:
-            stature = float(np.nanmedian(body_height(w))) if np.isfinite(
-                body_height(w)).any() else float("nan")
+            heights = body_height(w)
+            stature = float(np.nanmedian(heights)) if np.isfinite(heights).any() else np.nan
             if not stature > 0:
                 raise ConfigError(f"{vt.row['video']} track {track}: no frame shows the head "
                                   "or neck and the ankles, so there is no body height to scale "

@@ -182,7 +182,7 @@ class Capture:
             except Exception:
                 pass
 
-    def _deliver(self, frame, stream, t0: float | None, start_pts) -> float | None:
+    def _deliver(self, frame, stream, t0: float | None) -> float | None:
         image = frame.to_ndarray(format="bgr24")
         self.size = (image.shape[1], image.shape[0])
         t = None if frame.pts is None else float(frame.pts * stream.time_base)
@@ -223,7 +223,7 @@ class Capture:
                 stream.thread_type = "AUTO" if self.spec.file else "SLICE"
                 try:
                     for frame in self._container.decode(stream):
-                        t0 = self._deliver(frame, stream, t0, None)
+                        t0 = self._deliver(frame, stream, t0)
                         if self._stop.is_set():
                             break
                     else:
