@@ -81,8 +81,9 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGa
         direction[b.start:b.end] = b.direction
     angles = joint_angles(w, direction)
     events = []
+    fresh = ~w["repeat"].fillna(False).to_numpy(bool) if "repeat" in w else None
     for k, b in enumerate(bouts):
-        events += bout_events(w, t, hip, height, b, k, config)
+        events += bout_events(w, t, hip, height, b, k, config, fresh)
     ev = pd.DataFrame(events) if events else _empty_events()
     strides = stride_table(ev, w, t, bouts, height, config)
     summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config))
@@ -100,8 +101,13 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
     if track is not None:
         kp = kp[kp["track"] == track]
     parts = {"angles": [], "events": [], "strides": [], "bouts": [], "summary": []}
+    repeat = (job.frames.assign(video=job.frames["video"].astype(str))
+              .set_index(["video", "frame"])["repeat"] if "repeat" in job.frames else None)
     if kp["track"].notna().any():
         for (name, tid), w in wide(kp).groupby(level=["video", "track"], sort=True):
+            if repeat is not None:
+                keys = pd.MultiIndex.from_arrays([np.full(len(w), str(name)), w["frame"]])
+                w = w.assign(repeat=repeat.reindex(keys).to_numpy())
             g = analyse_track(w.droplevel(["video", "track"]), config)
             key = {"video": name, "track": int(tid)}
             angles = g.angles.reset_index().assign(**key, frame=w["frame"].to_numpy())
