@@ -220,3 +220,4 @@ def test_every_gait_column_is_in_the_readme():
         assert f"`gait/{name}.parquet`" in section
         missing = [f.name for f in declared if f"`{f.name}`" not in section]
         assert not missing, (name, missing)
+
