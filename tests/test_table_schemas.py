@@ -214,8 +214,8 @@ def test_a_column_not_declared_is_an_error_and_a_missing_one_typed_nulls():
 def test_every_gait_column_is_in_the_readme():
     """The README's gait tables name every declared column (with its unit there)."""
     text = (REPO / "README.md").read_text()
-    section = text[text.index("### Gait tables"):]
-    section = section[:section.index("\n## ")]
+    start = text.index("### Gait tables")
+    section = text[start:text.index("\n#", start + 1)]
     for name, declared in gait_schema.TABLES.items():
         assert f"`gait/{name}.parquet`" in section
         missing = [f.name for f in declared if f"`{f.name}`" not in section]
