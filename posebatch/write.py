@@ -133,9 +133,12 @@ def check_schema(table: pa.Table, schema: pa.Schema, name: str) -> None:
     order, types, nullability; metadata aside)."""
     if table.schema.equals(schema):
         return
+    def kind(f: pa.Field) -> str:
+        return f"{f.type}{'' if f.nullable else ' not null'}"
+
     got = {f.name: f for f in table.schema}
-    diff = [f"{f.name}: {got[f.name].type if f.name in got else 'missing'} (declared {f.type})"
-            for f in schema if f.name not in got or not got[f.name].equals(f)]
+    diff = [f"{f.name}: {kind(got[f.name]) if f.name in got else 'missing'} (declared "
+            f"{kind(f)})" for f in schema if f.name not in got or not got[f.name].equals(f)]
     extra = [n for n in table.schema.names if n not in schema.names]
     order = "" if diff or extra else "; the columns are out of order"
     raise SchemaError(f"{name}: the table does not fit its declared schema: "

@@ -25,7 +25,8 @@ from posebatch.gait.report import write_gait
 from posebatch.layout import COCO18
 from posebatch.store import DATASETS, INDEX, Store
 from posebatch.track.tables import track_tables
-from posebatch.write import SCHEMA_VERSION, TABLES, VIDEOS, frame_tables, table_from_frame
+from posebatch.write import (SCHEMA_VERSION, TABLES, VIDEOS, frame_tables, table_from_frame,
+                             write_parquet)
 
 from .conftest import REPO, posebatch
 from .walkers import walk
@@ -161,6 +162,16 @@ def test_gait_cli_on_a_job_folder(jobs, tmp_path):
     assert summary.loc["walker.mp4"].strides >= 3
     assert summary.loc["standing.mp4"].reason.startswith("no gait: not walking")
     assert np.isnan(summary.loc["no_stride.mp4"].cadence_steps_per_min)
+    assert [p.name for p in (out / "gait").glob("*.png")] == ["walker.mp4.track0.png"]
+
+
+def test_writing_a_table_that_does_not_fit_its_schema_is_refused(tmp_path):
+    table = pa.table({"video": ["a.mp4"], "track": [1]})
+    with pytest.raises(SchemaError, match=r"gait.summary: the table does not fit its declared "
+                                          r"schema: video: string \(declared dictionary"):
+        write_parquet(table, tmp_path / "s.parquet", "gait.summary", {},
+                      schema=gait_schema.SUMMARY)
+    assert not (tmp_path / "s.parquet").exists()
 
 
 def test_job_tables_have_their_schema_for_every_video(jobs):
