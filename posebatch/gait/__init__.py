@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import GaitConfig
+from . import schema
 from .angles import body_height, joint_angles, mid_hip
 from .events import bout_events, walking_bouts
 from .strides import stride_table
@@ -44,7 +45,8 @@ class TrackGait:
 
 @dataclass(frozen=True)
 class GaitResult:
-    """The job's gait tables (every analysed track, with ``video`` and ``track`` columns)."""
+    """The job's gait tables (every analysed track, with ``video`` and ``track`` columns),
+    each with exactly the columns and types of its schema in ``posebatch.gait.schema``."""
 
     angles: pd.DataFrame
     events: pd.DataFrame
@@ -116,13 +118,7 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
             parts["strides"].append(g.strides.assign(**key))
             parts["bouts"].append(g.bouts.assign(**key))
             parts["summary"].append(pd.DataFrame([{**key, **g.summary}]))
-    frames = {k: _front(pd.concat(v, ignore_index=True)) if v else pd.DataFrame()
+    # every table with all its columns and types (posebatch.gait.schema), whatever the data
+    frames = {k: schema.frame(k, pd.concat(v, ignore_index=True) if v else None)
               for k, v in parts.items()}
     return GaitResult(**frames)
-
-
-def _front(df: pd.DataFrame) -> pd.DataFrame:
-    if "bout" in df:
-        df = df.assign(bout=df["bout"].astype("Int64"))
-    cols = [c for c in ("video", "track", "time", "frame") if c in df]
-    return df[cols + [c for c in df.columns if c not in cols]]
