@@ -78,28 +78,30 @@ def repeated(orig: Clip, dst: Path, picture_fps: float = 15.0, file_fps: int = 2
     before it."""
     import av
 
-    from posebatch.decode import decode_sequential
+    from posebatch.decode import decode_sequential, index_video
 
-    frames = list(decode_sequential(orig.path))
-    t0 = frames[0].time
-    src_times = np.array([f.time - t0 for f in frames])
-    duration = src_times[-1]
-    n_out = int(duration * file_fps) + 1
+    src_times = index_video(orig.path).times()
+    src_times = src_times - src_times[0]
+    n_out = int(src_times[-1] * file_fps) + 1
     # picture shown by output frame k: the last source frame at or before the last
-    # picture_fps tick at or before k / file_fps
+    # picture_fps tick at or before k / file_fps (non-decreasing, so one decoding pass)
     ticks = np.floor(np.arange(n_out) / file_fps * picture_fps) / picture_fps
     shown = np.searchsorted(src_times, ticks + 1e-6, side="right") - 1
     if not dst.exists():
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_suffix(".part.mp4")
-        h, w = frames[0].image.shape[:2]
         with av.open(str(tmp), "w") as c:
-            s = c.add_stream("libx264", rate=file_fps)
-            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-            s.options = {"crf": "18"}
-            for k in shown:
-                for pkt in s.encode(av.VideoFrame.from_ndarray(frames[k].image, "bgr24")):
-                    c.mux(pkt)
+            s = None
+            k = 0
+            for f in decode_sequential(orig.path):
+                if s is None:
+                    s = c.add_stream("libx264", rate=file_fps)
+                    s.height, s.width = f.image.shape[:2]
+                    s.pix_fmt, s.options = "yuv420p", {"crf": "18"}
+                while k < n_out and shown[k] == f.index:
+                    for pkt in s.encode(av.VideoFrame.from_ndarray(f.image, "bgr24")):
+                        c.mux(pkt)
+                    k += 1
             for pkt in s.encode():
                 c.mux(pkt)
         os.replace(tmp, dst)

@@ -36,7 +36,7 @@ from .walkers import walk
 CASES = {
     "walker": lambda: walk(seconds=5.0),
     "standing": lambda: walk(seconds=3.0, stand=3.0),
-    "no_stride": lambda: walk(seconds=2.4, stand=0.5, stride_time=1.3),
+    "no_stride": lambda: walk(seconds=1.8, stand=0.5, stride_time=1.8),
     "no_ankles": lambda: _without_ankles(walk(seconds=3.0)),
     "nobody": lambda: 40,
     "empty": lambda: 0,
@@ -103,7 +103,7 @@ def test_gait_tables_have_their_schema_whatever_the_data(jobs, case):
         got = pq.read_schema(jobs[case] / "gait" / f"{name}.parquet")
         full = pq.read_schema(walker / f"{name}.parquet")
         assert _fields(got) == _fields(full) == _fields(declared), (case, name)
-        assert got.metadata[b"posebatch.schema"] == f"gait.{name}/2".encode()
+        assert got.metadata[b"posebatch.schema"] == f"gait.{name}/3".encode()
     summary = pd.read_parquet(jobs[case] / "gait" / "summary.parquet")
     rows = {"nobody": 0, "empty": 0}.get(case, 1)
     assert len(summary) == rows

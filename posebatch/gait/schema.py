@@ -21,7 +21,7 @@ from ..write import SOURCE, table_from_frame
 # Written into every gait file's metadata: ``posebatch.schema`` = "gait.TABLE/VERSION".
 # 2: every table has all its columns whatever the data (typed nulls where no number), names
 #    dictionary-encoded, frame/track/bout int32, metre columns always present.
-GAIT_SCHEMA_VERSION = 2
+GAIT_SCHEMA_VERSION = 3
 
 NAME = pa.dictionary(pa.int8(), pa.string())
 
@@ -63,9 +63,12 @@ EVENTS = pa.schema(_KEY + [
     _f("side", NAME, doc="left | right", nullable=False),
     _f("event", NAME, doc="contact | toe_off", nullable=False),
     _f("confidence", pa.float64(), "0-1", "prominence against the bout's amplitude x the "
-       "ankle's score"),
+       "ankles' score x how clear the step rhythm is"),
+    _f("side_confidence", pa.float64(), "0.5-1", "share of the ankle labels' evidence that "
+       "agrees with the side given (sides alternate; 0.5: the labels say nothing)"),
     _f("bout", pa.int32(), doc="the walking bout (bouts table)"),
-    _seconds("stride_period", "the bout's stride time, from the ankle's autocorrelation"),
+    _seconds("step_period", "the bout's step time, from the front foot's autocorrelation"),
+    _seconds("stride_period", "the bout's stride time (two steps)"),
 ])
 
 _STRIDE_LENGTHS = [

@@ -46,6 +46,10 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
                      "angles foreshortened")
     if len({b.direction for b in bouts}) > 1:
         flags.append("walks both ways")
+    if "side_confidence" in ev and len(ev) and ev.side_confidence.mean() < 0.75:
+        flags.append(f"left/right uncertain: the ankle labels agree with the alternating "
+                     f"sides at only {100 * ev.side_confidence.mean():.0f}% of the evidence "
+                     "(times and cadence are not affected)")
     out.update(figures(strides, ev, config))
     out["flags"] = "; ".join(flags) or None
     out["reason"] = None
