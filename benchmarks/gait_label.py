@@ -94,14 +94,15 @@ def sheets(out: Path, video: str, track: int, start: int | None, end: int | None
     return written
 
 
-def strip(out: Path, video: str, track: int, frame: int, event: str, dest: Path,
-          before: int = 5, after: int = 2) -> Path:
+def strip(out: Path, video: str, track: int, frame: int, event: str, dest: Path) -> Path:
     """The second look: frames ``frame - before`` .. ``frame + after`` of one foot event in a
     window that does NOT move (centred on the front foot for a contact, the rear foot for a
-    toe-off, at ``frame``), 0.4 statures wide, enlarged 3-4 x. A window that follows the
+    toe-off, at ``frame``; frames F-5..F+2 for a contact, F-3..F+4 for a toe-off), 0.4
+    statures wide, enlarged 3-4 x. A window that follows the
     walker hides the foot's last forward slide before the heel settles; a fixed one shows it
     as the heel still moving against the floor. Contact: the first frame in which the heel
     has stopped on the floor; toe-off: the last frame in which the toes touch it."""
+    before, after = (5, 2) if event == "contact" else (3, 4)
     job = tables.load(out)
     row = job.videos[job.videos["video"] == video].iloc[0]
     k = job.keypoints[(job.keypoints["video"] == video) & (job.keypoints["track"] == track)]
@@ -112,8 +113,9 @@ def strip(out: Path, video: str, track: int, frame: int, event: str, dest: Path,
     xs, ys = ank["x_smooth"].to_numpy(), ank["y_smooth"].to_numpy()
     pick = np.argmax(direction * xs) if event == "contact" else np.argmin(direction * xs)
     cx, cy = float(xs[pick]), float(ys[pick])
-    box = (int(cx - 0.2 * stature), int(cy - 0.08 * stature), int(cx + 0.2 * stature),
-           int(cy + 0.08 * stature))
+    up, down = (0.08, 0.08) if event == "contact" else (0.04, 0.14)   # the heel is raised
+    box = (int(cx - 0.2 * stature), int(cy - up * stature), int(cx + 0.2 * stature),
+           int(cy + down * stature))
     tiles = []
     for f in decode_sequential(Path(row["path"])):
         if f.index > frame + after:

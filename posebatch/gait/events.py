@@ -17,7 +17,9 @@ its existence or its time; ``side_confidence`` says how much of the labels agree
 
 Time: samples are placed on the frames' own timestamps, and frames that repeat the previous
 picture (``frames.repeat``) are left out, so a run of duplicated pictures is one instant and
-never halves or doubles the rhythm. Times are refined below a frame by a parabola through
+never halves or doubles the rhythm; where pictures came at a steady rate (a 15 fps recording
+saved at 24 fps) they are placed on that picture clock instead of the jittering times at
+which each was first shown (``picture_times``). Times are refined below a frame by a parabola through
 each extreme, then moved by the measured lateness of the ankle (``contact_lag``,
 ``toe_off_lag``, fractions of a step: see the README's gait validation).
 """
@@ -81,6 +83,24 @@ def walking_bouts(t: np.ndarray, hip_x: np.ndarray, height: float,
             if t[b - 1] - t[a] >= config.min_bout:
                 bouts.append(Bout(int(a), int(b), sign, float(t[a]), float(t[b - 1])))
     return sorted(bouts, key=lambda bo: bo.start)
+
+
+def picture_times(t: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """When each frame's picture was taken, for a stretch where some frames repeat the
+    picture before (``fresh`` False). A new picture is first shown on the next frame after it
+    was taken, so first-shown times jitter by up to a frame (a 15 fps recording in a 24 fps
+    file shows its pictures for one or two frames); where the pictures came at a steady rate
+    (a straight line through the first-shown times leaves less than a third of a frame), that
+    line is the picture clock. Elsewhere, and where nothing repeats, the frames' own times."""
+    if fresh.all() or fresh.sum() < 8:
+        return t
+    n = np.cumsum(fresh) - 1                      # which picture each frame shows
+    slope, icept = np.polyfit(n[fresh], t[fresh], 1)
+    clock = icept + slope * n
+    frame = float(np.median(np.diff(t)))
+    if np.sqrt(np.mean((t[fresh] - clock[fresh]) ** 2)) > frame / 3:
+        return t
+    return clock
 
 
 def step_period(t: np.ndarray, signal: np.ndarray) -> tuple[float | None, float]:
@@ -188,7 +208,7 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
     ``fresh`` (T,) bool: False for frames that repeat the previous picture (left out)."""
     sl = slice(b.start, b.end)
     keep = np.ones(b.end - b.start, bool) if fresh is None else fresh[sl].astype(bool)
-    tb = t[sl][keep]
+    tb = picture_times(t[sl], keep)[keep]
     rel = {s: (b.direction * (xy(w, f"{s}_ankle")[sl, 0] - hip[sl, 0]) / height)[keep]
            for s in SIDES}
     front = np.maximum(rel["right"], rel["left"])        # NaN where either ankle is missing

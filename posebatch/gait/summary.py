@@ -56,6 +56,22 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
     return out
 
 
+def step_times(ev: pd.DataFrame) -> np.ndarray:
+    """Every step's time (s): one contact to the next within a bout, where that is 0.6-1.5
+    of the bout's step time (a step missed or invented in between otherwise). Cadence comes
+    from these rather than from complete strides: every step of a walk counts, also the
+    first and last ones, which seldom belong to a complete stride."""
+    if not len(ev) or "step_period" not in ev:
+        return np.zeros(0)
+    out = []
+    for _, e in ev[ev.event == "contact"].groupby("bout"):
+        t = np.sort(e.time.to_numpy())
+        d = np.diff(t)
+        step = float(e.step_period.iloc[0])
+        out.append(d[(d >= 0.6 * step) & (d <= 1.5 * step)])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
 def figures(s: pd.DataFrame, ev: pd.DataFrame, config: GaitConfig) -> dict:
     """Means of the strides ``s`` (with SD and CV of stride and step time), symmetry
     indices, how regularly contacts alternate between feet, and the events' confidence."""
@@ -66,7 +82,9 @@ def figures(s: pd.DataFrame, ev: pd.DataFrame, config: GaitConfig) -> dict:
     for col in ("stride_time", "step_time"):
         out[f"{col}_sd_s"] = float(s[col].std(ddof=1)) if len(s) > 1 else np.nan
         out[f"{col}_cv_pct"] = 100 * out[f"{col}_sd_s"] / out[f"{col}_s"]
-    out["cadence_steps_per_min"] = 120.0 / out["stride_time_s"]
+    steps = step_times(ev)
+    out["cadence_steps_per_min"] = (60.0 / float(np.mean(steps)) if len(steps) >= 2
+                                    else 120.0 / out["stride_time_s"])
     out["symmetry_index"] = _symmetry(s, "step_time")
     out["stance_symmetry_index"] = _symmetry(s, "stance_pct")
     if config.height_m:
