@@ -144,7 +144,8 @@ SUMMARY = pa.schema(_KEY + [
     _seconds("walking_s", "time in walking bouts"),
     *_FIGURES,
     _f("flags", pa.string(), doc="where the method is uncertain: not side-on, walks both "
-       "ways; null: none"),
+       "ways, only a few steps, left/right labels disagree with the alternating sides; "
+       "null: none"),
     _f("reason", pa.string(), doc="why there are no figures (\"no gait: ...\"); null when "
        "there are"),
 ])

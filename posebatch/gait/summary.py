@@ -46,6 +46,11 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
                      "angles foreshortened")
     if len({b.direction for b in bouts}) > 1:
         flags.append("walks both ways")
+    steps = step_times(ev)
+    if len(steps) < 4:              # cadence is the span of the steps over their number
+        frame = float(np.median(np.diff(t)))
+        share = 100 * frame / float(steps.sum()) if len(steps) else 100.0
+        flags.append(f"only {len(steps)} steps: one frame is {share:.0f}% of the cadence")
     if "side_confidence" in ev and len(ev) and ev.side_confidence.mean() < 0.75:
         flags.append(f"left/right uncertain: the ankle labels agree with the alternating "
                      f"sides at only {100 * ev.side_confidence.mean():.0f}% of the evidence "
