@@ -44,3 +44,7 @@ class ImageReadError(PosebatchError, OSError):
 
 class VideoError(PosebatchError, OSError):
     """A video could not be opened or decoded."""
+
+
+class RuntimeUnavailableError(PosebatchError, RuntimeError):
+    """The runtime asked for (OpenVINO) is not installed or does not run on this CPU."""

@@ -10,6 +10,7 @@ from rich.table import Table
 from ..config import Precision
 from ..quality import DEFAULT_QUALITY, Quality, describe
 from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
+                     RuntimeOpt,
                      PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, UpOpt, app, console, err,
                      estimator, guard, pose_overrides, resolve_asset)
 
@@ -32,6 +33,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
           upsample: UpOpt = None,
           coords: CoordsOpt = None,
           precision: PrecisionOpt = None,
+          runtime: RuntimeOpt = None,
           subpixel: SubpixelOpt = None,
           flip: FlipOpt = None,
           scales: ScalesOpt = None,
@@ -51,7 +53,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
     with guard():
         video = video or resolve_asset("demo_video")
         settings = pose_overrides(preprocess, height, upsample, coords, precision, subpixel,
-                                  flip, scales, person_score)
+                                  flip, scales, person_score, runtime=runtime)
         # TensorFlow's own thread choice. Ratios are to the plain fp32 network at the same
         # input size (a second estimator when bf16, flip or scales are asked for), and the
         # reference preset's network is timed too, so presets compare within one run.
