@@ -149,8 +149,8 @@ class PoseConfig:
                               "(or auto), or another precision")
         if runtime is Runtime.TENSORFLOW:
             precision = resolve_precision(precision)
-        elif runtime is Runtime.AUTO or precision is Precision.AUTO:
-            from .runtimes import choose      # measures once per machine and model
+        else:   # checks OpenVINO is there; measures once per machine and model where it must
+            from .runtimes import choose
 
             runtime, precision = choose(self.model, runtime, precision,
                                         (self.net_width, self.net_height))
