@@ -177,7 +177,11 @@ class OpenVinoRunner:
     engine = Runtime.OPENVINO
 
     def __init__(self, path: Path, input: str, output: str, n_channels: int,
-                 runtime: RuntimeConfig = RuntimeConfig(), precision: Precision = Precision.FP32):
+                 runtime: RuntimeConfig = RuntimeConfig(), precision: Precision = Precision.FP32,
+                 model=None):
+        """``model``: an OpenVINO model already made from this graph (a study's quantised
+        variant, benchmarks/int8.py); by default the graph is converted here (fp32, bf16) or
+        the cached INT8 model loaded."""
         from .runtimes import require_openvino
 
         ov = require_openvino()
@@ -185,10 +189,12 @@ class OpenVinoRunner:
         self.path = Path(path)
         self.n_channels = n_channels
         self.precision = Precision(precision)
-        if self.precision is Precision.INT8:
+        if model is not None:
+            self._model = model
+        elif self.precision is Precision.INT8:
             from .int8 import quantized_model
 
-            self._model = quantized_model(self.path, input, output)
+            self._model = quantized_model(self.path)
         else:
             self._model = ov.convert_model(str(self.path))
         self._core = ov.Core()
