@@ -36,7 +36,7 @@ PRESETS: dict[Quality, dict[str, Any]] = {
                             runtime=Runtime.TENSORFLOW),
     # the previous default's network in the fastest runtime and precision measured on this
     # machine among those within 0.01 AP of fp32 (TensorFlow or OpenVINO, fp32 or bf16 where
-    # the CPU does it natively; int8 did not keep the people: README "Runtimes"); no smaller
+    # the CPU does it natively; int8 did not keep the people: README "INT8"); no smaller
     # input kept its AP on the val images; sub-pixel peaks for free
     Quality.FAST: dict(preprocess=Preprocess.REFERENCE, height=None, upsample=4.0,
                        coords=Coords.CENTER, precision=Precision.AUTO, subpixel=True,

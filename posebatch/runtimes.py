@@ -220,10 +220,8 @@ def choose(model: str, runtime: Runtime | str, precision: Precision | str,
     ``--runtime openvino`` where OpenVINO cannot run is refused; ``auto`` falls back to
     TensorFlow."""
     runtime, precision = Runtime(runtime), Precision(precision)
-    if runtime is Runtime.OPENVINO or precision is Precision.INT8:
+    if runtime is Runtime.OPENVINO:
         require_openvino()
-    if precision is Precision.INT8:
-        return Runtime.OPENVINO, Precision.INT8
     if runtime is Runtime.AUTO and openvino_problem():
         log.info("runtime auto: %s; TensorFlow runs the network", openvino_problem())
         return Runtime.TENSORFLOW, resolve_precision(precision)

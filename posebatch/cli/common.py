@@ -62,7 +62,7 @@ CoordsOpt = Annotated[Optional[Coords], typer.Option(
     "tf-pose-estimation's corner convention.", show_default=False, rich_help_panel=QUALITY_PANEL)]
 PrecisionOpt = Annotated[Optional[Precision], typer.Option(
     "--precision", help="fp32 | bf16 (mixed precision: fast on CPUs with AVX512-BF16 or AMX) | "
-    "int8 (OpenVINO, experimental: README) | auto (TensorFlow: bf16 where the CPU has it; "
+    "int8 (refused: it did not keep the people, README \"INT8\") | auto (TensorFlow: bf16 where the CPU has it; "
     "OpenVINO or --runtime auto: the fastest measured here).", show_default=False,
     rich_help_panel=QUALITY_PANEL)]
 RuntimeOpt = Annotated[Optional[Runtime], typer.Option(
