@@ -70,7 +70,7 @@ def per_layer(fp32, q, xs) -> list[dict]:
 
     nodes, a = outputs(fp32)
     _, b = outputs(q)
-    return [{"layer": i, "op": n.get_type_name(), "channels": int(x.shape[1]),
+    return [{"layer": i, "op": n.get_type_name(), "channels": int(x.shape[2]),
              "std": float(x.std()), "corr": corr(x, y)}
             for i, (n, x, y) in enumerate(zip(nodes, a, b))]
 

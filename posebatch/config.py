@@ -27,10 +27,10 @@ class Precision(str, Enum):
     """The network's arithmetic. ``fp32``: as trained. ``bf16``: mixed precision in bfloat16
     (TensorFlow: oneDNN's graph rewrite; OpenVINO: its bf16 inference hint; needs a CPU with
     AVX512-BF16 or AMX to be fast; elsewhere it is emulated and slow). ``int8``: refused with
-    the measured reason (posebatch.int8 and benchmarks/int8.py hold the study). ``auto``: with TensorFlow,
-    bf16 where the CPU has it, else fp32; with OpenVINO or ``runtime = auto``, the fastest of
-    fp32 and (where the CPU has it) bf16 measured on this machine (posebatch.runtimes).
-    Resolved once, on the machine that plans the job."""
+    the measured reason (posebatch.int8 and benchmarks/int8.py hold the study). ``auto``:
+    with TensorFlow, bf16 where the CPU has it, else fp32; with OpenVINO or ``runtime =
+    auto``, the fastest of fp32 and (where the CPU has it) bf16 measured on this machine
+    (posebatch.runtimes). Resolved once, on the machine that plans the job."""
 
     FP32 = "fp32"
     BF16 = "bf16"
@@ -135,7 +135,7 @@ class PoseConfig:
     smooth_sigma: float = 3.0
     coords: Coords = Coords.CENTER
     parser: ParserConfig = field(default_factory=ParserConfig)
-    precision: Precision = Precision.FP32      # resolved: fp32, bf16 or int8, never auto
+    precision: Precision = Precision.FP32      # resolved: fp32 or bf16, never auto
     runtime: Runtime = Runtime.TENSORFLOW      # resolved: tensorflow or openvino, never auto
     subpixel: bool = False          # refine peaks by a quadratic fit to the smoothed heatmap
     flip: bool = False              # also run the mirrored frame and average (test time)
@@ -144,7 +144,7 @@ class PoseConfig:
 
     def _resolve_runtime(self) -> None:
         """``auto`` runtime or precision -> what this machine runs (measured where it must
-        be: posebatch.runtimes); int8 exists only on OpenVINO."""
+        be: posebatch.runtimes); ``openvino`` where it cannot run and ``int8`` are refused."""
         try:
             runtime, precision = Runtime(self.runtime), Precision(self.precision)
         except ValueError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .augment import combine, scaled_config_size, unflip
-from .config import Coords, PersonScore, PoseConfig, Precision, RuntimeConfig
+from .config import Coords, PersonScore, PoseConfig, RuntimeConfig
 from .errors import ConfigError
 from .fetch import cached_model, ensure_model
 from .infer import open_runner

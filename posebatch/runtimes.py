@@ -105,8 +105,9 @@ def _versions() -> dict:
 def _cache_file(model_sha: str, size: tuple[int, int]) -> tuple[Path, dict]:
     from .models import cache_dir
 
-    what = {"probe": "demo_video frame 30", "machine": machine(), "model_sha256": model_sha, "size": list(size),
-            "versions": _versions(), "candidates": [label(*c) for c in candidates()]}
+    what = {"probe": "demo_video frame 30", "machine": machine(), "model_sha256": model_sha,
+            "size": list(size), "versions": _versions(),
+            "candidates": [label(*c) for c in candidates()]}
     key = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
     return cache_dir() / "runtimes" / f"{key}.json", what
 

@@ -62,9 +62,9 @@ CoordsOpt = Annotated[Optional[Coords], typer.Option(
     "tf-pose-estimation's corner convention.", show_default=False, rich_help_panel=QUALITY_PANEL)]
 PrecisionOpt = Annotated[Optional[Precision], typer.Option(
     "--precision", help="fp32 | bf16 (mixed precision: fast on CPUs with AVX512-BF16 or AMX) | "
-    "int8 (refused: it did not keep the people, README \"INT8\") | auto (TensorFlow: bf16 where the CPU has it; "
-    "OpenVINO or --runtime auto: the fastest measured here).", show_default=False,
-    rich_help_panel=QUALITY_PANEL)]
+    "int8 (refused: it did not keep the people, README \"INT8\") | auto (TensorFlow: bf16 "
+    "where the CPU has it; OpenVINO or --runtime auto: the fastest measured here).",
+    show_default=False, rich_help_panel=QUALITY_PANEL)]
 RuntimeOpt = Annotated[Optional[Runtime], typer.Option(
     "--runtime", help="tensorflow (the reference) | openvino (the same graph, OpenVINO's CPU "
     "plugin) | auto (the fastest whose outputs match TensorFlow's, measured once per machine "
