@@ -22,7 +22,7 @@ from .postprocess import find_peaks, find_peaks_refined, split, upsample
 from .preprocess import preprocess
 from .write import CHUNK_SCHEMA_VERSION, frame_tables
 
-BARE = "network (bare)"        # one fp32 run at the input size: every ratio is against it
+BARE = "network (bare)"        # TensorFlow fp32 at the input size: every ratio is against it
 NET = "network (as set)"       # with the precision, flip and scales asked for
 REFERENCE_NET = "network (reference 432x368 fp32)"   # today's default's network, for cost
 SEQUENTIAL = "end to end, one process"
@@ -31,6 +31,7 @@ RENDER = "render (side-by-side, one process)"
 JOB = "end to end, job (Ray)"
 DRIVER_CPU = "job: driver CPU"
 ACTORS_CPU = "job: actors' CPU (all actors)"
+VARIANT = "network: {}"        # each runtime/precision this machine runs, e.g. "openvino fp32"
 
 
 @dataclass
@@ -67,14 +68,16 @@ def _decode(video: Path, n: int, idx=None) -> list[Frame]:
 
 
 def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
-                 bare: Estimator | None = None, reference: Estimator | None = None) -> None:
+                 bare: Estimator | None = None, reference: Estimator | None = None,
+                 variants: dict[str, Estimator] | None = None) -> None:
     """One repeat of each stage over the first ``frames`` frames, in this process: decode
     (PyAV, as the job's actors: the video's index is built beforehand, as the driver does),
     preprocess, network, peaks, parse, write (chunk tables to Parquet), and the whole chain
     frame by frame. ``bare``: the fp32 network without flip or extra scales at the same input
     size, when ``est`` is not that (timed as BARE, ``est``'s own as NET); ``reference``: the
     reference preset's estimator, whose network is timed too (REFERENCE_NET), so presets'
-    costs compare within one run."""
+    costs compare within one run; ``variants``: one estimator per runtime/precision (label ->
+    estimator), each network timed on the same inputs (VARIANT)."""
     from .store import Store
 
     cfg, layout = est.config, est.layout
@@ -99,6 +102,8 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
         times.add(NET, _timed(lambda: nets.extend(est._run(x) for x in inputs), n))
     else:
         times.add(BARE, _timed(lambda: nets.extend(est.runner.run(x)[0] for x in first), n))
+    for name, v in (variants or {}).items():
+        times.add(VARIANT.format(name), _timed(lambda: [v.runner.run(x) for x in first], n))
     if reference is not None:
         ref_inputs = [preprocess(f, reference.config)[None] for f in imgs]
         times.add(REFERENCE_NET, _timed(lambda: [reference.runner.run(x) for x in ref_inputs],
@@ -143,7 +148,8 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
 
 def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_frames: int,
               repeats: int, times: StageTimes, on_repeat: Callable[[int], None] = lambda i: None,
-              bare: Estimator | None = None, reference: Estimator | None = None) -> dict:
+              bare: Estimator | None = None, reference: Estimator | None = None,
+              variants: dict[str, Estimator] | None = None) -> dict:
     """Start the job's Ray runtime and actor pool once, then per repeat: the stages in this
     process (bare network included) and the job end to end over the first ``frames`` frames
     (chunks through the pool, each result written as the job writes it, then finishing the
@@ -173,7 +179,7 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
         store = Store(Path(tmp), params_key(est.spec.sha256 or "", est.config,
                                                      CHUNK_SCHEMA_VERSION))
         for r in range(repeats):
-            bench_stages(video, est, stage_frames, times, bare, reference)
+            bench_stages(video, est, stage_frames, times, bare, reference, variants)
             pids = [a["pid"] for a in info]
             cpu0, actors0 = time.process_time(), _cpu_seconds(pids)
             t = time.perf_counter()

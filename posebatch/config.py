@@ -24,13 +24,34 @@ class Preprocess(str, Enum):
 
 
 class Precision(str, Enum):
-    """The network's arithmetic. ``fp32``: as trained. ``bf16``: oneDNN's automatic mixed
-    precision in bfloat16 (needs a CPU with AVX512-BF16 or AMX to be fast; elsewhere it is
-    emulated and slow). ``auto``: bf16 where the CPU has it, else fp32 (resolved once, on the
-    machine that plans the job)."""
+    """The network's arithmetic. ``fp32``: as trained. ``bf16``: mixed precision in bfloat16
+    (TensorFlow: oneDNN's graph rewrite; OpenVINO: its bf16 inference hint; needs a CPU with
+    AVX512-BF16 or AMX to be fast; elsewhere it is emulated and slow). ``int8``: refused with
+    the measured reason (posebatch.int8 and benchmarks/int8.py hold the study). ``auto``:
+    with TensorFlow, bf16 where the CPU has it, else fp32; with OpenVINO or ``runtime =
+    auto``, the fastest of fp32 and (where the CPU has it) bf16 measured on this machine
+    (posebatch.runtimes). Resolved once, on the machine that plans the job."""
 
     FP32 = "fp32"
     BF16 = "bf16"
+    INT8 = "int8"      # refused: no INT8 configuration measured kept the people
+    AUTO = "auto"
+
+
+INT8_REFUSAL = ("precision int8 is not offered: no INT8 configuration measured so far keeps the "
+                "people (with only the backbone quantised COCO AP drops 0.079 on the val images "
+                "and 15% of keypoints move; with more, AP is 0): see README \"INT8\" for the "
+                "measurements and benchmarks/int8.py to try again; use fp32, bf16 or auto")
+
+
+class Runtime(str, Enum):
+    """What runs the network. ``tensorflow``: the reference. ``openvino``: the same frozen
+    graph converted by OpenVINO (its outputs compared with TensorFlow's, posebatch.runtimes).
+    ``auto``: the fastest of the two whose outputs match TensorFlow's, measured once per
+    machine and model and cached; TensorFlow where OpenVINO is missing or unsupported."""
+
+    TENSORFLOW = "tensorflow"
+    OPENVINO = "openvino"
     AUTO = "auto"
 
 
@@ -115,15 +136,35 @@ class PoseConfig:
     coords: Coords = Coords.CENTER
     parser: ParserConfig = field(default_factory=ParserConfig)
     precision: Precision = Precision.FP32      # resolved: fp32 or bf16, never auto
+    runtime: Runtime = Runtime.TENSORFLOW      # resolved: tensorflow or openvino, never auto
     subpixel: bool = False          # refine peaks by a quadratic fit to the smoothed heatmap
     flip: bool = False              # also run the mirrored frame and average (test time)
     scales: tuple[float, ...] = (1.0,)   # network input heights, as multiples of net_height
     person_score: PersonScore = PersonScore.OPENPOSE
 
+    def _resolve_runtime(self) -> None:
+        """``auto`` runtime or precision -> what this machine runs (measured where it must
+        be: posebatch.runtimes); ``openvino`` where it cannot run and ``int8`` are refused."""
+        try:
+            runtime, precision = Runtime(self.runtime), Precision(self.precision)
+        except ValueError as exc:
+            raise ConfigError(f"{exc}: runtime is tensorflow, openvino or auto; precision "
+                              "fp32, bf16, int8 or auto") from None
+        if precision is Precision.INT8:
+            raise ConfigError(INT8_REFUSAL)
+        if runtime is Runtime.TENSORFLOW:
+            precision = resolve_precision(precision)
+        else:   # checks OpenVINO is there; measures once per machine and model where it must
+            from .runtimes import choose
+
+            runtime, precision = choose(self.model, runtime, precision,
+                                        (self.net_width, self.net_height))
+        object.__setattr__(self, "runtime", runtime)
+        object.__setattr__(self, "precision", precision)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "preprocess", Preprocess(self.preprocess))
         object.__setattr__(self, "coords", Coords(self.coords))
-        object.__setattr__(self, "precision", resolve_precision(self.precision))
         object.__setattr__(self, "person_score", PersonScore(self.person_score))
         try:
             scales = tuple(float(s) for s in self.scales)
@@ -142,6 +183,7 @@ class PoseConfig:
                 raise ConfigError(f"{name} must be a multiple of 8 and at least 16, got {v}")
         if self.smooth_size < 1 or self.smooth_size % 2 == 0:
             raise ConfigError(f"smooth_size must be odd and positive, got {self.smooth_size}")
+        self._resolve_runtime()
 
 
 @dataclass(frozen=True)

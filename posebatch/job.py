@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Coords, PersonScore, PoseConfig, Precision, Preprocess, TrackConfig
+from .config import (Coords, PersonScore, PoseConfig, Precision, Preprocess, Runtime,
+                     TrackConfig)
 from .errors import ConfigError
 from .quality import Quality, resolve
 
@@ -38,6 +39,7 @@ class JobSpec:
     upsample: float | None = None
     coords: Coords | None = None
     precision: Precision | None = None   # auto: bf16 where the planning CPU has it
+    runtime: Runtime | None = None       # auto: the fastest measured on the planning machine
     subpixel: bool | None = None
     flip: bool | None = None
     scales: tuple[float, ...] | None = None
@@ -58,7 +60,8 @@ class JobSpec:
             object.__setattr__(self, "track", track_config(self.track))
         object.__setattr__(self, "quality", Quality(self.quality))
         for name, kind in (("preprocess", Preprocess), ("coords", Coords),
-                           ("precision", Precision), ("person_score", PersonScore)):
+                           ("precision", Precision), ("person_score", PersonScore),
+                           ("runtime", Runtime)):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, kind(getattr(self, name)))
         if self.scales is not None:
@@ -90,7 +93,8 @@ _TEXT = {"out": "a folder path", "model": "a model name (posebatch models list)"
          "quality": "fast, balanced, accurate or reference"}
 # Settings that may be left out (None: the quality preset's value).
 _OPTIONAL = {"preprocess": (str, "reference or aspect"), "coords": (str, "center or tfpose"),
-             "precision": (str, "fp32, bf16 or auto"),
+             "precision": (str, "fp32, bf16, int8 or auto"),
+             "runtime": (str, "tensorflow, openvino or auto"),
              "person_score": (str, "openpose or parts"),
              "height": (int, "a whole number of pixels (the network input height)"),
              "upsample": ((int, float), "a number (the heatmap upsampling ratio)"),
@@ -214,7 +218,7 @@ def pose_config(spec: JobSpec, input_size: tuple[int, int]) -> PoseConfig:
 
 
 POSE_SETTINGS = ("preprocess", "height", "upsample", "coords", "precision", "subpixel", "flip",
-                 "scales", "person_score")
+                 "scales", "person_score", "runtime")
 
 
 @dataclass(frozen=True)
@@ -292,8 +296,14 @@ def fingerprint(path: Path) -> str:
 def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> str:
     """Hash of everything that changes a chunk's result (not actors, threads or paths). The
     precision enters only when it is not fp32, so jobs made before the option existed keep
-    their keys (and their finished chunks)."""
+    their keys (and their finished chunks); the runtime only where its outputs differ from
+    TensorFlow's (OpenVINO fp32 measured bit for bit equal on this machine shares them)."""
+    from .runtimes import identical_to_tensorflow
+
     settings = dataclasses.asdict(config)
+    if identical_to_tensorflow(config.model, config.runtime, config.precision,
+                               (config.net_width, config.net_height)):
+        del settings["runtime"]
     # settings added later enter only when they differ from what jobs did before them
     for name, before in (("precision", "fp32"), ("subpixel", False), ("flip", False),
                          ("scales", (1.0,)), ("person_score", "openpose")):

@@ -7,12 +7,13 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from .config import Coords, PersonScore, PoseConfig, Precision, Preprocess
+from .config import Coords, PersonScore, PoseConfig, Precision, Preprocess, Runtime
 from .errors import ConfigError
 
 
 class Quality(str, Enum):
-    """``fast``: the quickest setting within 0.01 AP of the previous default. ``balanced``
+    """``fast``: the quickest setting within 0.01 AP of the previous default (its runtime and
+    precision measured per machine). ``balanced``
     (default): more accurate than the previous default at no more than 1.3 x its cost per
     frame. ``accurate``: the best AP measured at no more than 4 x that cost. ``reference``:
     tf-pose-estimation's pipeline exactly (432x368 stretched, upsample 4, its corner
@@ -31,20 +32,26 @@ DEFAULT_QUALITY = Quality.BALANCED
 PRESETS: dict[Quality, dict[str, Any]] = {
     Quality.REFERENCE: dict(preprocess=Preprocess.REFERENCE, height=None, upsample=4.0,
                             coords=Coords.TFPOSE, precision=Precision.FP32, subpixel=False,
-                            flip=False, scales=(1.0,), person_score=PersonScore.OPENPOSE),
-    # the previous default's network, bf16 where the CPU does it natively (no smaller input
-    # kept its AP on the val images), sub-pixel peaks for free
+                            flip=False, scales=(1.0,), person_score=PersonScore.OPENPOSE,
+                            runtime=Runtime.TENSORFLOW),
+    # the previous default's network in the fastest runtime and precision measured on this
+    # machine among those within 0.01 AP of fp32 (TensorFlow or OpenVINO, fp32 or bf16 where
+    # the CPU does it natively; int8 did not keep the people: README "INT8"); no smaller
+    # input kept its AP on the val images; sub-pixel peaks for free
     Quality.FAST: dict(preprocess=Preprocess.REFERENCE, height=None, upsample=4.0,
                        coords=Coords.CENTER, precision=Precision.AUTO, subpixel=True,
-                       flip=False, scales=(1.0,), person_score=PersonScore.OPENPOSE),
+                       flip=False, scales=(1.0,), person_score=PersonScore.OPENPOSE,
+                       runtime=Runtime.AUTO),
     # the previous default's network, peaks on a twice finer grid, refined inside their cell
     Quality.BALANCED: dict(preprocess=Preprocess.REFERENCE, height=None, upsample=8.0,
                            coords=Coords.CENTER, precision=Precision.FP32, subpixel=True,
-                           flip=False, scales=(1.0,), person_score=PersonScore.OPENPOSE),
+                           flip=False, scales=(1.0,), person_score=PersonScore.OPENPOSE,
+                           runtime=Runtime.AUTO),
     # and the mirrored frame averaged in
     Quality.ACCURATE: dict(preprocess=Preprocess.REFERENCE, height=None, upsample=8.0,
                            coords=Coords.CENTER, precision=Precision.FP32, subpixel=True,
-                           flip=True, scales=(1.0,), person_score=PersonScore.OPENPOSE),
+                           flip=True, scales=(1.0,), person_score=PersonScore.OPENPOSE,
+                           runtime=Runtime.AUTO),
 }
 
 SETTINGS = tuple(PRESETS[Quality.REFERENCE])
@@ -76,7 +83,8 @@ def describe(config: PoseConfig) -> str:
             Preprocess.AREA: f"{config.net_width}x{config.net_height}'s pixels, aspect kept",
             }[config.preprocess]
     parts = [config.preprocess.value, size, f"upsample {config.upsample:g}",
-             config.precision.value, f"{config.coords.value} coordinates"]
+             f"{config.runtime.value} {config.precision.value}",
+             f"{config.coords.value} coordinates"]
     if config.subpixel:
         parts.append("sub-pixel peaks")
     if config.flip:

@@ -397,6 +397,10 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
                   "write", "finish video", "end to end, one process",
                   "end to end, job (Ray)"):
         assert stage in r.stdout, stage
+    from posebatch.runtimes import candidates, label
+
+    for r_p in candidates():    # every runtime/precision this machine runs, side by side
+        assert re.search(rf"{label(*r_p)}\s+│ [\d.]+\s+│ [\d.]+\s+│ [\d.]+", r.stdout), r_p
     assert re.search(r"job end to end: [\d.]+ frames/s = [\d.]+ x the bare fp32 network", r.stdout)
     assert re.search(r"cost per frame / the reference 432x368 fp32 network's \([\d.]+ ms/frame, "
                      r"same run\): job [\d.]+, one process [\d.]+", r.stdout)

@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..config import Precision
+from ..config import Precision, Runtime
 from ..quality import DEFAULT_QUALITY, Quality, describe
 from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
+                     RuntimeOpt,
                      PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, UpOpt, app, console, err,
                      estimator, guard, pose_overrides, resolve_asset)
 
@@ -32,6 +33,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
           upsample: UpOpt = None,
           coords: CoordsOpt = None,
           precision: PrecisionOpt = None,
+          runtime: RuntimeOpt = None,
           subpixel: SubpixelOpt = None,
           flip: FlipOpt = None,
           scales: ScalesOpt = None,
@@ -45,26 +47,31 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
     import numpy as np
 
     from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, REFERENCE_NET, RENDER, SEQUENTIAL,
-                         TRACK, StageTimes, bench_job)
+                         TRACK, VARIANT, StageTimes, bench_job)
+    from ..runtimes import candidates, label
     from ..job import JobSpec
 
     with guard():
         video = video or resolve_asset("demo_video")
         settings = pose_overrides(preprocess, height, upsample, coords, precision, subpixel,
-                                  flip, scales, person_score)
-        # TensorFlow's own thread choice. Ratios are to the plain fp32 network at the same
-        # input size (a second estimator when bf16, flip or scales are asked for), and the
-        # reference preset's network is timed too, so presets compare within one run.
+                                  flip, scales, person_score, runtime=runtime)
+        # TensorFlow's own thread choice. Ratios are to TensorFlow's plain fp32 network at the
+        # same input size (a second estimator when another runtime or precision, flip or
+        # scales are asked for); every runtime/precision this machine runs is timed on the
+        # same frames, and the reference preset's network too, so all compare within one run.
         est = estimator(model, quality, **settings)
         cfg = est.config
-        plain = dict(settings, precision=Precision.FP32, flip=False, scales=(1.0,))
-        bare = (estimator(model, quality, **plain)
-                if (cfg.precision, cfg.flip, cfg.scales) != (Precision.FP32, False, (1.0,))
-                else None)
+        plain = dict(settings, flip=False, scales=(1.0,))
+        as_bare = (Runtime.TENSORFLOW, Precision.FP32, False, (1.0,))
+        bare = (estimator(model, quality, **dict(plain, runtime=Runtime.TENSORFLOW,
+                                                 precision=Precision.FP32))
+                if (cfg.runtime, cfg.precision, cfg.flip, cfg.scales) != as_bare else None)
+        variants = {label(r, p): estimator(model, quality, **dict(plain, runtime=r, precision=p))
+                    for r, p in candidates()[1:]}
         # the reference network, timed for comparison (the estimator itself when it is one)
         reference = (est if quality is Quality.REFERENCE and not any(
             v is not None for v in settings.values()) else estimator(model, Quality.REFERENCE))
-        for e in (bare, reference):    # first runs are slow
+        for e in (bare, reference, *variants.values()):    # first runs are slow
             if e is not None:
                 e.network(np.zeros((368, 432, 3), np.uint8))
         spec = JobSpec(inputs=(str(video),), out="-", model=model, quality=quality,
@@ -73,7 +80,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
         times = StageTimes()
         info = bench_job(video, spec, est, frames, stage_frames, repeats, times,
                          on_repeat=lambda r: err.print(f"repeat {r + 1}/{repeats} done"),
-                         bare=bare, reference=reference)
+                         bare=bare, reference=reference, variants=variants)
     net = times.median_ms(BARE)
     t = Table("stage", "ms/frame (median)", "frames/s", "throughput / bare network",
               title=f"{model}, quality {quality.value} ({describe(cfg)}), "
@@ -81,12 +88,24 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                     f"on {stage_frames} frames, the job on {info['frames']} frames "
                     f"({info['chunks']} chunks of {chunk}, {info['actors']} actors x "
                     f"{threads} threads, prefetch {prefetch}); {repeats} repeats")
+    variant_stages = {VARIANT.format(v) for v in variants}
     for stage in times.runs:
-        if stage in (DRIVER_CPU, ACTORS_CPU):
+        if stage in (DRIVER_CPU, ACTORS_CPU) or stage in variant_stages:
             continue
         ms = times.median_ms(stage)
         t.add_row(stage, f"{ms:.2f}", f"{1e3 / ms:.1f}", f"{net / ms:.2f}")
     console.print(t)
+    v = Table("runtime precision", "network ms/frame (median)", "frames/s",
+              "throughput / TensorFlow fp32 (bare)", "per repeat",
+              title=f"every runtime and precision on this machine, the same {stage_frames} "
+                    f"frames at {cfg.net_width}x{cfg.net_height}, one run (this job's: "
+                    f"{label(cfg.runtime, cfg.precision)})")
+    for name, stage in [(label(Runtime.TENSORFLOW, Precision.FP32), BARE),
+                        *((n, VARIANT.format(n)) for n in variants)]:
+        ms = times.median_ms(stage)
+        v.add_row(name, f"{ms:.2f}", f"{1e3 / ms:.1f}", f"{net / ms:.2f}",
+                  ", ".join(f"{a / b:.2f}" for a, b in zip(times.runs[BARE], times.runs[stage])))
+    console.print(v)
     console.print("per repeat, job end to end / bare network: "
                   + ", ".join(f"{a / b:.2f}" for a, b in zip(times.runs[BARE], times.runs[JOB])))
     console.print(f"job end to end: {times.fps(JOB):.1f} frames/s = {times.ratio(JOB):.2f} x "

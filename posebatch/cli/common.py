@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from ..config import Coords, PersonScore, Precision, Preprocess, RuntimeConfig
+from ..config import Coords, PersonScore, Precision, Preprocess, Runtime, RuntimeConfig
 from ..errors import ConfigError, PosebatchError
 from ..quality import Quality
 
@@ -61,8 +61,14 @@ CoordsOpt = Annotated[Optional[Coords], typer.Option(
     "--coords", help="center: the centre of the region a peak's cell saw (best AP); tfpose: "
     "tf-pose-estimation's corner convention.", show_default=False, rich_help_panel=QUALITY_PANEL)]
 PrecisionOpt = Annotated[Optional[Precision], typer.Option(
-    "--precision", help="fp32 | bf16 (oneDNN mixed precision: fast on CPUs with AVX512-BF16 "
-    "or AMX) | auto (bf16 where the CPU has it).", show_default=False, rich_help_panel=QUALITY_PANEL)]
+    "--precision", help="fp32 | bf16 (mixed precision: fast on CPUs with AVX512-BF16 or AMX) | "
+    "int8 (refused: it did not keep the people, README \"INT8\") | auto (TensorFlow: bf16 "
+    "where the CPU has it; OpenVINO or --runtime auto: the fastest measured here).",
+    show_default=False, rich_help_panel=QUALITY_PANEL)]
+RuntimeOpt = Annotated[Optional[Runtime], typer.Option(
+    "--runtime", help="tensorflow (the reference) | openvino (the same graph, OpenVINO's CPU "
+    "plugin) | auto (the fastest whose outputs match TensorFlow's, measured once per machine "
+    "and model).", show_default=False, rich_help_panel=QUALITY_PANEL)]
 SubpixelOpt = Annotated[Optional[bool], typer.Option(
     "--subpixel/--no-subpixel", help="Refine each keypoint inside its heatmap cell.",
     show_default=False, rich_help_panel=QUALITY_PANEL)]
@@ -91,11 +97,12 @@ def parse_scales(text: str | None) -> tuple[float, ...] | None:
 
 
 def pose_overrides(preprocess=None, height=None, upsample=None, coords=None, precision=None,
-                   subpixel=None, flip=None, scales=None, person_score=None) -> dict[str, Any]:
+                   subpixel=None, flip=None, scales=None, person_score=None,
+                   runtime=None) -> dict[str, Any]:
     """The accuracy settings given on the command line (None: the preset's)."""
     return dict(preprocess=preprocess, height=height, upsample=upsample, coords=coords,
                 precision=precision, subpixel=subpixel, flip=flip,
-                scales=parse_scales(scales), person_score=person_score)
+                scales=parse_scales(scales), person_score=person_score, runtime=runtime)
 
 
 def estimator(model: str, quality: Quality | None = None, threads: int = 0,

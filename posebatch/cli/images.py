@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..quality import DEFAULT_QUALITY, describe
 from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
+                     RuntimeOpt,
                      PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, ThreadsOpt, UpOpt, app,
                      console, err, estimator, guard, pose_overrides)
 
@@ -25,6 +26,7 @@ def image(
     upsample: UpOpt = None,
     coords: CoordsOpt = None,
     precision: PrecisionOpt = None,
+    runtime: RuntimeOpt = None,
     subpixel: SubpixelOpt = None,
     flip: FlipOpt = None,
     scales: ScalesOpt = None,
@@ -46,7 +48,7 @@ def image(
     with guard():
         est = estimator(model, quality, threads, **pose_overrides(
             preprocess, height, upsample, coords, precision, subpixel, flip, scales,
-            person_score))
+            person_score, runtime=runtime))
         ids = {name: i for i, name in gt_images(coco_gt)} if coco_gt else None
         report = run_images(paths, out, est, skeleton=skeleton_only, panels=panels,
                             coco_ids=ids)
@@ -76,6 +78,7 @@ def evaluate(
     upsample: UpOpt = None,
     coords: CoordsOpt = None,
     precision: PrecisionOpt = None,
+    runtime: RuntimeOpt = None,
     subpixel: SubpixelOpt = None,
     flip: FlipOpt = None,
     scales: ScalesOpt = None,
@@ -89,7 +92,7 @@ def evaluate(
     with guard():
         est = estimator(model, quality, threads, **pose_overrides(
             preprocess, height, upsample, coords, precision, subpixel, flip, scales,
-            person_score))
+            person_score, runtime=runtime))
         results = []
         for image_id, name in gt_images(coco):
             res = est.estimate(read_image(images / name))

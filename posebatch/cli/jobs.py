@@ -9,7 +9,8 @@ from rich.table import Table
 
 from ..quality import Quality
 from ..render.video import Style
-from .common import (QUALITY_PANEL, CoordsOpt, FlipOpt, HeightOpt, PersonScoreOpt, PrecisionOpt, PreOpt,
+from .common import (QUALITY_PANEL, CoordsOpt, FlipOpt, HeightOpt, PersonScoreOpt, PrecisionOpt,
+                     RuntimeOpt, PreOpt,
                      ScalesOpt, SubpixelOpt, UpOpt, app, console, err, guard, pose_overrides,
                      resolve_asset)
 from .progress import job_progress
@@ -82,6 +83,7 @@ def run(
     height: HeightOpt = None,
     upsample: UpOpt = None,
     precision: PrecisionOpt = None,
+    runtime: RuntimeOpt = None,
     coords: CoordsOpt = None,
     subpixel: SubpixelOpt = None,
     flip: FlipOpt = None,
@@ -151,7 +153,7 @@ def run(
                                "model": model, "quality": quality,
                                **pose_overrides(preprocess, height, upsample, coords,
                                                 precision, subpixel, flip, scales,
-                                                person_score),
+                                                person_score, runtime=runtime),
                                "chunk": chunk,
                                "actors": actors, "threads": threads, "address": address,
                                "frame_timeout": frame_timeout,

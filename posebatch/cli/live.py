@@ -11,6 +11,7 @@ import typer
 
 from ..quality import DEFAULT_QUALITY
 from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
+                     RuntimeOpt,
                      PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, ThreadsOpt, UpOpt, app, console,
                      err, guard, pose_overrides)
 
@@ -44,6 +45,7 @@ def live(
     upsample: UpOpt = None,
     coords: CoordsOpt = None,
     precision: PrecisionOpt = None,
+    runtime: RuntimeOpt = None,
     subpixel: SubpixelOpt = None,
     flip: FlipOpt = None,
     scales: ScalesOpt = None,
@@ -64,7 +66,7 @@ def live(
         spec = get_model(model)
         config = resolve(quality, spec.name, spec.input_size, **pose_overrides(
             preprocess, height, upsample, coords, precision, subpixel, flip, scales,
-            person_score))
+            person_score, runtime=runtime))
         if preview is None:
             preview = "window" if os.environ.get("DISPLAY") else "web"
         try:
