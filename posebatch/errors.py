@@ -44,3 +44,10 @@ class ImageReadError(PosebatchError, OSError):
 
 class VideoError(PosebatchError, OSError):
     """A video could not be opened or decoded."""
+
+
+class ClusterError(PosebatchError, RuntimeError):
+    """The Ray cluster lost the nodes the job's actors need and has no room for new ones.
+    The job's finished chunks are kept: a rerun resumes. The CLI exits with code 3."""
+
+    exit_code = 3

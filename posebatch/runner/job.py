@@ -146,12 +146,27 @@ def _run_job(spec: JobSpec, progress: Progress | None,
             if pending:
                 if spec.address:
                     actors = min(resolve_actors(spec, _cluster_cpus(spec)), len(pending))
-                pool, info = start_pool(spec, config, actors)
-                manifest["actors"] = info
-                chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
-                                   progress, on_video_done=finish_if_done,
-                                   between=finisher.collect, first=first_chunk,
-                                   layout=layout)
+
+                def pool_changed(event: dict | None) -> None:
+                    """Actors or nodes came or went: the progress follows the actors that
+                    work; the manifest records node losses and joins as they happen."""
+                    progress.actors(pool.working)
+                    if event is not None:
+                        manifest.update(actors=pool.info, cluster=pool.events)
+                        store.write_manifest(manifest)
+
+                pool, info = start_pool(spec, config, actors, cap=len(pending),
+                                        on_change=pool_changed)
+                manifest.update(actors=pool.info, cluster=pool.events)
+                progress.actors(pool.working)
+                try:
+                    chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
+                                       progress, on_video_done=finish_if_done,
+                                       between=finisher.collect, first=first_chunk,
+                                       layout=layout)
+                finally:
+                    pool.close()
+                    manifest.update(actors=pool.info, cluster=pool.events)
                 t_last_chunk, cpu_last_chunk = time.perf_counter(), time.process_time()
             finisher.finish()
             stats.update(finisher.stats)

@@ -1,0 +1,173 @@
+"""Nodes that leave or join a cluster while a job runs, on a Ray cluster on loopback that the
+test starts and stops itself (its own temp dir and ports; only its own processes are
+signalled): a node killed mid-job (its raylet and workers SIGKILLed, as a lost machine) has
+its chunks done by the other node at once; a node that joins gets actors and chunks; losing
+every node that holds actors stops the job with a clear, resumable message (exit 3). In
+every case the tables equal an uninterrupted run's.
+
+One head node (no CPUs: the driver's, as on a cluster whose head runs no work) serves the
+module; each test adds the worker nodes it needs (one CPU each) and stops them after."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ..loopback import LoopbackCluster, Node
+from ..test_run import kill_job, read, same_tables
+
+RUN = ("address", "actors", "threads")       # how the job ran: not in the tables
+
+
+@pytest.fixture(scope="module")
+def head():
+    cluster = LoopbackCluster()
+    try:
+        cluster.head(cpus=0)
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def cluster(head):
+    """The head; the worker nodes a test adds are stopped after it."""
+    before = len(head.nodes)
+    yield head
+    for node in head.nodes[before:]:
+        node.stop()
+    del head.nodes[before:]
+
+
+def start_job(cluster: LoopbackCluster, *args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "posebatch", "run", *map(str, args), "--address",
+         cluster.address, "--threads", "1", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**cluster.env, "COLUMNS": "200"})
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=timeout)
+    except BaseException:
+        kill_job(proc)
+        raise
+
+
+def chunks_done(out: Path) -> list[Path]:
+    return list((out / ".chunks").rglob("*.frames.parquet"))
+
+
+def busy_actor(node: Node, proc: subprocess.Popen, timeout: float = 240) -> psutil.Process:
+    """The node's pose actor while it runs a chunk (Ray titles the process after the method
+    it runs)."""
+    t = time.monotonic()
+    while time.monotonic() - t < timeout:
+        assert proc.poll() is None, proc.communicate()
+        for p in node.processes():
+            try:
+                if "PoseWorker.process" in " ".join(p.cmdline()):
+                    return p
+            except psutil.Error:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("no pose actor of the node was seen running a chunk")
+
+
+def manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def test_a_lost_node_s_chunks_go_to_the_other_node_at_once(cluster, walk_dir, full_run,
+                                                            tmp_path):
+    cluster.add()
+    doomed = cluster.add()
+    out = tmp_path / "out"
+    proc = start_job(cluster, walk_dir, "--out", out, "--chunk", 4, "--actors", 2)
+    victim = busy_actor(doomed, proc)
+    frames_before = 4 * len(chunks_done(out))
+    t_kill = time.monotonic()
+    doomed.kill()
+    stdout, stderr = finish(proc)
+    after_kill = time.monotonic() - t_kill
+    assert proc.returncode == 0, stderr
+    assert "its worker died" in stderr and "it is done again" in stderr, stderr
+    same_tables(full_run[0], out, run_options=RUN)    # every frame, each once
+    m = manifest(out)
+    node = next(a["node"] for a in m["actors"] if a["pid"] == victim.pid)
+    lost = [e for e in m["cluster"] if e["node"] == node]
+    assert len(lost) == 1 and lost[0]["event"] in ("node lost", "actor died"), m["cluster"]
+    assert lost[0]["actors"] == 1 and lost[0]["chunks_redone"], lost
+    if lost[0]["event"] == "node lost":
+        assert f"node {node[:8]} lost: 1 pose actor gone" in stderr, stderr
+    # one node's time for the rest: its actor's seconds per frame (from the chunks it did)
+    # for the frames left when the node was killed, plus the job's tail (finishing videos)
+    per_frame = read(out, "videos").seconds.sum() / 32
+    one_node = (32 - frames_before) * per_frame + m["timing"]["tail_s"]
+    print(f"node killed with {32 - frames_before} frames left; the job ended {after_kill:.1f} s "
+          f"later; one node's time for the rest: {one_node:.1f} s")
+    assert after_kill <= 2 * one_node, (after_kill, one_node)
+
+
+def test_a_node_that_joins_gets_actors_and_chunks(cluster, demo_runs, tmp_path):
+    cluster.add()
+    out = tmp_path / "out"
+    proc = start_job(cluster, "asset:demo_video", "--out", out, "--chunk", 16, "--quality",
+                     "reference", "--coords", "center", "--actors", 2)
+    t = time.monotonic()
+    while not chunks_done(out):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t < 240, "no chunk finished in time"
+        time.sleep(0.1)
+    cluster.add()
+    stdout, stderr = finish(proc)
+    assert proc.returncode == 0, stderr
+    assert "the cluster has room for 1 of the 2 actors asked for" in stderr, stderr
+    assert "joined (1 CPU): 1 more actor" in stderr, stderr
+    m = manifest(out)
+    joined = [e for e in m["cluster"] if e["event"] == "node joined"]
+    assert len(joined) == 1 and joined[0]["actors"] == 1, m["cluster"]
+    assert len(m["actors"]) == 2 and m["actors"][1]["node"] == joined[0]["node"], m["actors"]
+    assert set(m["nodes"]) == {a["node"] for a in m["actors"]}, m["nodes"]   # both worked
+    assert sum(m["nodes"].values()) == 15, m["nodes"]
+    print(f"chunks per node: {m['nodes']}")
+    same_tables(demo_runs[16], out, run_options=RUN)
+
+
+def test_losing_every_node_with_actors_stops_the_job_resumably(cluster, walk_dir, full_run,
+                                                               tmp_path):
+    only = cluster.add()
+    out = tmp_path / "out"
+    args = (walk_dir, "--out", out, "--chunk", 4)
+    proc = start_job(cluster, *args)
+    t = time.monotonic()
+    while not chunks_done(out):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t < 240, "no chunk finished in time"
+        time.sleep(0.05)
+    busy_actor(only, proc)
+    only.kill()
+    stdout, stderr = finish(proc)
+    assert proc.returncode == 3, stderr
+    error = [x for x in stderr.splitlines() if x.startswith("error:")]
+    assert error == ["error: no pose actor is left and the cluster has no room for one (1 live "
+                     "node, none with 1 CPU for an actor; nodes lost?): finished chunks are "
+                     "saved; add a node and rerun the same command to resume"], stderr
+    assert "Traceback" not in stderr
+    m = manifest(out)
+    assert m["state"] == "failed" and [e["event"] for e in m["cluster"]] == ["node lost"]
+    done = len(chunks_done(out))
+    assert 1 <= done < 8
+
+    cluster.add()
+    proc = start_job(cluster, *args)
+    stdout, stderr = finish(proc)
+    assert proc.returncode == 0, stderr
+    assert f"32 frames ({32 - 4 * done} computed in this run)" in stdout, stdout
+    same_tables(full_run[0], out, run_options=RUN)
