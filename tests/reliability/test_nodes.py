@@ -95,7 +95,6 @@ def test_a_lost_node_s_chunks_go_to_the_other_node_at_once(cluster, walk_dir, fu
     t_kill = time.monotonic()
     doomed.kill()
     stdout, stderr = finish(proc)
-    print("STDERR>>", stderr, "<<")  # DEBUG
     after_kill = time.monotonic() - t_kill
     assert proc.returncode == 0, stderr
     assert "its worker died" in stderr and "it is done again" in stderr, stderr
@@ -112,7 +111,7 @@ def test_a_lost_node_s_chunks_go_to_the_other_node_at_once(cluster, walk_dir, fu
     per_frame = read(out, "videos").seconds.sum() / 32
     one_node = (32 - frames_before) * per_frame + m["timing"]["tail_s"]
     print(f"node killed with {32 - frames_before} frames left; the job ended {after_kill:.1f} s "
-          f"later; one node's time for the rest: {one_node:.1f} s")
+          f"later; one node's time for the rest: {one_node:.1f} s; {lost[0]['event']}")
     assert after_kill <= 2 * one_node, (after_kill, one_node)
 
 
@@ -128,7 +127,6 @@ def test_a_node_that_joins_gets_actors_and_chunks(cluster, demo_runs, tmp_path):
         time.sleep(0.1)
     cluster.add()
     stdout, stderr = finish(proc)
-    print("STDERR>>", stderr, "<<")  # DEBUG
     assert proc.returncode == 0, stderr
     assert "the cluster has room for 1 of the 2 actors asked for" in stderr, stderr
     assert "joined (1 CPU): 1 more actor" in stderr, stderr
@@ -156,7 +154,6 @@ def test_losing_every_node_with_actors_stops_the_job_resumably(cluster, walk_dir
     busy_actor(only, proc)
     only.kill()
     stdout, stderr = finish(proc)
-    print("STDERR>>", stderr, "<<")  # DEBUG
     assert proc.returncode == 3, stderr
     error = [x for x in stderr.splitlines() if x.startswith("error:")]
     assert error == ["error: no pose actor is left and the cluster has no room for one (1 live "
@@ -171,7 +168,6 @@ def test_losing_every_node_with_actors_stops_the_job_resumably(cluster, walk_dir
     cluster.add()
     proc = start_job(cluster, *args)
     stdout, stderr = finish(proc)
-    print("STDERR>>", stderr, "<<")  # DEBUG
     assert proc.returncode == 0, stderr
     assert f"32 frames ({32 - 4 * done} computed in this run)" in stdout, stdout
     same_tables(full_run[0], out, run_options=RUN)
