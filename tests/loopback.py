@@ -19,7 +19,7 @@ import psutil
 
 RAY = Path(sys.executable).parent / "ray"
 _COMMON = ["--block", "--disable-usage-stats", "--object-store-memory=100000000",
-           "--node-ip-address=127.0.0.1"]
+           "--node-ip-address=127.0.0.1", "--include-log-monitor=false"]
 _HEALTH = '{"health_check_period_ms": 500, "health_check_failure_threshold": 4}'
 
 
@@ -80,6 +80,7 @@ class LoopbackCluster:
         """The head node (the driver's: a job started here attaches to it). Ray marks a node
         dead after missing its health checks for about 2 s here (15 s by default)."""
         return self._start(["--head", f"--port={self.port}", "--include-dashboard=false",
+                            "--no-monitor",
                             f"--temp-dir={self.temp}", f"--ray-client-server-port={free_port()}",
                             f"--dashboard-port={free_port()}", f"--system-config={_HEALTH}",
                             f"--num-cpus={cpus}"])

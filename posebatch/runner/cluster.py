@@ -205,7 +205,8 @@ class ChunkPool:
             ready, _ = ray.wait(list(self._running) + list(self._starting), num_returns=1,
                                 timeout=self._wait_time())
             if not ready:
-                self._stop_overdue()
+                if self.timeout is not None:
+                    self._stop_overdue()
                 continue
             ref = ready[0]
             if ref in self._starting:
@@ -404,10 +405,13 @@ class ChunkPool:
                     self._failures.append(failure)
         lost = self._lost.pop(node, {"time": _now(), "actors": 0, "chunks": []})
         chunks = ", ".join(f"[{s}, {e}) of video {v}" for v, s, e in lost["chunks"]) or "none"
-        log.warning("node %s lost: %d pose actor%s gone, chunks done again by the others: "
-                    "%s; %d actor%s working", node[:8], lost["actors"],
-                    "" if lost["actors"] == 1 else "s", chunks, self.working,
-                    "" if self.working == 1 else "s")
+        working = f"{self.working} actor{'' if self.working == 1 else 's'} working"
+        if lost["actors"]:
+            log.warning("node %s lost: %d pose actor%s gone, chunks done again by the others: "
+                        "%s; %s", node[:8], lost["actors"], "" if lost["actors"] == 1 else "s",
+                        chunks, working)
+        else:
+            log.warning("node %s lost (no pose actor of this job on it); %s", node[:8], working)
         self._changed({"time": lost["time"], "event": "node lost", "node": node,
                        "actors": lost["actors"], "chunks_redone": lost["chunks"]})
 
