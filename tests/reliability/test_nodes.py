@@ -84,6 +84,25 @@ def manifest(out: Path) -> dict:
     return json.loads((out / "manifest.json").read_text())
 
 
+def test_the_speed_follows_the_actors_that_work():
+    """Frames per actor-second times the actors working: a lost node halves the speed (and
+    doubles the time left) at once; with no actor the speed is 0 (time left unknown)."""
+    from posebatch.cli.progress import Rate
+
+    rate = Rate(0.0)
+    rate.actors(2, 10.0)                 # the pool is up after 10 s of start-up
+    rate.add(200, 20.0)                  # 2 actors x 10 s: 10 frames/s each
+    assert rate.fps(20.0) == 20.0 and rate.text(20.0) == "20.0 frames/s on 2 actors"
+    rate.actors(1, 20.0)                 # a node lost
+    assert rate.fps(20.0) == 10.0 and rate.text(20.0) == "10.0 frames/s on 1 actor"
+    rate.add(100, 30.0)                  # the other one went on alone
+    assert rate.fps(30.0) == 10.0
+    rate.actors(3, 30.0)                 # two more joined
+    assert rate.fps(30.0) == 30.0
+    rate.actors(0, 31.0)
+    assert rate.fps(31.0) == 0.0
+
+
 def test_a_lost_node_s_chunks_go_to_the_other_node_at_once(cluster, walk_dir, full_run,
                                                             tmp_path):
     cluster.add()
