@@ -20,7 +20,7 @@ import psutil
 RAY = Path(sys.executable).parent / "ray"
 _COMMON = ["--block", "--disable-usage-stats", "--object-store-memory=100000000",
            "--node-ip-address=127.0.0.1", "--include-log-monitor=false"]
-_HEALTH = '{"health_check_period_ms": 500, "health_check_failure_threshold": 4}'
+_HEALTH = '{"health_check_period_ms": 1000, "health_check_failure_threshold": 5}'
 
 
 def free_port() -> int:
@@ -34,6 +34,10 @@ class Node:
 
     def __init__(self, proc: subprocess.Popen, log: Path):
         self.proc, self.log = proc, log
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def processes(self) -> list[psutil.Process]:
         try:
@@ -78,7 +82,8 @@ class LoopbackCluster:
 
     def head(self, cpus: int = 1) -> Node:
         """The head node (the driver's: a job started here attaches to it). Ray marks a node
-        dead after missing its health checks for about 2 s here (15 s by default)."""
+        dead after missing its health checks for about 5 s here (15 s by default; less would
+        have a busy machine's nodes taken for dead)."""
         return self._start(["--head", f"--port={self.port}", "--include-dashboard=false",
                             "--no-monitor",
                             f"--temp-dir={self.temp}", f"--ray-client-server-port={free_port()}",
@@ -102,6 +107,14 @@ class LoopbackCluster:
                 raise AssertionError(f"ray start failed:\n{log.read_text()}")
             time.sleep(0.2)
         return node
+
+    def workers(self, n: int) -> list[Node]:
+        """Exactly ``n`` live worker nodes (one CPU each): the newest stopped, or nodes
+        added, as needed (a test that needs some reuses those a test before it left)."""
+        live = [node for node in self.nodes[1:] if node.alive]
+        for node in live[n:][::-1]:
+            node.stop()
+        return live[:n] + [self.add() for _ in range(n - len(live))]
 
     def close(self) -> None:
         for node in reversed(self.nodes):
