@@ -281,10 +281,14 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
     time the first result came)."""
     import ray
 
-    refs = {st.video_id: ray.put(st.index) for st in states if st.remaining}
+    # Each call carries its video's index by value (a few kilobytes; Ray stores a large one
+    # per call): an object shared by all of a video's chunks would also be held by any node
+    # that fetched it, and once such a node is lost, the next actor to fetch it waits for
+    # Ray's pull from the dead node to time out (10 s).
+    indexes = {st.video_id: st.index for st in states if st.remaining}
     sink = ChunkSink(str(store.out), store.params_key, ray.get_runtime_context().get_node_id())
     for task in pending:
-        pool.submit(lambda a, t: a.process.remote(t, refs[t.video], sink), task)
+        pool.submit(lambda a, t: a.process.remote(t, indexes[t.video], sink), task)
     spent = []
     n_done = sum(1 for s in states if s.index is None or s.remaining == 0)
     n_failed = sum(1 for s in states if s.index is None)
