@@ -97,6 +97,7 @@ def test_the_speed_follows_the_actors_that_work():
     assert rate.fps(31.0) == 0.0
 
 
+@pytest.mark.slow   # the job must outlast a node's start and its actor's: the demo video
 def test_a_node_that_joins_gets_actors_and_chunks(cluster, demo_runs, tmp_path):
     cluster.workers(1)
     out = tmp_path / "out"
