@@ -140,6 +140,7 @@ def test_a_lost_node_s_chunks_go_to_the_other_node_at_once(cluster, walk_dir, fu
     assert "its worker died" in stderr or "was lost; it is done again" in stderr, stderr
     same_tables(full_run[0], out, run_options=RUN)    # every frame, each once
     m = manifest(out)
+    assert sum(m["nodes"].values()) == 8, m["nodes"]   # each chunk's result taken once
     node = next(a["node"] for a in m["actors"] if a["pid"] == victim.pid)
     lost = [e for e in m["cluster"] if e["node"] == node]
     assert len(lost) == 1 and lost[0]["event"] in ("node lost", "actor died"), m["cluster"]
