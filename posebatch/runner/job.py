@@ -292,7 +292,7 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
     # Each call carries its video's index by value (a few kilobytes; Ray stores a large one
     # per call): an object shared by all of a video's chunks would also be held by any node
     # that fetched it, and once such a node is lost, the next actor to fetch it waits for
-    # Ray's pull from the dead node to time out (10 s).
+    # Ray's pull from the dead node to time out (10 s in the tests).
     indexes = {st.video_id: st.index for st in states if st.remaining}
     sink = ChunkSink(str(store.out), store.params_key, ray.get_runtime_context().get_node_id())
     for task in pending:
