@@ -311,12 +311,13 @@ class ChunkPool:
                                                       "chunks": []})
         lost["actors"] += 1
         lost["chunks"] += [[t.video, t.start, t.end] for _, t in calls]
-        if self.ready is None:                 # no way to know when it is up: use it now
-            self.actors[i] = self.replace()
+        if self.ready is None and self.replace is not None:   # no way to know when it is
+            self.actors[i] = self.replace()                   # up: use it now
             self.replaced += 1
         else:
             self.actors[i] = None
-            if self.watch is None or self._have() < min(self.watch.wanted, self.watch.room):
+            if self.replace is not None and (self.watch is None or self._have() < min(
+                    self.watch.wanted, self.watch.room)):
                 self._start(self.replace())
                 self.replaced += 1
         self._changed(None)
