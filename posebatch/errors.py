@@ -53,3 +53,10 @@ class SchemaError(PosebatchError, TypeError):
 
 class RuntimeUnavailableError(PosebatchError, RuntimeError):
     """The runtime asked for (OpenVINO) is not installed or does not run on this CPU."""
+
+
+class ClusterError(PosebatchError, RuntimeError):
+    """The Ray cluster lost the nodes the job's actors need and has no room for new ones.
+    The job's finished chunks are kept: a rerun resumes. The CLI exits with code 3."""
+
+    exit_code = 3

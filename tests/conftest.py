@@ -123,3 +123,21 @@ def full_run(walk_dir, tmp_path_factory):
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     assert r.returncode == 0, r.stderr
     return out, r
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory):
+    """The demo video (230 frames, two people) as 15 chunks of 16 frames and as two of 115
+    (one per actor), whose boundaries fall elsewhere; at the previous default's settings
+    (`--quality reference --coords center`: upsample 4, a fifth less time per frame than
+    `balanced`; what is tested with it is tracking and the cluster's joining node, and the
+    suite has a time budget)."""
+    base = tmp_path_factory.mktemp("tracks")
+    outs = {}
+    for chunk in (16, 115):
+        out = base / f"chunk{chunk}"
+        r = posebatch("run", "asset:demo_video", "--out", out, "--chunk", chunk,
+                      "--quality", "reference", "--coords", "center", "--no-progress")
+        assert r.returncode == 0, r.stderr
+        outs[chunk] = out
+    return outs

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -344,31 +343,19 @@ def test_bad_inputs_are_reported_and_the_rest_completes(bad_dir, tmp_path):
     assert cfs[cfs.status != "ok"].error.notna().all()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def two_node_cluster(tmp_path):
-    """`ray start --head` on loopback plus a second node joined with `ray start --address`
-    (one CPU each), token authentication on, stopped afterwards."""
-    ray_bin = Path(sys.executable).parent / "ray"
-    port = free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
-    common = ["--num-cpus=1", "--disable-usage-stats", "--object-store-memory=100000000"]
+def two_node_cluster():
+    """A head node on loopback plus a second node joined to it (one CPU each), token
+    authentication on; afterwards only this cluster's own processes are stopped."""
+    from .loopback import LoopbackCluster
+
+    cluster = LoopbackCluster()
     try:
-        head = subprocess.run([ray_bin, "start", "--head", f"--port={port}",
-                               "--node-ip-address=127.0.0.1", "--include-dashboard=false",
-                               *common], env=env, capture_output=True, text=True, timeout=120)
-        assert head.returncode == 0, head.stderr
-        node = subprocess.run([ray_bin, "start", f"--address=127.0.0.1:{port}", *common],
-                              env=env, capture_output=True, text=True, timeout=120)
-        assert node.returncode == 0, node.stderr
-        yield f"127.0.0.1:{port}", env
+        cluster.head(cpus=1)
+        cluster.add(cpus=1)
+        yield cluster.address, cluster.env
     finally:
-        subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        cluster.close()
 
 
 def test_job_runs_across_two_nodes_of_an_existing_cluster(two_node_cluster, full_run, walk_dir,

@@ -22,23 +22,6 @@ from .test_run import DATASETS, read, same_tables, table_files, table_path
 LONG = 2.0   # seconds: a "long" track, as opposed to fragments of a person's acrobatics
 
 
-@pytest.fixture(scope="module")
-def demo_runs(tmp_path_factory):
-    """The demo video (230 frames, two people) as 15 chunks of 16 frames and as two of 115
-    (one per actor), whose boundaries fall elsewhere; at the previous default's settings
-    (`--quality reference --coords center`: upsample 4, a fifth less time per frame than
-    `balanced`; what is tested here is tracking, and the suite has a time budget)."""
-    base = tmp_path_factory.mktemp("tracks")
-    outs = {}
-    for chunk in (16, 115):
-        out = base / f"chunk{chunk}"
-        r = posebatch("run", "asset:demo_video", "--out", out, "--chunk", chunk,
-                      "--quality", "reference", "--coords", "center", "--no-progress")
-        assert r.returncode == 0, r.stderr
-        outs[chunk] = out
-    return outs
-
-
 def test_tracks_do_not_depend_on_chunking(demo_runs):
     same_tables(demo_runs[16], demo_runs[115], run_options=("chunk",))
     assert json.loads((demo_runs[16] / "manifest.json").read_text())["videos"][0]["chunks"][

@@ -1,5 +1,6 @@
 """The posebatch command line (Typer): what every command group shares. Library errors become
-one clear line and exit code 1; ``--debug`` shows the traceback instead."""
+one clear line and exit code 1 (3: the cluster lost the job's nodes, resumable); ``--debug``
+shows the traceback instead."""
 from __future__ import annotations
 
 import contextlib
@@ -38,7 +39,7 @@ def guard():
         if _state["debug"]:
             raise
         err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(getattr(exc, "exit_code", 1)) from None
 
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (posebatch models list).")]

@@ -8,15 +8,17 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable, Iterator
 
 from ..config import PoseConfig, RuntimeConfig
-from ..errors import ConfigError, PosebatchError
+from ..errors import ClusterError, ConfigError, PosebatchError
 from ..job import JobSpec
 from .chunk import PoseWorker
 
 _ACTOR_START_TIMEOUT = 300.0
 _START_ALLOWANCE = 120.0
+_WATCH_INTERVAL = 2.0       # seconds between looks at the cluster's nodes
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,52 @@ class ChunkFailure:
     reason: str
 
 
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class ClusterWatch:
+    """The Ray cluster's live nodes and how many actors of ``threads`` CPUs they hold, read
+    from Ray (``ray.nodes()``, no dashboard needed) at most every ``interval`` seconds.
+    ``actors``: the actors asked for (``--actors``), or None to follow the cluster's CPUs;
+    ``cap``: never more than that (the job's chunks)."""
+
+    def __init__(self, threads: int, actors: int | None, cap: int | None = None,
+                 interval: float = _WATCH_INTERVAL):
+        self.threads, self.actors, self.cap, self.interval = threads, actors, cap, interval
+        self.alive: dict[str, float] = {}      # node id -> CPUs
+        self._next = 0.0
+        self.poll(force=True)
+
+    def poll(self, force: bool = False) -> tuple[list[str], list[str]]:
+        """(joined, lost) node ids since the last look; nothing when not due yet."""
+        now = time.monotonic()
+        if not force and now < self._next:
+            return [], []
+        import ray
+
+        self._next = now + self.interval
+        alive = {n["NodeID"]: float(n.get("Resources", {}).get("CPU", 0.0))
+                 for n in ray.nodes() if n.get("Alive")}
+        joined = [n for n in alive if n not in self.alive]
+        lost = [n for n in self.alive if n not in alive]
+        self.alive = alive
+        return joined, lost
+
+    def due(self) -> float:
+        return max(0.0, self._next - time.monotonic())
+
+    @property
+    def room(self) -> int:
+        """Actors the live nodes can hold (whatever else runs on them)."""
+        return sum(int(cpus) // self.threads for cpus in self.alive.values())
+
+    @property
+    def wanted(self) -> int:
+        n = self.actors if self.actors else self.room
+        return min(n, self.cap) if self.cap else n
+
+
 class ChunkPool:
     """Hands chunks to actors, up to ``depth`` in flight on each, so an actor starts its next
     chunk the moment it finishes one instead of idling while the driver receives the result,
@@ -87,18 +135,34 @@ class ChunkPool:
     ActorPool's: ``submit(fn, task)``, ``has_next()``, ``get_next_unordered()``; tasks are
     :class:`ChunkTask`.
 
-    Faults: an actor that dies (its process killed, out of memory, a crash in a library) is
-    replaced by ``replace()``; the chunk it was running is charged and redone, the ones queued
-    behind it are redone uncharged. An actor whose chunk runs past ``timeout(task)`` seconds
-    is presumed hung and stopped, which is handled the same way. A chunk charged twice comes
-    back as a :class:`ChunkFailure` instead of a result."""
+    Faults: an actor that dies (its process killed, out of memory, a crash in a library, its
+    node lost) is replaced by ``replace()``; the chunk it was running is charged and redone,
+    the ones queued behind it are redone uncharged, by the actors that work, at once. An
+    actor whose chunk runs past ``timeout(task)`` seconds is presumed hung and stopped,
+    which is handled the same way. A chunk charged twice comes back as a
+    :class:`ChunkFailure` instead of a result.
+
+    With ``ready`` (a call that answers once an actor is loaded: ``{"node", "pid"}``), a new
+    actor gets chunks only when it has answered, so chunks never wait behind an actor that
+    cannot be placed. With ``watch`` (a :class:`ClusterWatch`) the pool follows the cluster:
+    a lost node's replacements that no node has room for are given up (the pool shrinks);
+    a node that joins gets actors up to ``watch.wanted`` (the pool grows); each is an event
+    (``events``, and ``on_change(event)``; ``on_change(None)`` when only the number of
+    working actors changed). No actor left and no room for one raises
+    :class:`ClusterError`."""
 
     def __init__(self, actors: list, depth: int = 2, replace: Callable[[], object] | None = None,
-                 timeout: Callable[[object], float] | None = None, attempts: int = 2):
-        self.actors = list(actors)
+                 timeout: Callable[[object], float] | None = None, attempts: int = 2,
+                 ready: Callable[[object], object] | None = None,
+                 info: list[dict] | None = None, watch: ClusterWatch | None = None,
+                 on_change: Callable[[dict | None], None] | None = None):
+        self.actors = list(actors)            # None: a retired actor (dead, stopped)
         self.depth = depth
         self.replace, self.timeout, self.attempts = replace, timeout, attempts
+        self.ready, self.watch, self.on_change = ready, watch, on_change
         n = len(self.actors)
+        self.info: list[dict] = list(info or [])   # every actor that worked: node, pid
+        self._nodes: list = [i.get("node") for i in self.info] or [None] * n
         self._waiting: dict = {}              # (video, start) -> (fn, task), in order
         self._running: dict = {}              # object ref -> actor index
         self._calls: dict = {}                # object ref -> (fn, task)
@@ -108,7 +172,16 @@ class ChunkPool:
         self._charged: dict = {}              # (video, start) -> reasons
         self._load = [0] * n
         self._last: list = [None] * n         # the last task given to each actor
+        self._starting: dict = {}             # ready ref -> (actor, since)
+        self._lost: dict = {}                 # node -> actors of ours that died there
+        self._failures: list[ChunkFailure] = []   # given up on, not returned yet
+        self.events: list[dict] = []          # nodes lost and joined
         self.replaced = 0
+
+    @property
+    def working(self) -> int:
+        """Actors that take chunks now."""
+        return sum(a is not None for a in self.actors)
 
     def submit(self, fn: Callable, task) -> None:
         """Queue a task; tasks are handed out when results are asked for, so all of a job's
@@ -116,7 +189,7 @@ class ChunkPool:
         self._waiting[(task.video, task.start)] = (fn, task)
 
     def has_next(self) -> bool:
-        return bool(self._running or self._waiting)
+        return bool(self._running or self._waiting or self._failures)
 
     def get_next_unordered(self):
         """The next finished task's result, or a :class:`ChunkFailure`."""
@@ -125,20 +198,37 @@ class ChunkPool:
         if not self.has_next():
             raise StopIteration("no tasks submitted")
         while True:
+            self._follow_cluster()
+            if self._failures:
+                return self._failures.pop(0)
             self._fill()
-            ready, _ = ray.wait(list(self._running), num_returns=1,
-                                timeout=self._until_deadline())
+            ready, _ = ray.wait(list(self._running) + list(self._starting), num_returns=1,
+                                timeout=self._wait_time())
             if not ready:
-                self._stop_overdue()
+                if self.timeout is not None:
+                    self._stop_overdue()
                 continue
             ref = ready[0]
+            if ref in self._starting:
+                self._started(ref)
+                continue
             i = self._running[ref]
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayActorError as exc:
-                failure = self._actor_died(i, exc)
+                if self.replace is None:
+                    raise
+                failure = self._actor_died(i, self._stopped.pop(i, None) or
+                                           f"its worker died ({_first_line(exc)})")
                 if failure is not None:
                     return failure
+                continue
+            except ray.exceptions.ObjectLostError as exc:  # done, but its node is gone
+                fn, task = self._calls[ref]
+                self._done(i, ref)
+                log.warning("chunk [%d, %d) of video %d: its result was lost (%s); it is "
+                            "done again", task.start, task.end, task.video, _first_line(exc))
+                self._waiting = {(task.video, task.start): (fn, task), **self._waiting}
                 continue
             except ray.exceptions.RayTaskError as exc:    # raised in the actor, which lives
                 cause = exc.as_instanceof_cause()
@@ -154,6 +244,19 @@ class ChunkPool:
             self._fill()
             return result
 
+    def close(self) -> None:
+        """Stop the actors still starting; record actor deaths on nodes that stayed up."""
+        import ray
+
+        for actor, _ in self._starting.values():
+            with contextlib.suppress(Exception):
+                ray.kill(actor, no_restart=True)
+        self._starting.clear()
+        for node, lost in self._lost.items():
+            self.events.append({"time": lost["time"], "event": "actor died", "node": node,
+                                "actors": lost["actors"], "chunks_redone": lost["chunks"]})
+        self._lost.clear()
+
     def _done(self, i: int, ref) -> None:
         del self._running[ref]
         del self._calls[ref]
@@ -161,6 +264,12 @@ class ChunkPool:
         self._load[i] -= 1
         # calls on an actor run in order: the next one starts now
         self._since[i] = time.monotonic() if self._queues[i] else None
+
+    def _wait_time(self) -> float | None:
+        """Until the next chunk deadline or look at the cluster."""
+        times = [t for t in (self._until_deadline(),
+                             self.watch.due() + 0.01 if self.watch else None) if t is not None]
+        return min(times) if times else None
 
     def _until_deadline(self) -> float | None:
         if self.timeout is None:
@@ -184,22 +293,140 @@ class ChunkPool:
                     self._stopped[i] = f"it ran past its time limit of {limit:.0f} s"
                     ray.kill(self.actors[i], no_restart=True)
 
-    def _actor_died(self, i: int, exc: Exception) -> ChunkFailure | None:
+    def _actor_died(self, i: int, reason: str) -> ChunkFailure | None:
         """Actor ``i`` is gone: charge the chunk it was running, put every chunk it held back
-        in front of the queue, give it a successor. A chunk charged ``attempts`` times is
-        returned as a failure."""
-        reason = self._stopped.pop(i, None) or f"its worker died ({_first_line(exc)})"
+        in front of the queue (the actors that work take them now), start a successor when
+        the cluster has room for it. A chunk charged ``attempts`` times is returned as a
+        failure."""
+        import ray
+
         refs = self._queues[i]
         calls = [self._calls.pop(r) for r in refs]
         for r in refs:
             self._running.pop(r, None)
         self._queues[i], self._load[i], self._since[i], self._last[i] = [], 0, None, None
-        if self.replace is None:
-            raise exc
-        self.actors[i] = self.replace()
-        self.replaced += 1
+        with contextlib.suppress(Exception):   # "unavailable" may still be running: stop it
+            ray.kill(self.actors[i], no_restart=True)
+        lost = self._lost.setdefault(self._nodes[i], {"time": _now(), "actors": 0,
+                                                      "chunks": []})
+        lost["actors"] += 1
+        lost["chunks"] += [[t.video, t.start, t.end] for _, t in calls]
+        if self.ready is None and self.replace is not None:   # no way to know when it is
+            self.actors[i] = self.replace()                   # up: use it now
+            self.replaced += 1
+        else:
+            self.actors[i] = None
+            if self.replace is not None and (self.watch is None or self._have() < min(
+                    self.watch.wanted, self.watch.room)):
+                self._start(self.replace())
+                self.replaced += 1
+        self._changed(None)
+        if not calls:
+            return None
         (fn, task), rest = calls[0], calls[1:]
         return self._charge(fn, task, reason, rest)
+
+    def _have(self) -> int:
+        return self.working + len(self._starting)
+
+    def _start(self, actor) -> None:
+        self._starting[self.ready(actor)] = (actor, time.monotonic())
+
+    def _started(self, ref) -> None:
+        """A new actor answered (it takes chunks from now on), or failed to start."""
+        import ray
+
+        actor, _ = self._starting.pop(ref)
+        try:
+            info = ray.get(ref)
+        except ray.exceptions.RayError as exc:
+            log.warning("a new pose actor could not start: %s", _first_line(exc))
+            self._changed(None)
+            return
+        self.actors.append(actor)
+        self.info.append(info)
+        self._nodes.append(info.get("node"))
+        self._queues.append([])
+        self._since.append(None)
+        self._load.append(0)
+        self._last.append(None)
+        self._changed(None)
+
+    def _changed(self, event: dict | None) -> None:
+        if event is not None:
+            self.events.append(event)
+        if self.on_change is not None:
+            self.on_change(event)
+
+    def _follow_cluster(self, force: bool = False) -> None:
+        """Look at the cluster's nodes: record losses (their actors are dead: their chunks go
+        to the others) and joins (actors start there), give up actors that cannot start (no
+        room, or past the start time limit); raise when no actor is left and none can
+        start."""
+        import ray
+
+        now = time.monotonic()
+        for ref, (actor, since) in list(self._starting.items()):
+            if now - since > _ACTOR_START_TIMEOUT:
+                log.warning("a new pose actor did not start within %.0f s: given up",
+                            _ACTOR_START_TIMEOUT)
+                self._starting.pop(ref)
+                ray.kill(actor, no_restart=True)
+        if self.watch is not None:
+            joined, lost = self.watch.poll(force)
+            for node in lost:
+                self._node_lost(node)
+            excess = self._have() - self.watch.room
+            for ref in list(self._starting)[::-1][:max(0, excess)]:   # the newest first
+                ray.kill(self._starting.pop(ref)[0], no_restart=True)
+            for node in joined:
+                self._node_joined(node)
+        if self._waiting and not self._have():
+            if self.watch is not None and not force:
+                return self._follow_cluster(force=True)    # raise on what is known now
+            raise self._no_actor_left()
+
+    def _no_actor_left(self) -> ClusterError:
+        resume = "finished chunks are saved; add a node and rerun the same command to resume"
+        if self.watch is None or self.watch.room > 0:
+            return ClusterError("no pose actor is left and a new one could not start (see the "
+                                f"warnings above): {resume}")
+        n, t = len(self.watch.alive), self.watch.threads
+        return ClusterError(
+            f"no pose actor is left and the cluster has no room for one ({n} live "
+            f"node{'' if n == 1 else 's'}, none with {t} CPU{'' if t == 1 else 's'} for an "
+            f"actor; nodes lost?): {resume}")
+
+    def _node_lost(self, node: str) -> None:
+        """Every actor of ours on ``node`` is dead, noticed yet or not."""
+        for i, n in enumerate(self._nodes):
+            if n == node and self.actors[i] is not None:
+                failure = self._actor_died(i, f"its node {node[:8]} was lost")
+                if failure is not None:
+                    self._failures.append(failure)
+        lost = self._lost.pop(node, {"time": _now(), "actors": 0, "chunks": []})
+        chunks = ", ".join(f"[{s}, {e}) of video {v}" for v, s, e in lost["chunks"]) or "none"
+        working = f"{self.working} actor{'' if self.working == 1 else 's'} working"
+        if lost["actors"]:
+            log.warning("node %s lost: %d pose actor%s gone, chunks done again by the others: "
+                        "%s; %s", node[:8], lost["actors"], "" if lost["actors"] == 1 else "s",
+                        chunks, working)
+        else:
+            log.warning("node %s lost (no pose actor of this job on it); %s", node[:8], working)
+        self._changed({"time": lost["time"], "event": "node lost", "node": node,
+                       "actors": lost["actors"], "chunks_redone": lost["chunks"]})
+
+    def _node_joined(self, node: str) -> None:
+        more = max(0, min(self.watch.wanted, self.watch.room) - self._have())
+        if self.ready is None or self.replace is None:
+            more = 0
+        for _ in range(more):
+            self._start(self.replace())
+        cpus = self.watch.alive.get(node, 0.0)
+        log.warning("node %s joined (%g CPU%s): %d more actor%s", node[:8], cpus,
+                    "" if cpus == 1 else "s", more, "" if more == 1 else "s")
+        self._changed({"time": _now(), "event": "node joined", "node": node, "cpus": cpus,
+                       "actors": more})
 
     def _charge(self, fn, task, reason: str, rest: list) -> ChunkFailure | None:
         """Count a failed attempt of ``task``; put it (unless given up on) and ``rest`` back in
@@ -221,7 +448,10 @@ class ChunkPool:
 
     def _fill(self) -> None:
         while self._waiting:
-            i = min(range(len(self.actors)), key=self._load.__getitem__)
+            live = [i for i, a in enumerate(self.actors) if a is not None]
+            if not live:
+                return
+            i = min(live, key=self._load.__getitem__)
             if self._load[i] >= self.depth:
                 return
             fn, task = self._waiting.pop(self._pick(i))
@@ -268,20 +498,40 @@ def chunk_time_limit(spec: JobSpec) -> Callable[[object], float]:
     return lambda task: _START_ALLOWANCE + spec.frame_timeout * (task.end - task.start)
 
 
-def start_pool(spec: JobSpec, config: PoseConfig, actors: int):
-    """``actors`` PoseWorkers, warmed up; (pool, info)."""
+def start_pool(spec: JobSpec, config: PoseConfig, actors: int, cap: int | None = None,
+               on_change: Callable[[dict | None], None] | None = None):
+    """PoseWorkers, warmed up; (pool, info). Locally ``actors`` of them; on a cluster
+    (``--address``) as many of ``actors`` as its live nodes hold now, and the pool follows
+    the cluster from then on (:class:`ChunkPool`): up to ``actors`` (``--actors``; without
+    it, as many as the nodes hold), never more than ``cap``."""
     import ray
 
     make = actor_factory(spec, config)
-    handles = [make() for _ in range(actors)]
+    watch = ClusterWatch(spec.threads, spec.actors if spec.address else actors, cap)
+    n = actors
+    if spec.address:
+        n = min(actors, watch.room)
+        if n == 0:
+            cpus = ", ".join(f"{c:g}" for c in watch.alive.values())
+            raise ClusterError(
+                f"the cluster at {spec.address} has no room for a pose actor of "
+                f"{spec.threads} CPU{'s' if spec.threads > 1 else ''} (CPUs of its live "
+                f"nodes: {cpus or 'none'}): add a node, or ask for fewer --threads")
+        if n < actors:
+            log.warning("the cluster has room for %d of the %d actors asked for: the job "
+                        "starts with %d, more when nodes join", n, actors, n)
+    handles = [make() for _ in range(n)]
     try:
         info = ray.get([h.ready.remote() for h in handles], timeout=_ACTOR_START_TIMEOUT)
     except ray.exceptions.GetTimeoutError:
         have = ray.cluster_resources().get("CPU", 0)
         raise ConfigError(
-            f"{actors} actors x {spec.threads} threads did not start within "
+            f"{n} actors x {spec.threads} threads did not start within "
             f"{_ACTOR_START_TIMEOUT:.0f} s; the cluster has {have:g} CPUs. Ask for fewer "
             "(--actors, --threads) or add nodes.") from None
     except ray.exceptions.RayActorError as exc:
         raise PosebatchError(f"a pose actor failed to start: {exc}") from None
-    return ChunkPool(handles, replace=make, timeout=chunk_time_limit(spec)), info
+    pool = ChunkPool(handles, replace=make, timeout=chunk_time_limit(spec),
+                     ready=lambda h: h.ready.remote(), info=info, watch=watch,
+                     on_change=on_change)
+    return pool, info

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import __version__
+from ..config import PoseConfig
 from ..decode import chunk_ranges, index_video
 from ..errors import PosebatchError, VideoError
 from ..job import JobSpec, discover, fingerprint, params_key, pose_config, track_key
@@ -29,7 +30,8 @@ from ..layout import KeypointLayout, get_layout
 from ..store import DATASETS, Store, output_lock, video_key, video_stamp
 from ..write import CHUNK_SCHEMA_VERSION
 from .chunk import ChunkResult, ChunkSink, ChunkTask, failed_chunk_tables
-from .cluster import ChunkFailure, local_cpus, ray_runtime, resolve_actors, start_pool
+from .cluster import (ChunkFailure, ChunkPool, local_cpus, ray_runtime, resolve_actors,
+                      start_pool)
 from .finish import Finisher
 from .outcome import JobReport, Progress, VideoState, manifest_video, problem_row, video_row
 
@@ -146,12 +148,16 @@ def _run_job(spec: JobSpec, progress: Progress | None,
             if pending:
                 if spec.address:
                     actors = min(resolve_actors(spec, _cluster_cpus(spec)), len(pending))
-                pool, info = start_pool(spec, config, actors)
-                manifest["actors"] = info
-                chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
-                                   progress, on_video_done=finish_if_done,
-                                   between=finisher.collect, first=first_chunk,
-                                   layout=layout)
+                pool = _start_pool(spec, config, actors, len(pending), progress, manifest,
+                                   store)
+                try:
+                    chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
+                                       progress, on_video_done=finish_if_done,
+                                       between=finisher.collect, first=first_chunk,
+                                       layout=layout)
+                finally:
+                    pool.close()
+                    manifest.update(actors=pool.info, cluster=pool.events)
                 t_last_chunk, cpu_last_chunk = time.perf_counter(), time.process_time()
             finisher.finish()
             stats.update(finisher.stats)
@@ -189,6 +195,23 @@ def _run_job(spec: JobSpec, progress: Progress | None,
                      manifest=manifest_path, frames_done=todo, frames_total=total,
                      seconds=time.perf_counter() - t_job, nodes=nodes,
                      settings=f"quality {spec.quality.value}: {describe(config)}")
+
+
+def _start_pool(spec: JobSpec, config: PoseConfig, actors: int, cap: int, progress: Progress,
+                manifest: dict, store: Store) -> ChunkPool:
+    """The pool of pose actors, followed as actors and nodes come and go: the progress by
+    the actors that work, the manifest by its ``actors`` and ``cluster`` (node losses and
+    joins, written as they happen)."""
+    def changed(event: dict | None) -> None:
+        progress.actors(pool.working)
+        if event is not None:
+            manifest.update(actors=pool.info, cluster=pool.events)
+            store.write_manifest(manifest)
+
+    pool, _ = start_pool(spec, config, actors, cap=cap, on_change=changed)
+    manifest.update(actors=pool.info, cluster=pool.events)
+    progress.actors(pool.working)
+    return pool
 
 
 def _try_write_manifest(store: Store, manifest: dict) -> None:
@@ -266,10 +289,14 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
     time the first result came)."""
     import ray
 
-    refs = {st.video_id: ray.put(st.index) for st in states if st.remaining}
+    # Each call carries its video's index by value (a few kilobytes; Ray stores a large one
+    # per call): an object shared by all of a video's chunks would also be held by any node
+    # that fetched it, and once such a node is lost, the next actor to fetch it waits for
+    # Ray's pull from the dead node to time out (10 s in the tests).
+    indexes = {st.video_id: st.index for st in states if st.remaining}
     sink = ChunkSink(str(store.out), store.params_key, ray.get_runtime_context().get_node_id())
     for task in pending:
-        pool.submit(lambda a, t: a.process.remote(t, refs[t.video], sink), task)
+        pool.submit(lambda a, t: a.process.remote(t, indexes[t.video], sink), task)
     spent = []
     n_done = sum(1 for s in states if s.index is None or s.remaining == 0)
     n_failed = sum(1 for s in states if s.index is None)

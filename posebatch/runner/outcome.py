@@ -57,6 +57,9 @@ class Progress:
 
     def start(self, total_frames: int, done_frames: int, videos: int) -> None: ...
     def advance(self, frames: int, videos_done: int, videos_failed: int) -> None: ...
+    def actors(self, working: int) -> None:
+        """How many pose actors work now (after the pool starts, and whenever nodes or actors
+        come and go): the speed and time left follow them."""
     def stop(self) -> None: ...
 
 

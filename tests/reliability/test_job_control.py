@@ -76,7 +76,8 @@ def test_a_job_in_a_log_prints_progress_lines_and_a_machine_readable_summary(wal
                   "--summary-json", summary)
     assert r.returncode == 0, r.stderr
     line = (r"\d\d:\d\d:\d\d (started|progress|all frames done): (\d+)/32 frames "
-            r"\([\d.]+%\), [\d.]+ frames/s, (\S+|unknown) left, videos \d/2 done, 0 failed")
+            r"\([\d.]+%\), [\d.]+ frames/s( on [12] actors?)?, (\S+|unknown) left, videos \d/2 "
+            r"done, 0 failed")
     lines = [m for m in (re.fullmatch(line, x) for x in r.stderr.splitlines()) if m]
     assert lines[0].group(1) == "started" and lines[-1].group(1) == "all frames done"
     assert lines[-1].group(2) == "32"

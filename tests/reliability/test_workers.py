@@ -66,6 +66,43 @@ def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local
     assert pool.replaced == 5                    # 1 + 2 deaths, 2 hangs
 
 
+def test_chunks_never_wait_for_a_replacement_that_cannot_start(local_ray, tmp_path):
+    """The issue's stuck job: a worker dies and its successor can never be placed (here it
+    asks for a resource no node has). The other worker does the dead one's chunks at once,
+    not after the chunk time limit; the successor gets no chunk while it is not up."""
+    ray = local_ray
+    once = tmp_path / "crashed-once"
+
+    @ray.remote(num_cpus=1, max_restarts=0)
+    class Worker:
+        def ready(self):
+            return {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
+
+        def process(self, task):
+            if task.start == 4 and not once.exists():
+                once.touch()
+                os._exit(1)
+            return task.start, os.getpid()
+
+    first = [Worker.remote(), Worker.remote()]
+    info = ray.get([w.ready.remote() for w in first])
+    pool = ChunkPool(first, replace=Worker.options(resources={"gone": 1}).remote,
+                     timeout=lambda task: 300.0, ready=lambda w: w.ready.remote(), info=info)
+    for s in range(0, 24, 4):
+        pool.submit(lambda a, t: a.process.remote(t), ChunkTask(0, "v", s, s + 4))
+    t = time.monotonic()
+    done = []
+    while pool.has_next():
+        done.append(pool.get_next_unordered())
+    assert time.monotonic() - t < 60                # the time limit is 300 s
+    assert sorted(s for s, _ in done) == [0, 4, 8, 12, 16, 20]       # each once
+    assert pool.working == 1 and pool.replaced == 1
+    assert len(pool._starting) == 1                 # the successor: still not placed
+    pool.close()
+    assert [e["event"] for e in pool.events] == ["actor died"]
+    assert pool.events[0]["chunks_redone"][0] == [0, 4, 8]
+
+
 def _busy_pose_worker(job: psutil.Process, timeout: float = 240) -> psutil.Process:
     """A pose actor of this job while it runs a chunk (Ray titles the process after the
     method it runs)."""
