@@ -26,7 +26,8 @@ SCHEMA_VERSION = 3
 # when the detections do not change: upgrading a job's tables then needs no inference).
 # 2: frames whose picture data the decoder reported damaged are ``corrupt``, not ``ok``.
 CHUNK_SCHEMA_VERSION = 2
-IMAGE_SCHEMA_VERSION = 1
+# images 2: image_keypoints.refined (the part's value is the second look's, --refine people).
+IMAGE_SCHEMA_VERSION = 2
 
 PART = pa.dictionary(pa.int8(), pa.string())
 SOURCE = pa.dictionary(pa.int32(), pa.string())
@@ -47,6 +48,9 @@ IMAGE_KEYPOINTS = pa.schema([
     pa.field("person", pa.int16(), nullable=False, metadata={"doc": "index in the image"}),
     pa.field("person_score", pa.float32(), nullable=False),
     *_part_fields("pixel, original image"),
+    pa.field("refined", pa.bool_(), nullable=False, metadata={
+        "doc": "the part's value is the second look's (--refine people): found in a crop of "
+               "the person at full resolution; false: the first pass's"}),
 ])
 
 IMAGES = pa.schema([
