@@ -1,0 +1,149 @@
+"""The second look at each person (``--refine people``) on the side-on walking clips: ankle
+left/right swaps per minute, jitter of still parts, the gait found, and the cost per person.
+
+    .venv/bin/python benchmarks/refine.py [--quality balanced] [VIDEO ...]
+
+Each video runs through the real job twice in the same output folder: without the second
+look, then with it (the first pass's chunks are reused, so the second run's actor time is
+the second look's alone: the manifest's ``refine``).
+
+- *Ankle swaps*: left/right label switches of the ankles along each reported track
+  (:func:`ankle_switches`), as the network labelled them and after the tracker's left/right
+  correction, per minute of the tracks' durations.
+- *Jitter of still parts*: the mean length of the second difference of a part's detected
+  position (pixels) over three consecutive frames in which its smoothed position moves less
+  than 0.5% of the track's height per frame (the part stands still, so what moves is noise).
+- *Gait*: strides, cadence and how regularly contacts alternate (``posebatch.gait``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from posebatch.cli.common import resolve_asset  # noqa: E402
+from posebatch.job import JobSpec  # noqa: E402
+from posebatch.runner import run_job  # noqa: E402
+from posebatch.tables import load  # noqa: E402
+
+VIDEOS = ["asset:demo_video", str(ROOT.parent / "shared/data/videos/biomech_gait_normal_01.mp4")]
+ANKLES = ("right_ankle", "left_ankle")
+
+
+def ankle_switches(kp: pd.DataFrame, tracks: pd.DataFrame, as_detected: bool
+                   ) -> tuple[int, float]:
+    """(left/right label switches of the ankles, minutes of tracks) over a video's reported
+    tracks. Along each track, every frame where both ankles are found at least 5% of the
+    track's height apart is compared with the previous such frame (within 0.25 s): the
+    labels switched when pairing each ankle with the other side's previous position is
+    closer, by at least 5% of the height, than pairing it with its own side's. A swap that
+    comes and goes is two switches. ``as_detected``: the network's labels (the tracker's
+    left/right corrections undone); else the corrected ones the tables give."""
+    switches = 0
+    height = tracks.set_index("track")["box_height"]
+    a = kp[kp["track"].notna() & ~kp["filled"] & kp["part"].astype(str).isin(ANKLES)]
+    for track, rows in a.groupby("track"):
+        side = rows["part"].astype(str)
+        if as_detected:          # undo the tracker's correction: the network's labels
+            side = side.where(~rows["swapped"], side.map(dict(zip(ANKLES, ANKLES[::-1]))))
+        w = rows.assign(side=side.to_numpy()).pivot_table(index="time", columns="side",
+                                                          values=["x", "y"])
+        if w.shape[1] < 4:
+            continue
+        r = w.xs(ANKLES[0], axis=1, level=1).to_numpy()
+        l = w.xs(ANKLES[1], axis=1, level=1).to_numpy()
+        t = w.index.to_numpy()
+        h = float(height[track])
+        ok = np.isfinite(r).all(1) & np.isfinite(l).all(1)
+        ok &= np.linalg.norm(r - l, axis=1) >= 0.05 * h
+        idx = np.flatnonzero(ok)
+        for i, j in zip(idx[:-1], idx[1:]):
+            if t[j] - t[i] > 0.25:
+                continue
+            direct = np.linalg.norm(r[j] - r[i]) + np.linalg.norm(l[j] - l[i])
+            mirror = np.linalg.norm(r[j] - l[i]) + np.linalg.norm(l[j] - r[i])
+            switches += int(mirror + 0.05 * h < direct)
+    minutes = float((tracks["end"] - tracks["start"]).sum()) / 60
+    return switches, minutes
+
+
+def still_jitter(kp: pd.DataFrame, tracks: pd.DataFrame) -> tuple[float, int]:
+    """(mean second difference in pixels, triples) of parts standing still."""
+    height = tracks.set_index("track")["box_height"]
+    d = kp[kp["track"].notna() & ~kp["filled"]].sort_values(["track", "part_id", "frame"])
+    vals = []
+    for (track, _), rows in d.groupby(["track", "part_id"]):
+        f = rows["frame"].to_numpy()
+        xy = rows[["x", "y"]].to_numpy(float)
+        sm = rows[["x_smooth", "y_smooth"]].to_numpy(float)
+        if len(f) < 3:
+            continue
+        ok = (f[2:] - f[:-2]) == 2
+        speed = np.linalg.norm(sm[2:] - sm[:-2], axis=1) / 2
+        still = ok & (speed < 0.005 * height[track])
+        second = np.linalg.norm(xy[2:] - 2 * xy[1:-1] + xy[:-2], axis=1)
+        vals.append(second[still])
+    v = np.concatenate(vals) if vals else np.empty(0)
+    return (float(v.mean()) if len(v) else float("nan")), len(v)
+
+
+def gait(out: Path) -> list[dict]:
+    from posebatch.config import GaitConfig
+    from posebatch.gait import analyse
+
+    s = analyse(load(out), GaitConfig()).summary
+    keep = [c for c in ("track", "strides", "cadence_steps_per_min", "alternation", "reason")
+            if c in s]
+    return s[keep].to_dict("records")
+
+
+def measure(video: str, quality: str, out: Path) -> dict:
+    rows = {}
+    for refine in ("off", "people"):
+        report = run_job(JobSpec(inputs=(video,), out=str(out), quality=quality,
+                                 refine=refine, chunk=64), resolve_asset=resolve_asset)
+        t = load(out)
+        v = t.videos.iloc[0]
+        raw, minutes = ankle_switches(t.keypoints, t.tracks, as_detected=True)
+        fixed, _ = ankle_switches(t.keypoints, t.tracks, as_detected=False)
+        jitter, n = still_jitter(t.keypoints, t.tracks)
+        manifest = json.loads(report.manifest.read_text())
+        row = {"ankle switches (network)": raw, "after tracking": fixed,
+               "minutes": round(minutes, 3),
+               "network switches/min": round(raw / minutes, 1) if minutes else None,
+               "tracked switches/min": round(fixed / minutes, 1) if minutes else None,
+               "still jitter px": round(jitter, 3), "still triples": n,
+               "refined share": round(float(t.keypoints["refined"].mean()), 3),
+               "gait": gait(out)}
+        if refine == "off":
+            row["first pass ms/frame (actor)"] = round(1000 * v["seconds"] / v["frames"], 1)
+        else:
+            r = manifest.get("refine", {})
+            row.update({"people looked at": r.get("people"), "matched": r.get("matched"),
+                        "ms/person (actor)": r.get("ms_per_person")})
+        rows[refine] = row
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("videos", nargs="*", default=VIDEOS)
+    ap.add_argument("--quality", default="balanced")
+    args = ap.parse_args()
+    results = {}
+    for video in args.videos:
+        with tempfile.TemporaryDirectory() as tmp:
+            results[video] = measure(video, args.quality, Path(tmp))
+        print(json.dumps({video: results[video]}, indent=1, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
