@@ -117,8 +117,9 @@ def crop_for_box(box: np.ndarray, net_size: tuple[int, int], margin: float = 0.5
         raise InputShapeError(f"box: expected finite (x_min, y_min, x_max, y_max), got {box}")
     net_w, net_h = net_size
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    w = max(box[2] - box[0], _MIN_SIDE) * (1 + 2 * margin)
-    h = max(box[3] - box[1], _MIN_SIDE) * (1 + 2 * margin)
+    # parts sit on pixel centres: the box covers one pixel more than their span
+    w = max(box[2] - box[0] + 1, _MIN_SIDE) * (1 + 2 * margin)
+    h = max(box[3] - box[1] + 1, _MIN_SIDE) * (1 + 2 * margin)
     aspect = net_w / net_h
     w, h = max(w, h * aspect), max(h, w / aspect)
     w, h = max(w, net_w / max_zoom), max(h, net_h / max_zoom)
