@@ -10,6 +10,9 @@ the second look's alone: the manifest's ``refine``).
 - *Ankle swaps*: left/right label switches of the ankles along each reported track
   (:func:`ankle_switches`), as the network labelled them and after the tracker's left/right
   correction, per minute of the tracks' durations.
+Swaps are counted over the walking tracks (a walking bout found by ``posebatch.gait``);
+jitter over every track.
+
 - *Jitter of still parts*: the mean length of the second difference of a part's detected
   position (pixels) over three consecutive frames in which its smoothed position moves less
   than 0.5% of the track's height per frame (the part stands still, so what moves is noise).
@@ -95,25 +98,31 @@ def still_jitter(kp: pd.DataFrame, tracks: pd.DataFrame) -> tuple[float, int]:
     return (float(v.mean()) if len(v) else float("nan")), len(v)
 
 
-def gait(out: Path) -> list[dict]:
+def gait(out: Path) -> pd.DataFrame:
     from posebatch.config import GaitConfig
     from posebatch.gait import analyse
 
     s = analyse(load(out), GaitConfig()).summary
-    keep = [c for c in ("track", "strides", "cadence_steps_per_min", "alternation", "reason")
-            if c in s]
-    return s[keep].to_dict("records")
+    keep = [c for c in ("track", "bouts", "walking_s", "strides", "cadence_steps_per_min",
+                        "alternation", "reason") if c in s]
+    return s[keep]
 
 
 def measure(video: str, quality: str, out: Path) -> dict:
+    """Both runs' figures over the video's walking tracks (those in which the gait analysis
+    finds a walking bout: the ones the swaps matter for)."""
     rows = {}
     for refine in ("off", "people"):
         report = run_job(JobSpec(inputs=(video,), out=str(out), quality=quality,
                                  refine=refine, chunk=64), resolve_asset=resolve_asset)
         t = load(out)
         v = t.videos.iloc[0]
-        raw, minutes = ankle_switches(t.keypoints, t.tracks, as_detected=True)
-        fixed, _ = ankle_switches(t.keypoints, t.tracks, as_detected=False)
+        g = gait(out)
+        walking = set(g.loc[g["bouts"].fillna(0) > 0, "track"])
+        kp = t.keypoints[t.keypoints["track"].isin(walking)]
+        tracks = t.tracks[t.tracks["track"].isin(walking)]
+        raw, minutes = ankle_switches(kp, tracks, as_detected=True)
+        fixed, _ = ankle_switches(kp, tracks, as_detected=False)
         jitter, n = still_jitter(t.keypoints, t.tracks)
         manifest = json.loads(report.manifest.read_text())
         row = {"ankle switches (network)": raw, "after tracking": fixed,
@@ -122,7 +131,8 @@ def measure(video: str, quality: str, out: Path) -> dict:
                "tracked switches/min": round(fixed / minutes, 1) if minutes else None,
                "still jitter px": round(jitter, 3), "still triples": n,
                "refined share": round(float(t.keypoints["refined"].mean()), 3),
-               "gait": gait(out)}
+               "walking tracks": sorted(walking),
+               "gait": g[g["track"].isin(walking)].round(2).to_dict("records")}
         if refine == "off":
             row["first pass ms/frame (actor)"] = round(1000 * v["seconds"] / v["frames"], 1)
         else:
@@ -137,11 +147,26 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("videos", nargs="*", default=VIDEOS)
     ap.add_argument("--quality", default="balanced")
+    ap.add_argument("--keep", type=Path, help="Keep each video's output folder under here "
+                    "(a rerun then reuses its first pass).")
+    ap.add_argument("--margin", type=float, help="The second look's margin (default: "
+                    "RefineConfig's).")
+    ap.add_argument("--max-zoom", type=float, help="The second look's zoom limit.")
     args = ap.parse_args()
+    if args.margin is not None or args.max_zoom is not None:
+        import dataclasses
+
+        import posebatch.runner.job as job
+
+        settings = {k: v for k, v in (("margin", args.margin), ("max_zoom", args.max_zoom))
+                    if v is not None}
+        resolve = job.refine_config
+        job.refine_config = lambda spec: dataclasses.replace(resolve(spec), **settings)
     results = {}
-    for video in args.videos:
+    for i, video in enumerate(args.videos):
         with tempfile.TemporaryDirectory() as tmp:
-            results[video] = measure(video, args.quality, Path(tmp))
+            out = args.keep / f"{i}-{args.quality}" if args.keep else Path(tmp)
+            results[video] = measure(video, args.quality, out)
         print(json.dumps({video: results[video]}, indent=1, default=str), flush=True)
 
 

@@ -57,6 +57,10 @@ def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLa
     stats = frame_stats(frames)
     infos = [store.chunk_info(work.key, s, e) for s, e in work.chunks]
     stats["seconds"] = round(sum(sec for sec, _ in infos), 3)
+    if work.refine is not None:       # the actors' time includes the second look
+        stats["seconds"] = round(stats["seconds"] + sum(
+            RefineStore(out, params_key, work.refine).seconds(work.key, s, e)
+            for s, e in work.chunks), 3)
     stats["decode"] = "from_start" if any(m == "from_start" for _, m in infos) else "seek"
     try:
         tables = track_tables(kp, people, frames, layout, track, refined)

@@ -89,9 +89,11 @@ class RefineStore:
     def __init__(self, out: Path | str, params_key: str, refine_key: str):
         self.out, self.params_key, self.refine_key = Path(out), params_key, refine_key
 
+    def folder(self, vkey: str) -> Path:
+        return self.out / CHUNKS / vkey / self.params_key / f"refine-{self.refine_key}"
+
     def _file(self, vkey: str, start: int, end: int, table: str) -> Path:
-        return (self.out / CHUNKS / vkey / self.params_key / f"refine-{self.refine_key}"
-                / chunk_file(start, end, table))
+        return self.folder(vkey) / chunk_file(start, end, table)
 
     def is_done(self, vkey: str, start: int, end: int) -> bool:
         return self._file(vkey, start, end, "people").exists()
@@ -334,19 +336,47 @@ class RefineStage:
         plan the second look."""
         import ray
 
-        from .finish import VideoWork
-
         self.states[st.video_id] = st
         if self.todo(st) == 0:
             self._finish(st)
             return
         task = ray.remote(num_cpus=0, max_retries=1)(plan_refine).options(
             scheduling_strategy=self.finisher.here)
+        ref = task.remote(*self._plan_args(st))
+        self.inflight[ref] = st
+
+    def _plan_args(self, st: "VideoState") -> tuple:
+        from .finish import VideoWork
+
         work = VideoWork(st.video_id, st.name, st.key, st.chunks, st.index,
                          self.stamps[st.video_id])
-        ref = task.remote(str(self.store_out), self.params_key, work, self.layout, self.track,
-                          self.refine_key, self.config)
-        self.inflight[ref] = st
+        return (str(self.store_out), self.params_key, work, self.layout, self.track,
+                self.refine_key, self.config)
+
+    def _planned(self, ref, st: "VideoState") -> list[RefineTask]:
+        """The planning task's chunks; planned here when its process died; none (the
+        video's people keep the first pass, its refine chunks are written empty, as a chunk
+        given up on is) when planning raised."""
+        import ray
+
+        try:
+            return ray.get(ref)
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.TaskUnschedulableError,
+                ray.exceptions.NodeDiedError) as exc:
+            log.warning("%s: planning its second look was lost (%s); planning it here",
+                        st.name, exc)
+            return plan_refine(*self._plan_args(st))
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.as_instanceof_cause()
+            if isinstance(cause, OSError):
+                raise cause from None
+            log.error("%s: planning its second look failed (%s); its people keep the first "
+                      "pass", st.name, cause)
+            empty = refine_tables(*[[]] * 7, layout=self.layout)
+            for s, e in st.chunks:
+                if not self.rstore.is_done(st.key, s, e):
+                    self.rstore.write(st.key, s, e, empty, 0.0)
+            return []
 
     def busy(self) -> bool:
         return bool(self.inflight or self.ready)
@@ -361,7 +391,7 @@ class RefineStage:
                                 timeout=None if block else 0)
             for ref in ready:
                 st = self.inflight.pop(ref)
-                tasks = ray.get(ref)
+                tasks = self._planned(ref, st)
                 self.remaining[st.video_id] = len(tasks)
                 if not tasks:
                     self._finish(st)
