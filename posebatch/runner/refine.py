@@ -171,9 +171,10 @@ def process_refine_chunk(estimator, index: VideoIndex, task: RefineTask,
     out: list[tuple] = []
     notes: list[str] = []
     if rows:
-        lo, hi = min(rows), max(rows) + 1
+        # the chunk's whole range, from the frame before it, as a pose chunk is decoded: an
+        # actor given the next chunk then carries on decoding instead of seeking back
         try:
-            for fr in decoder.range(index, lo, hi, ChunkOutcome()):
+            for fr in decoder.range(index, max(task.start - 1, 0), task.end, ChunkOutcome()):
                 idx = rows.get(fr.index)
                 if idx is None:
                     continue
