@@ -116,6 +116,14 @@ def test_presets_refine_where_accuracy_comes_first_and_reference_never():
     assert not resolve_refine("accurate", "off").enabled
     with pytest.raises(ConfigError, match="refine must be off or people"):
         RefineConfig(mode="sometimes")
+    # a job's option (command line or job file) on top of its preset
+    from posebatch.job import JobSpec, refine_config
+
+    assert refine_config(JobSpec(quality="accurate")).enabled
+    assert refine_config(JobSpec(refine="people")).enabled
+    assert not refine_config(JobSpec(quality="reference")).enabled
+    with pytest.raises(ConfigError, match="refine must be off or people, got True"):
+        JobSpec(refine=True)
 
 
 # --- the real model on pictures ---------------------------------------------------------------
