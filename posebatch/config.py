@@ -202,6 +202,10 @@ class GaitConfig:
     in body heights (the track's median standing height in pixels), so they hold at any
     distance from the camera; durations in seconds.
 
+    ``contact_lag`` and ``toe_off_lag``: how late (in steps) the ankle's furthest point
+    comes after the foot's real contact and toe-off, subtracted from the events' times
+    (measured on the labelled clips of ``benchmarks/gait_set``; see the README).
+
     ``min_speed``: the mid-hip must move at least this fast horizontally (body heights/s) to
     count as walking. ``min_bout``: shortest walking stretch analysed (s). ``max_pause``:
     shorter interruptions (a missed hip, a slower step) do not split a bout (s).
@@ -216,6 +220,8 @@ class GaitConfig:
     max_pause: float = 0.3
     min_prominence: float = 0.08
     min_spacing: float = 0.6
+    contact_lag: float = 0.0
+    toe_off_lag: float = 0.0
     height_m: float | None = None
 
     def __post_init__(self) -> None:
@@ -223,6 +229,11 @@ class GaitConfig:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or v < 0:
                 raise ConfigError(f"gait.{name} must be a number >= 0, got {v!r}")
+        for name in ("contact_lag", "toe_off_lag"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not -0.5 <= v <= 0.5:
+                raise ConfigError(f"gait.{name} is a fraction of a step between -0.5 and "
+                                  f"0.5, got {v!r}")
         if self.height_m is not None and not 0.5 <= self.height_m <= 2.6:
             raise ConfigError(f"height_m is a person's height in metres (0.5-2.6), got "
                               f"{self.height_m!r}")

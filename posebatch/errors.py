@@ -44,3 +44,8 @@ class ImageReadError(PosebatchError, OSError):
 
 class VideoError(PosebatchError, OSError):
     """A video could not be opened or decoded."""
+
+
+class SchemaError(PosebatchError, TypeError):
+    """A table posebatch is about to write does not fit its declared schema (a bug in
+    posebatch: the message names the table and the columns)."""

@@ -132,8 +132,8 @@ def run_images(paths: list[Path], out_dir: Path, estimator: Estimator, *, render
         "refined": pa.array(arrays["refined"].astype(bool), pa.bool_()),
     }).cast(IMAGE_KEYPOINTS)
     report.keypoints_path = write_parquet(table, out_dir / "keypoints.parquet", "image_keypoints",
-                                          params, IMAGE_SCHEMA_VERSION)
+                                          params, IMAGE_SCHEMA_VERSION, schema=IMAGE_KEYPOINTS)
     images = pa.Table.from_pylist([asdict(o) for o in report.outcomes], schema=IMAGES)
     report.images_path = write_parquet(images, out_dir / "images.parquet", "images", params,
-                                       IMAGE_SCHEMA_VERSION)
+                                       IMAGE_SCHEMA_VERSION, schema=IMAGES)
     return report

@@ -169,7 +169,8 @@ def build_report(out: Path) -> str:
             if len(g):
                 cols = [c for c in ("track", "strides", "cadence_steps_per_min",
                                     "stride_time_s", "stance_pct", "symmetry_index",
-                                    "speed_px_s", "speed_m_s", "reason", "flags") if c in g]
+                                    "speed_px_s", "speed_m_s", "reason", "flags") if c in g
+                        and (c != "speed_m_s" or g[c].notna().any())]   # with --height-m
                 parts.append("<h3>Gait</h3>" + _table(g[cols], "gait"))
         own = [r for r in renders if r.name.startswith(_safe_prefix(str(v.video)))]
         if own:

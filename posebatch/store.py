@@ -86,7 +86,7 @@ class Store:
             t = tables[name]
             t = t.replace_schema_metadata({**(t.schema.metadata or {}), **meta})
             write_parquet(t, self._file(vkey, start, end, name), f"chunk.{name}", {},
-                          CHUNK_SCHEMA_VERSION)
+                          CHUNK_SCHEMA_VERSION, schema=CHUNK_TABLES[name])
 
     def read_chunk(self, vkey: str, start: int, end: int, table: str) -> pa.Table:
         return pq.read_table(self._file(vkey, start, end, table), schema=CHUNK_TABLES[table])
@@ -124,7 +124,7 @@ class Store:
                 full = full.replace_schema_metadata({**(full.schema.metadata or {}), _VIDEO_KEY:
                                                      json.dumps({**stamp, "stats": stats})})
             write_parquet(full, self.dataset_path(table, video_id), table, params,
-                          tmp_dir=self.out / TMP)
+                          tmp_dir=self.out / TMP, schema=TABLES[table])
 
     def video_stats(self, video_id: int, stamp: dict) -> dict | None:
         """The counts stored with a video's finished tables when they carry ``stamp``
@@ -177,7 +177,7 @@ class Store:
 
     def write_videos(self, rows: list[dict], params: dict) -> Path:
         return write_parquet(pa.Table.from_pylist(rows, schema=VIDEOS), self.out / INDEX,
-                             "videos", params)
+                             "videos", params, schema=VIDEOS)
 
     def write_manifest(self, manifest: dict) -> Path:
         path = self.out / MANIFEST

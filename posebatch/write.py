@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .errors import SchemaError
 from .layout import KeypointLayout
 
 # Versions written into every file's metadata (``posebatch.schema`` = "TABLE/VERSION").
@@ -118,13 +120,65 @@ def atomic_path(path: Path, tmp_dir: Path | None = None) -> Iterator[Path]:
 
 
 def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any],
-                  version: int = SCHEMA_VERSION, tmp_dir: Path | None = None) -> Path:
-    """Write ``table`` to ``path`` atomically, its schema metadata naming table and params."""
+                  version: int = SCHEMA_VERSION, tmp_dir: Path | None = None,
+                  schema: pa.Schema | None = None) -> Path:
+    """Write ``table`` to ``path`` atomically, its schema metadata naming table and params.
+    ``schema``: the table's declared schema; a table of other columns or types is refused."""
+    if schema is not None:
+        check_schema(table, schema, name)
     table = table.replace_schema_metadata(
         with_metadata(table.schema, name, params, version).metadata)
     with atomic_path(path, tmp_dir) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return Path(path)
+
+
+def check_schema(table: pa.Table, schema: pa.Schema, name: str) -> None:
+    """Raise :class:`SchemaError` unless ``table`` has exactly ``schema``'s fields (names,
+    order, types, nullability; metadata aside)."""
+    if table.schema.equals(schema):
+        return
+    def kind(f: pa.Field) -> str:
+        return f"{f.type}{'' if f.nullable else ' not null'}"
+
+    got = {f.name: f for f in table.schema}
+    diff = [f"{f.name}: {kind(got[f.name]) if f.name in got else 'missing'} (declared "
+            f"{kind(f)})" for f in schema if f.name not in got or not got[f.name].equals(f)]
+    extra = [n for n in table.schema.names if n not in schema.names]
+    order = "" if diff or extra else "; the columns are out of order"
+    raise SchemaError(f"{name}: the table does not fit its declared schema: "
+                      f"{'; '.join(diff) or 'no type differs'}"
+                      f"{'; undeclared: ' + ', '.join(extra) if extra else ''}{order}")
+
+
+def table_from_frame(df: pd.DataFrame, schema: pa.Schema, name: str) -> pa.Table:
+    """``df`` as a table of exactly ``schema``: the schema's columns in its order and types
+    (NaN becomes null), a column ``df`` lacks all null (rows that say why there is no
+    number). A column the schema does not declare is a :class:`SchemaError`: declare it,
+    with its unit, so the written tables cannot drift from their documentation."""
+    extra = [str(c) for c in df.columns if c not in schema.names]
+    if extra:
+        raise SchemaError(f"{name}: columns {', '.join(extra)} are not in its declared schema; "
+                          "declare them (with their unit) and bump the table's version")
+    n = len(df)
+    columns = []
+    for f in schema:
+        if f.name not in df:
+            col = pa.nulls(n, f.type)
+        else:
+            values = df[f.name]
+            if pa.types.is_dictionary(f.type):        # categoricals and strings alike
+                values = values.astype(object).where(values.notna(), None)
+            try:
+                col = pa.array(values, f.type, from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError) as exc:
+                raise SchemaError(f"{name}.{f.name}: the values ({values.dtype}) do not "
+                                  f"convert to the declared {f.type}: {exc}") from exc
+        if not f.nullable and col.null_count:
+            raise SchemaError(f"{name}.{f.name}: {col.null_count} of {n} rows are null; "
+                              "the column must always have a value")
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 # --- video job tables -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -89,31 +90,52 @@ def test_live_udp_stream_into_tables_with_a_web_preview(demo_frames, tmp_path):
     assert st.returncode == 1 and "holds a live session (complete" in st.stderr
 
 
-def test_live_ends_cleanly_on_sigterm(demo_frames, tmp_path):
+def test_a_stream_that_starts_late_is_waited_for_and_sigterm_ends_cleanly(demo_frames,
+                                                                          tmp_path):
+    """A UDP receiver is started before its sender: the command says it is waiting, the
+    stream starts 6 s (or more: once the model is loaded) after the command and runs 20 s,
+    every frame it delivered is a row, and SIGTERM then ends the session cleanly."""
     port = free_udp_port()
     out = tmp_path / "live"
+    started = time.time()
     proc = _start(port, out, "--preview", "none", "--chunk-seconds", 1)
-    sender = _stream(demo_frames, port, 60)
-    sender.start()              # the session opens the stream once its model is loaded
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
+                              daemon=True)
+    reader.start()
+    sender = _stream(demo_frames, port, 20)
+    sender.loops = int(20 * 30 / len(sender.frames))
     try:
-        t0 = time.time()
-        while not (out / "videos.parquet").exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.time() - t0 < 90
+        while not any("waiting for udp://127.0.0.1" in line for line in lines):
+            assert proc.poll() is None, lines
+            assert time.time() - started < 120, "the command never said it was waiting"
             time.sleep(0.2)
+        time.sleep(max(0.0, started + 6 - time.time()))
+        sender.start()
+        sender.join(timeout=60)
+        assert sender.error is None and sender.sent >= 570
         time.sleep(2)
         proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=60)
+        stdout = proc.stdout.read()
+        proc.wait(timeout=60)
     finally:
         sender.stop()
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, stderr
+    reader.join(timeout=10)
+    assert proc.returncode == 0, lines
+    assert f"waiting for udp://127.0.0.1:{port} to start (Ctrl-C to stop)" in "".join(lines)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["state"] == "complete" and manifest["ended"] == "stopped by SIGTERM"
     frames = tables.read(out, "frames")
-    assert frames.frame.tolist() == list(range(manifest["live"]["received"]))
-    assert not list((out / ".tmp").glob("*")) if (out / ".tmp").exists() else True
+    received = manifest["live"]["received"]
+    assert frames.frame.tolist() == list(range(received))
+    assert received >= 0.95 * sender.sent, (received, sender.sent)   # the stream's frames
+    assert (frames.status == "ok").sum() >= 20
+    assert f"{received} frames received" in stdout
+    leftovers = [p for p in out.rglob("*") if p.is_file() and (".tmp" in p.parts
+                 or p.name.endswith((".tmp", ".part")))]
+    assert leftovers == []                     # no half-written file anywhere in OUT
 
 
 def test_a_source_that_never_opens_is_a_clear_error(tmp_path):

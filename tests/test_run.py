@@ -21,6 +21,7 @@ from posebatch import tables
 from posebatch.analyse import frame_keypoints
 from posebatch.errors import ConfigError
 from posebatch.decode import decode_sequential
+from posebatch.gait import schema as gait_schema
 
 from .clips import cut, set_display_rotation, write_clip
 from .conftest import posebatch
@@ -501,3 +502,20 @@ def test_chunk_pool_keeps_each_actor_on_consecutive_chunks():
     assert given["B"][0] in {(0, 32), (1, 0)} and len(given["B"]) == 2
     assert set(pool._waiting) | {t for v in given.values() for t in v} == {
         (v, s) for v in (0, 1) for s in (0, 32, 64)}
+
+
+def test_gait_cli_on_a_real_job_without_walkers(full_run, tmp_path):
+    """`posebatch gait` on a job the network made (two 16-frame clips: tracks far too short
+    to walk): every gait file still has all its columns, and a reason per track."""
+    out = tmp_path / "job"
+    shutil.copytree(full_run[0], out, ignore=shutil.ignore_patterns("gait", ".chunks"))
+    r = posebatch("gait", out)
+    assert r.returncode == 0, r.stderr
+    for name, declared in gait_schema.TABLES.items():
+        got = pq.read_schema(out / "gait" / f"{name}.parquet")
+        assert [(f.name, f.type, f.nullable) for f in got] == [
+            (f.name, f.type, f.nullable) for f in declared]
+    summary = pd.read_parquet(out / "gait" / "summary.parquet")
+    assert len(summary) == len(tables.read(out, "tracks")) > 0
+    assert summary.reason.str.startswith("no gait").all()
+    assert summary.cadence_steps_per_min.isna().all()

@@ -34,7 +34,7 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
         t.add_row(str(r.video), str(r.track), fmt(r.get("strides"), 0),
                   fmt(r.get("cadence_steps_per_min"), 1), fmt(r.get("stride_time_s")),
                   fmt(r.get("stance_pct"), 1), fmt(r.get("symmetry_index"), 1), fmt(speed),
-                  r.get("reason") or r.get("flags") or "")
+                  next((v for v in (r.reason, r.flags) if isinstance(v, str)), ""))
     console.print(t)
     for name, p in paths.items():
         console.print(f"{name}: {p}", soft_wrap=True)

@@ -26,6 +26,10 @@ def live(
         help="window | web | none. \\[default: a window when there is a display, else web]",
         show_default=False)] = None,
     port: Annotated[int, typer.Option(help="Port of the web preview on 127.0.0.1.")] = 8765,
+    wait: Annotated[Optional[float], typer.Option(
+        help="Seconds to wait for a stream that has not started yet (inf: until Ctrl-C). "
+        "\\[default: udp, rtp and srt: until --duration or Ctrl-C; others: none]",
+        show_default=False)] = None,
     realtime: Annotated[bool, typer.Option(
         "--realtime", help="Play a video file at its own speed (to rehearse without a "
         "camera).")] = False,
@@ -68,7 +72,7 @@ def live(
         except ValueError:
             raise ConfigError(f"--preview must be window, web or none, got {preview!r}") from None
         options = LiveOptions(duration=duration, chunk_seconds=chunk_seconds, realtime=realtime,
-                              preview=mode, port=port)
+                              preview=mode, port=port, wait=wait)
         shown = None
         if mode is Preview.WEB:
             shown = WebPreview(port, source)
@@ -91,7 +95,10 @@ def live(
 
         try:
             report = run_live(source, out, config, TrackConfig(enabled=track), options,
-                              RuntimeConfig(intra_threads=threads), on_frame=on_frame)
+                              RuntimeConfig(intra_threads=threads), on_frame=on_frame,
+                              on_wait=lambda url: err.print(
+                                  f"waiting for {url} to start (Ctrl-C to stop)",
+                                  highlight=False, soft_wrap=True))
         finally:
             if shown is not None:
                 shown.close()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import GaitConfig
+from . import schema
 from .angles import body_height, joint_angles, mid_hip
 from .events import bout_events, walking_bouts
 from .strides import stride_table
@@ -44,7 +45,8 @@ class TrackGait:
 
 @dataclass(frozen=True)
 class GaitResult:
-    """The job's gait tables (every analysed track, with ``video`` and ``track`` columns)."""
+    """The job's gait tables (every analysed track, with ``video`` and ``track`` columns),
+    each with exactly the columns and types of its schema in ``posebatch.gait.schema``."""
 
     angles: pd.DataFrame
     events: pd.DataFrame
@@ -81,8 +83,9 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGa
         direction[b.start:b.end] = b.direction
     angles = joint_angles(w, direction)
     events = []
+    fresh = ~w["repeat"].fillna(False).to_numpy(bool) if "repeat" in w else None
     for k, b in enumerate(bouts):
-        events += bout_events(w, t, hip, height, b, k, config)
+        events += bout_events(w, t, hip, height, b, k, config, fresh)
     ev = pd.DataFrame(events) if events else _empty_events()
     strides = stride_table(ev, w, t, bouts, height, config)
     summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config))
@@ -100,8 +103,13 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
     if track is not None:
         kp = kp[kp["track"] == track]
     parts = {"angles": [], "events": [], "strides": [], "bouts": [], "summary": []}
+    repeat = (job.frames.assign(video=job.frames["video"].astype(str))
+              .set_index(["video", "frame"])["repeat"] if "repeat" in job.frames else None)
     if kp["track"].notna().any():
         for (name, tid), w in wide(kp).groupby(level=["video", "track"], sort=True):
+            if repeat is not None:
+                keys = pd.MultiIndex.from_arrays([np.full(len(w), str(name)), w["frame"]])
+                w = w.assign(repeat=repeat.reindex(keys).to_numpy())
             g = analyse_track(w.droplevel(["video", "track"]), config)
             key = {"video": name, "track": int(tid)}
             angles = g.angles.reset_index().assign(**key, frame=w["frame"].to_numpy())
@@ -110,13 +118,7 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
             parts["strides"].append(g.strides.assign(**key))
             parts["bouts"].append(g.bouts.assign(**key))
             parts["summary"].append(pd.DataFrame([{**key, **g.summary}]))
-    frames = {k: _front(pd.concat(v, ignore_index=True)) if v else pd.DataFrame()
+    # every table with all its columns and types (posebatch.gait.schema), whatever the data
+    frames = {k: schema.frame(k, pd.concat(v, ignore_index=True) if v else None)
               for k, v in parts.items()}
     return GaitResult(**frames)
-
-
-def _front(df: pd.DataFrame) -> pd.DataFrame:
-    if "bout" in df:
-        df = df.assign(bout=df["bout"].astype("Int64"))
-    cols = [c for c in ("video", "track", "time", "frame") if c in df]
-    return df[cols + [c for c in df.columns if c not in cols]]

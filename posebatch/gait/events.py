@@ -1,15 +1,27 @@
 """Walking bouts and gait events of one track, from its smoothed keypoints over time.
 
 Bouts: where the mid-hip moves steadily in one horizontal direction, at least ``min_speed``
-body heights per second, for at least ``min_bout`` seconds. Events (Zeni et al. 2008, adapted
-to 18 keypoints: the ankle stands in for the heel and the toe, which this model lacks): a
-foot's initial contact is when its ankle is furthest in front of the mid-hip along the
-walking direction, its toe-off when furthest behind. Peaks must stand out by
-``min_prominence`` body heights, and two events of one kind on one foot are at least
-``min_spacing`` of the walker's own stride time apart (measured per bout from the
-autocorrelation of the ankle's signal), which rejects the jitter that made a plain Zeni
-detector report several contacts per step. Times are refined below a frame by a parabola
-through the peak.
+body heights per second, for at least ``min_bout`` seconds.
+
+Events (Zeni et al. 2008, adapted to 18 keypoints and made independent of the left/right
+labels): the network names the ankles, and at some steps it names them the wrong way round,
+so events are found from signals that do not depend on the names: the *front* foot (the
+ankle furthest ahead of the mid-hip along the walking direction, whichever it is) reaches
+its furthest point at each initial contact, and the *rear* foot its furthest point behind at
+each toe-off. The walker's step time comes from the autocorrelation of the front foot's
+signal (one peak per step, whatever the labels). Only then is each event given a side: the
+feet take turns, so within a run of regular steps the sides alternate, and the one of the two
+alternating assignments that agrees with more of the labels (which ankle was in front at the
+contact, behind at the toe-off) is kept. A swapped label can change an event's side, never
+its existence or its time; ``side_confidence`` says how much of the labels agreed.
+
+Time: samples are placed on the frames' own timestamps, and frames that repeat the previous
+picture (``frames.repeat``) are left out, so a run of duplicated pictures is one instant and
+never halves or doubles the rhythm; where pictures came at a steady rate (a 15 fps recording
+saved at 24 fps) they are placed on that picture clock instead of the jittering times at
+which each was first shown (``picture_times``). Times are refined below a frame by a parabola through
+each extreme, then moved by the measured lateness of the ankle (``contact_lag``,
+``toe_off_lag``, fractions of a step: see the README's gait validation).
 """
 from __future__ import annotations
 
@@ -21,7 +33,7 @@ from scipy.signal import find_peaks
 from ..config import GaitConfig
 from .angles import SIDES, xy
 
-_PERIOD_RANGE = (0.5, 2.5)     # s: stride times searched for (slow walk to brisk run)
+_STEP_RANGE = (0.25, 1.25)     # s: step times searched for (slow walk to brisk run)
 _SPEED_WINDOW = 0.5            # s: the mid-hip's speed is measured over this window
 
 
@@ -73,26 +85,62 @@ def walking_bouts(t: np.ndarray, hip_x: np.ndarray, height: float,
     return sorted(bouts, key=lambda bo: bo.start)
 
 
-def stride_period(t: np.ndarray, signal: np.ndarray) -> float | None:
-    """The walker's stride time (s): the lag of the highest autocorrelation peak of an
-    ankle's forward position, within 0.5-2.5 s; None when there is no clear rhythm."""
+def picture_times(t: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """When each frame's picture was taken, for a stretch where some frames repeat the
+    picture before (``fresh`` False). A new picture is first shown on the next frame after it
+    was taken, so first-shown times jitter by up to a frame (a 15 fps recording in a 24 fps
+    file shows its pictures for one or two frames); where the pictures came at a steady rate
+    (a straight line through the first-shown times leaves less than a third of a frame), that
+    line is the picture clock. Elsewhere, and where nothing repeats, the frames' own times."""
+    if fresh.all() or fresh.sum() < 8:
+        return t
+    n = np.cumsum(fresh) - 1                      # which picture each frame shows
+    slope, icept = np.polyfit(n[fresh], t[fresh], 1)
+    clock = icept + slope * n
+    frame = float(np.median(np.diff(t)))
+    if np.sqrt(np.mean((t[fresh] - clock[fresh]) ** 2)) > frame / 3:
+        return t
+    return clock
+
+
+def step_period(t: np.ndarray, signal: np.ndarray) -> tuple[float | None, float]:
+    """The walker's step time (s) and how clear it is (the autocorrelation at that lag,
+    0-1): the strongest autocorrelation peak of the front foot's signal between 0.25 and
+    1.25 s, or half of it when a peak at half the lag is nearly as strong (the signal repeats
+    every step; a stride is two). (None, 0) when there is no rhythm."""
     grid, y = _even(t, signal)
     if grid is None or len(y) < 8:
-        return None
+        return None, 0.0
     dt = grid[1] - grid[0]
     y = y - y.mean()
     ac = np.correlate(y, y, "full")[len(y) - 1:]
     if ac[0] <= 0:
-        return None
+        return None, 0.0
     ac = ac / ac[0]
-    lo, hi = int(_PERIOD_RANGE[0] / dt), min(int(_PERIOD_RANGE[1] / dt), len(ac) - 1)
+    lo, hi = max(1, int(_STEP_RANGE[0] / dt)), min(int(_STEP_RANGE[1] / dt), len(ac) - 2)
     if hi <= lo + 1:
-        return None
-    peaks, _ = find_peaks(ac[lo:hi + 1])
+        return None, 0.0
+    peaks, _ = find_peaks(ac[lo - 1:hi + 2])
+    peaks = peaks + lo - 1
+    peaks = peaks[(peaks >= lo) & (peaks <= hi)]
     if not len(peaks):
-        return None
-    best = lo + peaks[np.argmax(ac[lo + peaks])]
-    return float(best * dt) if ac[best] > 0.2 else None
+        return None, 0.0
+    best = peaks[np.argmax(ac[peaks])]
+    half = peaks[np.abs(peaks - best / 2) <= 0.2 * best / 2]
+    if len(half) and ac[half].max() >= 0.6 * ac[best]:
+        best = half[np.argmax(ac[half])]
+    if ac[best] <= 0.1:
+        return None, float(max(ac[best], 0.0))
+    return _refine(ac, best) * dt, float(ac[best])
+
+
+def _refine(y: np.ndarray, i: int) -> float:
+    """Index of the peak at ``i`` refined by a parabola through it and its neighbours."""
+    if i <= 0 or i >= len(y) - 1:
+        return float(i)
+    a, b, c = y[i - 1], y[i], y[i + 1]
+    den = a - 2 * b + c
+    return i + (float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0)
 
 
 def _even(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -105,66 +153,94 @@ def _even(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     return grid, np.interp(grid, tt, yy)
 
 
-def extremes(t: np.ndarray, signal: np.ndarray, config: GaitConfig,
+def extremes(t: np.ndarray, signal: np.ndarray, prominence: float,
              maximum: bool) -> list[tuple[float, float]]:
     """(time, prominence) of every maximum (or minimum) of the signal that stands out by
-    ``min_prominence``, timed below a sample by a parabola through the peak."""
+    ``prominence``, timed below a sample by a parabola through the peak."""
     grid, y = _even(t, signal)
     if grid is None:
         return []
     dt = grid[1] - grid[0]
     s = y if maximum else -y
-    idx, props = find_peaks(s, prominence=config.min_prominence)
-    out = []
-    for i, prom in zip(idx, props["prominences"]):
-        a, b, c = s[i - 1], s[i], s[i + 1]
-        den = a - 2 * b + c
-        shift = 0.5 * (a - c) / den if den < 0 else 0.0
-        out.append((float(grid[i] + np.clip(shift, -0.5, 0.5) * dt), float(prom)))
-    return out
+    idx, props = find_peaks(s, prominence=prominence)
+    return [(float(grid[0] + _refine(s, i) * dt), float(prom))
+            for i, prom in zip(idx, props["prominences"])]
 
 
-def pick_events(candidates: dict[str, list[tuple[float, float]]], period: float,
-                config: GaitConfig) -> dict[str, list[tuple[float, float]]]:
-    """Keep the events a walking rhythm allows, most prominent first: one foot's events of a
-    kind at least ``min_spacing`` stride times apart, and the two feet's at least a quarter
-    stride apart (feet take turns: both cannot land within a quarter of a stride)."""
-    pool = sorted(((prom, when, side) for side, found in candidates.items()
-                   for when, prom in found), reverse=True)
-    kept: dict[str, list[tuple[float, float]]] = {side: [] for side in candidates}
-    for prom, when, side in pool:
-        same = all(abs(when - w) >= config.min_spacing * period for w, _ in kept[side])
-        other = all(abs(when - w) >= 0.25 * period
-                    for s, found in kept.items() if s != side for w, _ in found)
-        if same and other:
-            kept[side].append((when, prom))
-    return {side: sorted(found) for side, found in kept.items()}
+def spaced(found: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
+    """The most prominent events first, each at least ``gap`` seconds from those kept."""
+    kept: list[tuple[float, float]] = []
+    for when, prom in sorted(found, key=lambda e: -e[1]):
+        if all(abs(when - w) >= gap for w, _ in kept):
+            kept.append((when, prom))
+    return sorted(kept)
+
+
+def assign_sides(times: np.ndarray, evidence: np.ndarray, step: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Sides (+1 right, -1 left) for events of one kind at ``times`` (sorted): they alternate
+    within each run of events less than 1.5 steps apart, and each run takes the alternation
+    that agrees best with ``evidence`` (> 0: the labels say right, in units of body height).
+    Also returns each event's side confidence: the share of the run's label evidence that
+    agrees with the assignment (1: the labels say the same throughout; 0.5: no better than
+    chance)."""
+    sides = np.zeros(len(times))
+    conf = np.zeros(len(times))
+    start = 0
+    for end in range(1, len(times) + 1):
+        if end < len(times) and times[end] - times[end - 1] < 1.5 * step:
+            continue
+        run = slice(start, end)
+        e = np.nan_to_num(evidence[run])
+        pattern = np.where(np.arange(end - start) % 2 == 0, 1.0, -1.0)
+        phase = 1.0 if (pattern * e).sum() >= 0 else -1.0
+        sides[run] = phase * pattern
+        total = np.abs(e).sum()
+        conf[run] = 0.5 + 0.5 * abs((pattern * e).sum()) / total if total > 0 else 0.5
+        start = end
+    return sides, conf
 
 
 def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: int,
-                config: GaitConfig) -> list[dict]:
+                config: GaitConfig, fresh: np.ndarray | None = None) -> list[dict]:
     """Contacts and toe-offs of both feet in bout ``k`` of a track's wide view ``w`` (times
-    ``t``, mid-hip ``hip`` (T, 2), stature ``height`` px), as rows for the events table."""
+    ``t``, mid-hip ``hip`` (T, 2), stature ``height`` px), as rows for the events table.
+    ``fresh`` (T,) bool: False for frames that repeat the previous picture (left out)."""
     sl = slice(b.start, b.end)
-    rel = {s: b.direction * (xy(w, f"{s}_ankle")[sl, 0] - hip[sl, 0]) / height
+    keep = np.ones(b.end - b.start, bool) if fresh is None else fresh[sl].astype(bool)
+    tb = picture_times(t[sl], keep)[keep]
+    rel = {s: (b.direction * (xy(w, f"{s}_ankle")[sl, 0] - hip[sl, 0]) / height)[keep]
            for s in SIDES}
-    periods = [p for p in (stride_period(t[sl], rel[s]) for s in SIDES) if p]
-    if not periods:
+    front = np.maximum(rel["right"], rel["left"])        # NaN where either ankle is missing
+    rear = np.minimum(rel["right"], rel["left"])
+    step, clarity = step_period(tb, front)
+    if step is None:
         return []
-    period = float(np.median(periods))
-    rows = []
     frames = w["frame"].to_numpy()
-    for name, maximum in (("contact", True), ("toe_off", False)):
-        found = pick_events({s: extremes(t[sl], rel[s], config, maximum) for s in SIDES},
-                            period, config)
-        for side in SIDES:
-            amp = np.nanpercentile(rel[side], 95) - np.nanpercentile(rel[side], 5)
-            score = w[f"{side}_ankle_score"].to_numpy(np.float64)
-            for when, prom in found[side]:
-                i = int(np.argmin(np.abs(t - when)))
-                near = np.nan_to_num(score[max(0, i - 1):i + 2], nan=0.0)
-                conf = min(1.0, prom / (0.5 * amp)) * float(np.clip(near.mean(), 0, 1))
-                rows.append({"side": side, "event": name, "frame": int(frames[i]),
-                             "time": when, "confidence": round(conf, 3), "bout": k,
-                             "stride_period": period})
+    rows = []
+    for name, signal, maximum, lag in (("contact", front, True, config.contact_lag),
+                                       ("toe_off", rear, False, config.toe_off_lag)):
+        found = spaced(extremes(tb, signal, config.min_prominence, maximum),
+                       config.min_spacing * step)
+        if not found:
+            continue
+        when = np.array([f[0] for f in found])
+        prom = np.array([f[1] for f in found])
+        # label evidence: at a contact the right ankle is ahead of the left (> 0); at a
+        # toe-off it is behind
+        diff = np.interp(when, tb[np.isfinite(rel["right"] - rel["left"])],
+                         (rel["right"] - rel["left"])[np.isfinite(rel["right"] - rel["left"])])
+        sides, side_conf = assign_sides(when, diff if maximum else -diff, step)
+        amp = np.nanpercentile(signal, 95) - np.nanpercentile(signal, 5)
+        for when_i, prom_i, side, sc in zip(when, prom, sides, side_conf):
+            at = when_i - lag * step
+            i = int(np.argmin(np.abs(t - at)))
+            label = "right" if side > 0 else "left"
+            score = np.nan_to_num(w[[f"{s}_ankle_score" for s in SIDES]].to_numpy(np.float64)
+                                  [max(0, i - 1):i + 2], nan=0.0).mean()
+            conf = min(1.0, prom_i / (0.5 * amp)) * float(np.clip(score, 0, 1)) * clarity
+            rows.append({"side": label, "event": name, "frame": int(frames[i]),
+                         "time": float(at), "confidence": round(float(conf), 3),
+                         "side_confidence": round(float(sc), 3), "bout": k,
+                         "step_period": step, "stride_period": 2 * step})
     return sorted(rows, key=lambda r: r["time"])

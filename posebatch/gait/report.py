@@ -6,26 +6,26 @@ import dataclasses
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from ..config import GaitConfig
 from ..write import write_parquet
-from . import GaitResult
+from . import GaitResult, schema
+from .schema import GAIT_SCHEMA_VERSION
 
-GAIT_SCHEMA_VERSION = 1
+__all__ = ["GAIT_SCHEMA_VERSION", "track_figure", "write_gait"]
 
 
 def write_gait(out: Path, result: GaitResult, config: GaitConfig) -> dict[str, Path]:
-    """The five tables (atomically, each naming its table and the settings in its metadata)
-    and the per-track figures; returns what was written."""
+    """The five tables (atomically, each with exactly its schema of ``gait.schema`` whatever
+    the data, naming its table, version and the settings in its metadata) and the per-track
+    figures; returns what was written."""
     folder = Path(out) / "gait"
     params = {"gait": dataclasses.asdict(config)}
     paths = {}
-    for name in ("angles", "events", "strides", "bouts", "summary"):
-        df = getattr(result, name)
-        table = pa.Table.from_pandas(df, preserve_index=False)
+    for name, declared in schema.TABLES.items():
+        table = schema.table(name, getattr(result, name))
         paths[name] = write_parquet(table, folder / f"{name}.parquet", f"gait.{name}", params,
-                                    GAIT_SCHEMA_VERSION)
+                                    GAIT_SCHEMA_VERSION, schema=declared)
     for _, row in result.summary.iterrows():
         if row.get("reason") is None or pd.isna(row.get("reason")):
             paths[f"{row.video}#{row.track}"] = track_figure(folder, result, row.video,

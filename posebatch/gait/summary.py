@@ -46,10 +46,35 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
                      "angles foreshortened")
     if len({b.direction for b in bouts}) > 1:
         flags.append("walks both ways")
+    steps = step_times(ev)
+    if len(steps) < 4:              # cadence is the span of the steps over their number
+        frame = float(np.median(np.diff(t)))
+        share = 100 * frame / float(steps.sum()) if len(steps) else 100.0
+        flags.append(f"only {len(steps)} steps: one frame is {share:.0f}% of the cadence")
+    if "side_confidence" in ev and len(ev) and ev.side_confidence.mean() < 0.75:
+        flags.append(f"left/right uncertain: the ankle labels agree with the alternating "
+                     f"sides at only {100 * ev.side_confidence.mean():.0f}% of the evidence "
+                     "(times and cadence are not affected)")
     out.update(figures(strides, ev, config))
     out["flags"] = "; ".join(flags) or None
     out["reason"] = None
     return out
+
+
+def step_times(ev: pd.DataFrame) -> np.ndarray:
+    """Every step's time (s): one contact to the next within a bout, where that is 0.6-1.5
+    of the bout's step time (a step missed or invented in between otherwise). Cadence comes
+    from these rather than from complete strides: every step of a walk counts, also the
+    first and last ones, which seldom belong to a complete stride."""
+    if not len(ev) or "step_period" not in ev:
+        return np.zeros(0)
+    out = []
+    for _, e in ev[ev.event == "contact"].groupby("bout"):
+        t = np.sort(e.time.to_numpy())
+        d = np.diff(t)
+        step = float(e.step_period.iloc[0])
+        out.append(d[(d >= 0.6 * step) & (d <= 1.5 * step)])
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def figures(s: pd.DataFrame, ev: pd.DataFrame, config: GaitConfig) -> dict:
@@ -62,7 +87,9 @@ def figures(s: pd.DataFrame, ev: pd.DataFrame, config: GaitConfig) -> dict:
     for col in ("stride_time", "step_time"):
         out[f"{col}_sd_s"] = float(s[col].std(ddof=1)) if len(s) > 1 else np.nan
         out[f"{col}_cv_pct"] = 100 * out[f"{col}_sd_s"] / out[f"{col}_s"]
-    out["cadence_steps_per_min"] = 120.0 / out["stride_time_s"]
+    steps = step_times(ev)
+    out["cadence_steps_per_min"] = (60.0 / float(np.mean(steps)) if len(steps) >= 2
+                                    else 120.0 / out["stride_time_s"])
     out["symmetry_index"] = _symmetry(s, "step_time")
     out["stance_symmetry_index"] = _symmetry(s, "stance_pct")
     if config.height_m:

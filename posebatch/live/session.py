@@ -54,12 +54,18 @@ class LiveOptions:
     preview: Preview = Preview.NONE
     port: int = 8765
     open_timeout: float = 10.0
+    # s to wait for a stream that is not there yet (inf: until stopped); None: the source's
+    # default, which is until --duration, Ctrl-C or SIGTERM for streams that are received
+    # by listening (udp, rtp, srt) and not at all for the others
+    wait: float | None = None
 
     def __post_init__(self) -> None:
         if self.duration is not None and not self.duration > 0:
             raise ConfigError(f"--duration must be more than 0 seconds, got {self.duration}")
         if not self.chunk_seconds > 0:
             raise ConfigError(f"chunk seconds must be more than 0, got {self.chunk_seconds}")
+        if self.wait is not None and not self.wait >= 0:
+            raise ConfigError(f"--wait must be 0 or more seconds, got {self.wait}")
 
 
 @dataclass
@@ -176,13 +182,26 @@ class _Session:
         self.store.write_manifest(self.manifest)
 
 
+_LISTENING = ("udp://", "rtp://", "srt://")
+
+
+def wait_for(spec, options: LiveOptions) -> float | None:
+    """How long to wait for the source to start (s; None: until stopped)."""
+    if options.wait is not None:
+        return None if options.wait == float("inf") else options.wait
+    if spec.url.startswith(_LISTENING):
+        return options.duration
+    return 0.0
+
+
 def run_live(source: str, out: Path, config: PoseConfig, track: TrackConfig = TrackConfig(),
              options: LiveOptions = LiveOptions(), runtime: RuntimeConfig = RuntimeConfig(),
-             on_frame=None) -> LiveReport:
+             on_frame=None, on_wait=None) -> LiveReport:
     """Run a live session until ``options.duration`` passes, the source ends (a file), or
     Ctrl-C / SIGTERM; the tables are complete and the manifest says how it ended.
     ``on_frame(captured, result, stats)`` is called after each estimated frame (the preview);
-    a true return ends the session."""
+    a true return ends the session; ``on_wait(url)`` when it begins to wait for a stream
+    that is not there yet."""
     from ..estimator import Estimator
     from ..fetch import ensure_model, sha256_file
     from ..layout import get_layout
@@ -215,15 +234,16 @@ def run_live(source: str, out: Path, config: PoseConfig, track: TrackConfig = Tr
         session = _Session(out, spec.name, spec.url, config, track,
                            manifest["model"]["sha256"], layout, manifest)
         stats = LiveStats()
-        cap = Capture(spec, open_timeout=options.open_timeout).start()
-        stack.callback(cap.stop)
-        session.time_base = cap.time_base
-        session.codec = cap.codec
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         if threading.current_thread() is threading.main_thread():
             for s in previous:
                 signal.signal(s, on_signal)
             stack.callback(lambda: [signal.signal(s, h) for s, h in previous.items()])
+        cap = Capture(spec, open_timeout=options.open_timeout).start(
+            wait=wait_for(spec, options), on_wait=on_wait, stop=stop)
+        stack.callback(cap.stop)
+        session.time_base = cap.time_base
+        session.codec = cap.codec
         t0 = time.monotonic()
         last_flush = t0
         session.flush(stats, "running", wait=True)

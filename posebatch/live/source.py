@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import PosebatchError
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_RETRY = 2.0      # s: each attempt to open a stream that is not there yet, while waiting
 
 
 class SourceError(PosebatchError):
@@ -108,10 +109,38 @@ class Capture:
         self._container = None
 
     # -- the consumer's side --------------------------------------------------------------
-    def start(self) -> "Capture":
-        """Open the source (an error here is the caller's: nothing could be read) and start
-        the reading thread."""
-        self._container = self._open()
+    def start(self, wait: float | None = 0.0, on_wait=None,
+              stop: threading.Event | None = None) -> "Capture":
+        """Open the source and start the reading thread. A stream address that cannot be
+        opened yet is tried again (every ``_RETRY`` s) for ``wait`` seconds (None: until
+        ``stop`` is set): receivers of UDP, SRT or RTP are started before their senders, as
+        those protocols are used. ``on_wait(url)`` is called once when waiting begins. A
+        file or camera that cannot be opened, or a stream still absent when the wait ends,
+        is a SourceError."""
+        deadline = None if wait is None else time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                self._container = self._open(None if (self.spec.file or self.spec.format)
+                                             else _RETRY if (wait is None or wait > 0)
+                                             else None)
+                break
+            except SourceError as exc:
+                left = None if deadline is None else deadline - time.monotonic()
+                if self.spec.file or self.spec.format or (left is not None and left <= 0):
+                    if told:
+                        raise SourceError(f"{self.spec.url} did not start within "
+                                          f"{wait:g} s of waiting (--wait). Check the "
+                                          "address and that the sender is running.") from None
+                    raise exc
+                if stop is not None and stop.is_set():
+                    raise SourceError(f"stopped while waiting for {self.spec.url} to start; "
+                                      "nothing was received") from None
+                if not told and on_wait is not None:
+                    on_wait(self.spec.url)
+                told = True
+                if stop is not None:
+                    stop.wait(0.05)
         self._thread = threading.Thread(target=self._run, name="posebatch-capture",
                                         daemon=True)
         self._thread.start()
@@ -151,9 +180,10 @@ class Capture:
         return out
 
     # -- the reading thread -----------------------------------------------------------------
-    def _open(self):
+    def _open(self, timeout: float | None = None):
         import av
 
+        timeout = self.open_timeout if timeout is None else timeout
         options = {}
         if self.spec.url.startswith("udp://"):
             options.update(overrun_nonfatal="1", fifo_size="100000")
@@ -161,7 +191,7 @@ class Capture:
             options["rtsp_transport"] = "tcp"
         try:
             c = av.open(self.spec.url, format=self.spec.format, options=options,
-                        timeout=(self.open_timeout, self.open_timeout))
+                        timeout=(timeout, timeout))
         except Exception as exc:   # FFmpeg's errors: not found, refused, timed out, ...
             raise SourceError(f"cannot open {self.spec.url}: {exc}. Check the camera index, "
                               "the address and that the stream is running.") from None

@@ -106,7 +106,7 @@ class RefineStore:
             t = t.replace_schema_metadata({**(t.schema.metadata or {}),
                                            _SECONDS_KEY: f"{seconds:.6f}".encode()})
             write_parquet(t, self._file(vkey, start, end, name), f"refine.{name}", {},
-                          REFINE_SCHEMA_VERSION)
+                          REFINE_SCHEMA_VERSION, schema=REFINE_TABLES[name])
 
     def read(self, vkey: str, chunks: list[tuple[int, int]]) -> dict[str, pa.Table]:
         return {name: pa.concat_tables([pq.read_table(self._file(vkey, s, e, name),

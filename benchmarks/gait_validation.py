@@ -1,0 +1,289 @@
+"""Gait events, cadence, step and stance time against frame-by-frame labels of real walkers.
+
+    .venv/bin/python benchmarks/gait_validation.py [--out DIR] [--quality Q] [--clips a,b]
+
+Runs ``posebatch run --gait`` over every clip of ``benchmarks/gait_set/`` (the labelled
+originals, plus the derived clips that each stand for a kind of footage: ``*_repeats``, 15
+pictures a second in a 24 fps file as phones and editors make them), then compares the
+walker's events with the labels and prints, per clip and overall: contacts and toe-offs found
+within 1, 2 and 3 frames of a label (recall, precision), the mean signed error in ms (the
+ankle's lateness), the mean absolute error in frames, cadence, step time, stride time and
+stance % against the labels' own. The labels, how they were made and the clips' sources and
+licences are in ``benchmarks/gait_set/README.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SET = Path(__file__).resolve().parent / "gait_set"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+MIN_CONFIDENCE = 0.4           # labels below this (the foot hidden) are not scored
+
+
+@dataclass
+class Clip:
+    """A labelled clip: where its video is (``path``) and its events (frame numbers)."""
+
+    name: str
+    path: Path | None
+    events: pd.DataFrame            # event, side, frame, confidence
+    span: tuple[int, int]
+    meta: dict = field(default_factory=dict)
+
+
+def _resolve(source: str) -> Path | None:
+    if source.startswith("asset:"):
+        from posebatch.fetch import ensure_asset
+        from posebatch.models import get_asset
+        return ensure_asset(get_asset(source.split(":", 1)[1]))
+    if source.startswith("shared:"):
+        p = SHARED / source.split(":", 1)[1]
+        return p if p.exists() else None
+    raise ValueError(f"unknown source {source!r}")
+
+
+def load_clip(name: str, work: Path) -> Clip:
+    """The clip ``name`` of the set: an original (``NAME.toml``) or a derived clip
+    (``NAME_repeats``: made from the original on the spot, labels carried over)."""
+    base = name.removesuffix("_repeats")
+    if base != name:
+        orig = load_clip(base, work)
+        if orig.path is None:
+            return Clip(name, None, orig.events, orig.span, orig.meta)
+        return repeated(orig, work / f"{name}.mp4")
+    meta = tomllib.loads((SET / f"{name}.toml").read_text())
+    ev = pd.DataFrame(meta["events"], columns=["event", "side", "frame", "confidence"])
+    return Clip(name, _resolve(meta["source"]), ev, tuple(meta["frames"]), meta)
+
+
+def clip_names() -> list[str]:
+    names = sorted(p.stem for p in SET.glob("*.toml"))
+    return names + [f"{n}_repeats" for n in names]
+
+
+def repeated(orig: Clip, dst: Path, picture_fps: float = 15.0, file_fps: int = 24) -> Clip:
+    """``orig`` as a ``file_fps`` file holding ``picture_fps`` different pictures a second
+    (each picture shown for one or two frames, as a 15 fps recording saved at 24 fps), with
+    the labels moved to the frames that show them: a contact to the first frame whose picture
+    is at or after the labelled one, a toe-off to the last frame whose picture is at or
+    before it."""
+    import av
+
+    from posebatch.decode import decode_sequential, index_video
+
+    src_times = index_video(orig.path).times()
+    src_times = src_times - src_times[0]
+    n_out = int(src_times[-1] * file_fps) + 1
+    # picture shown by output frame k: the last source frame at or before the last
+    # picture_fps tick at or before k / file_fps (non-decreasing, so one decoding pass)
+    ticks = np.floor(np.arange(n_out) / file_fps * picture_fps) / picture_fps
+    shown = np.searchsorted(src_times, ticks + 1e-6, side="right") - 1
+    if not dst.exists():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_suffix(".part.mp4")
+        with av.open(str(tmp), "w") as c:
+            s = None
+            k = 0
+            for f in decode_sequential(orig.path):
+                if s is None:
+                    s = c.add_stream("libx264", rate=file_fps)
+                    s.height, s.width = f.image.shape[:2]
+                    s.pix_fmt, s.options = "yuv420p", {"crf": "18"}
+                while k < n_out and shown[k] == f.index:
+                    for pkt in s.encode(av.VideoFrame.from_ndarray(f.image, "bgr24")):
+                        c.mux(pkt)
+                    k += 1
+            for pkt in s.encode():
+                c.mux(pkt)
+        os.replace(tmp, dst)
+    rows = []
+    for e in orig.events.itertuples():
+        if e.event == "contact":
+            at = np.flatnonzero(shown >= e.frame)
+            k = int(at[0]) if len(at) else None
+        else:
+            at = np.flatnonzero(shown <= e.frame)
+            k = int(at[-1]) if len(at) else None
+        if k is not None:
+            rows.append((e.event, e.side, k, e.confidence))
+    span = (int(np.flatnonzero(shown >= orig.span[0])[0]),
+            int(np.flatnonzero(shown <= orig.span[1])[-1]))
+    return Clip(dst.stem, dst, pd.DataFrame(rows, columns=orig.events.columns), span,
+                {**orig.meta, "derived": f"{picture_fps:g} pictures/s in a {file_fps} fps "
+                                         f"file, from {orig.name}"})
+
+
+def run_job(clips: list[Clip], out: Path, extra: list[str]) -> None:
+    inputs = out.parent / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    for c in clips:
+        link = inputs / f"{c.name}{c.path.suffix}"
+        if not link.exists():
+            link.symlink_to(c.path.resolve())
+    cmd = [sys.executable, "-m", "posebatch", "run", str(inputs), "--out", str(out),
+           "--gait", "--no-progress", "--quiet", *extra]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"posebatch run failed ({r.returncode}): {r.stderr[-2000:]}")
+
+
+def _match(label_t: np.ndarray, found_t: np.ndarray, tol: float) -> list[tuple[int, int]]:
+    """Pairs (label, found) one to one, nearest first, within ``tol`` seconds."""
+    pairs = sorted((abs(a - b), i, j) for i, a in enumerate(label_t)
+                   for j, b in enumerate(found_t) if abs(a - b) <= tol)
+    used_i, used_j, out = set(), set(), []
+    for _, i, j in pairs:
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
+            out.append((i, j))
+    return out
+
+
+def _label_figures(ev: pd.DataFrame, times: pd.Series) -> dict:
+    """Cadence, step, stride and stance time from the labels themselves."""
+    c = ev[ev.event == "contact"].sort_values("frame")
+    ct = times.loc[c.frame].to_numpy()
+    steps = np.diff(ct)
+    strides = []
+    stance = []
+    for s in ("left", "right"):
+        own = times.loc[c[c.side == s].frame].to_numpy()
+        offs = times.loc[ev[(ev.event == "toe_off") & (ev.side == s)].frame].to_numpy()
+        for a, b in zip(own[:-1], own[1:]):
+            strides.append(b - a)
+            to = offs[(offs > a) & (offs < b)]
+            if len(to) == 1:
+                stance.append(100 * (to[0] - a) / (b - a))
+    return {"step_time_s": float(np.mean(steps)) if len(steps) else np.nan,
+            "cadence": 60.0 / float(np.mean(steps)) if len(steps) else np.nan,
+            "stride_time_s": float(np.mean(strides)) if strides else np.nan,
+            "stance_pct": float(np.mean(stance)) if stance else np.nan}
+
+
+def score_clip(clip: Clip, out: Path) -> dict:
+    """The walker's events in ``out`` against ``clip``'s labels."""
+    from posebatch import tables
+
+    video = f"inputs/{clip.name}{clip.path.suffix}"       # as run_job names it
+    frames = tables.read(out, "frames")
+    frames = frames[frames.video.astype(str) == video].set_index("frame")
+    times = frames.time
+    dt = float(np.median(np.diff(times.to_numpy())))
+    events = pd.read_parquet(out / "gait" / "events.parquet")
+    events = events[events.video.astype(str) == video]
+    lo, hi = times.loc[clip.span[0]], times.loc[clip.span[1]]
+    inside = events[(events.time >= lo - dt) & (events.time <= hi + dt)]
+    track = inside.track.value_counts().idxmax() if len(inside) else None
+    found = inside[inside.track == track] if track is not None else inside
+    labels = clip.events[clip.events.confidence >= MIN_CONFIDENCE]
+    row: dict = {"clip": clip.name, "track": track}
+    errs_by_kind: dict[str, np.ndarray] = {}
+    for kind in ("contact", "toe_off"):
+        lab = labels[labels.event == kind]
+        lt = times.loc[lab.frame].to_numpy()
+        ft = found[found.event == kind].time.to_numpy()
+        fs = found[found.event == kind].side.to_numpy()
+        row[f"{kind}_labels"] = len(lt)
+        row[f"{kind}_found"] = len(ft)
+        for k in (1, 2, 3):
+            m = _match(lt, ft, (k + 0.5) * dt)
+            row[f"{kind}_recall_{k}"] = len(m) / len(lt) if len(lt) else np.nan
+            row[f"{kind}_precision_{k}"] = len(m) / len(ft) if len(ft) else np.nan
+        m = _match(lt, ft, 3.5 * dt)
+        err = np.array([ft[j] - lt[i] for i, j in m])
+        errs_by_kind[kind] = err
+        row[f"{kind}_error_ms"] = 1000 * float(err.mean()) if len(err) else np.nan
+        row[f"{kind}_abs_error_frames"] = float(np.abs(err).mean() / dt) if len(err) else np.nan
+        row[f"{kind}_side_agreement"] = (float(np.mean([fs[j] == lab.side.iloc[i]
+                                                        for i, j in m])) if m else np.nan)
+    truth = _label_figures(labels, times)
+    summary = pd.read_parquet(out / "gait" / "summary.parquet")
+    s = summary[(summary.video.astype(str) == video) & (summary.track == track)]
+    got = s.iloc[0].to_dict() if len(s) else {}
+    row["cadence_labels"] = truth["cadence"]
+    row["cadence"] = got.get("cadence_steps_per_min", np.nan)
+    row["cadence_error_pct"] = 100 * (row["cadence"] - truth["cadence"]) / truth["cadence"]
+    row["step_time_error_ms"] = 1000 * (got.get("step_time_s", np.nan) - truth["step_time_s"])
+    row["stride_time_error_ms"] = 1000 * (got.get("stride_time_s", np.nan)
+                                          - truth["stride_time_s"])
+    row["stance_labels_pct"] = truth["stance_pct"]
+    row["stance_error_pct"] = got.get("stance_pct", np.nan) - truth["stance_pct"]
+    row["reason"] = got.get("reason")
+    row["flags"] = got.get("flags")
+    row["_errors"] = errs_by_kind
+    row["_dt"] = dt
+    return row
+
+
+def overall(rows: list[dict]) -> dict:
+    """Pooled over clips: recall and precision counted over all labels and events, errors
+    averaged over all matched events."""
+    out: dict = {"clip": "all"}
+    for kind in ("contact", "toe_off"):
+        n_lab = sum(r[f"{kind}_labels"] for r in rows)
+        n_found = sum(r[f"{kind}_found"] for r in rows)
+        for k in (1, 2, 3):
+            out[f"{kind}_recall_{k}"] = sum(r[f"{kind}_recall_{k}"] * r[f"{kind}_labels"]
+                                            for r in rows) / max(n_lab, 1)
+            out[f"{kind}_precision_{k}"] = sum(
+                np.nan_to_num(r[f"{kind}_precision_{k}"]) * r[f"{kind}_found"]
+                for r in rows) / max(n_found, 1)
+        err = np.concatenate([r["_errors"][kind] for r in rows])
+        frames = np.concatenate([r["_errors"][kind] / r["_dt"] for r in rows])
+        out[f"{kind}_labels"], out[f"{kind}_found"] = n_lab, n_found
+        out[f"{kind}_error_ms"] = 1000 * float(err.mean()) if len(err) else np.nan
+        out[f"{kind}_abs_error_frames"] = float(np.abs(frames).mean()) if len(err) else np.nan
+    for col in ("cadence_error_pct", "step_time_error_ms", "stride_time_error_ms",
+                "stance_error_pct"):
+        out[col] = float(np.nanmean([abs(r[col]) for r in rows]))
+    return out
+
+
+def validate(names: list[str], work: Path, extra: list[str] | None = None) -> list[dict]:
+    clips = [load_clip(n, work / "clips") for n in names]
+    missing = [c.name for c in clips if c.path is None]
+    clips = [c for c in clips if c.path is not None]
+    if missing:
+        print(f"skipped (video not here): {', '.join(missing)}", file=sys.stderr)
+    run_job(clips, work / "out", extra or [])
+    rows = [score_clip(c, work / "out") for c in clips]
+    return rows + [overall(rows)] if rows else rows
+
+
+def table(rows: list[dict]) -> str:
+    cols = ["clip", "contact_labels", "contact_found", "contact_recall_1", "contact_recall_2",
+            "contact_recall_3", "contact_precision_2", "contact_error_ms",
+            "contact_abs_error_frames", "toe_off_labels", "toe_off_found", "toe_off_recall_2",
+            "toe_off_precision_2", "toe_off_error_ms", "toe_off_abs_error_frames",
+            "cadence_error_pct", "step_time_error_ms", "stride_time_error_ms",
+            "stance_error_pct"]
+    df = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows])
+    return df.to_string(index=False, float_format=lambda v: f"{v:.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("out/gait_validation"))
+    ap.add_argument("--clips", default=",".join(clip_names()))
+    ap.add_argument("--quality", default=None)
+    a = ap.parse_args()
+    extra = ["--quality", a.quality] if a.quality else []
+    rows = validate(a.clips.split(","), a.out, extra)
+    print(table(rows))
+    for r in rows[:-1]:
+        if r.get("reason") or r.get("flags"):
+            print(f"{r['clip']}: {r.get('reason') or ''} {r.get('flags') or ''}")
+
+
+if __name__ == "__main__":
+    main()

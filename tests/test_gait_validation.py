@@ -1,0 +1,51 @@
+"""Gait on real walkers against frame-by-frame labels (benchmarks/gait_set, README "Gait
+validation"): `posebatch run --gait` at the default settings over the demo walker, the same
+walker as 15 pictures a second in a 24 fps file (repeated frames), and the barefoot walker
+of ../shared (variable frame rate), then the benchmark's own scoring."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from .conftest import REPO, need_shared
+
+sys.path.insert(0, str(REPO))
+from benchmarks import gait_validation as gv  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory, demo_video):
+    need_shared("data", "videos", "biomech_gait_normal_01.mp4")
+    rows = gv.validate(["demo_woman", "demo_woman_repeats", "biomech_normal"],
+                       tmp_path_factory.mktemp("gait_validation"))
+    return {r["clip"]: r for r in rows}
+
+
+def test_labelled_clips_are_read_with_their_labels(tmp_path):
+    clip = gv.load_clip("demo_woman", tmp_path)
+    assert clip.span == (38, 199) and len(clip.events) == 16
+    assert set(clip.events.event) == {"contact", "toe_off"}
+    contacts = clip.events[clip.events.event == "contact"].sort_values("frame")
+    assert (contacts.side.to_numpy()[1:] != contacts.side.to_numpy()[:-1]).all()
+
+
+def test_contacts_and_toe_offs_are_found_where_the_labels_are(scores):
+    every = scores["all"]
+    assert every["contact_labels"] >= 20 and every["toe_off_labels"] >= 19
+    assert every["contact_recall_2"] >= 0.8 and every["contact_precision_2"] >= 0.9
+    assert every["toe_off_recall_2"] >= 0.7 and every["toe_off_precision_2"] >= 0.7
+    assert every["contact_abs_error_frames"] <= 1.0
+    assert abs(every["contact_error_ms"]) <= 35          # no systematic lateness left
+
+
+def test_cadence_holds_with_repeated_frames_and_variable_frame_rate(scores):
+    """Cadence within 3 % of the labels' on every clip; the repeated-frame clip (2 of every
+    5 frames repeat the picture before) neither halves nor doubles it."""
+    for name in ("demo_woman", "demo_woman_repeats", "biomech_normal"):
+        r = scores[name]
+        assert abs(r["cadence_error_pct"]) <= 3.0, (name, r["cadence"], r["cadence_labels"])
+        assert abs(r["step_time_error_ms"]) <= 20, name
+    assert np.isclose(scores["demo_woman_repeats"]["cadence"],
+                      scores["demo_woman"]["cadence"], rtol=0.03)
