@@ -13,6 +13,9 @@ the second look's alone: the manifest's ``refine``).
 Swaps are counted over the walking tracks (a walking bout found by ``posebatch.gait``);
 jitter over every track.
 
+- *Sides at labelled events*: at each contact and toe-off of the labelled gait set
+  (``benchmarks/gait_set``), whether the ankle labelled with the event's side is the front
+  (contact) or rear (toe-off) one: the network's labels and the tracked ones.
 - *Jitter of still parts*: the mean length of the second difference of a part's detected
   position (pixels) over three consecutive frames in which its smoothed position moves less
   than 0.5% of the track's height per frame (the part stands still, so what moves is noise).
@@ -39,6 +42,7 @@ from posebatch.tables import load  # noqa: E402
 
 VIDEOS = ["asset:demo_video", str(ROOT.parent / "shared/data/videos/biomech_gait_normal_01.mp4")]
 ANKLES = ("right_ankle", "left_ankle")
+GAIT_SET = ROOT / "benchmarks" / "gait_set"
 
 
 def ankle_switches(kp: pd.DataFrame, tracks: pd.DataFrame, as_detected: bool
@@ -76,6 +80,41 @@ def ankle_switches(kp: pd.DataFrame, tracks: pd.DataFrame, as_detected: bool
             switches += int(mirror + 0.05 * h < direct)
     minutes = float((tracks["end"] - tracks["start"]).sum()) / 60
     return switches, minutes
+
+
+def labelled_sides(kp: pd.DataFrame, tracks: pd.DataFrame, video: str
+                   ) -> tuple[int, int, int] | None:
+    """Ankle sides against the labelled gait set (benchmarks/gait_set): at each labelled
+    contact the landing foot is the front one, at each toe-off the leaving foot the rear one
+    (along the walking direction). Returns (wrong as the network labelled them, wrong after
+    the tracker's correction, events with both ankles detected) for the walker (the largest
+    track), None when the video has no labels."""
+    import tomllib
+
+    labels = [tomllib.loads(p.read_text()) for p in GAIT_SET.glob("*.toml")]
+    meta = next((m for m in labels if m["source"] == video
+                 or video.endswith(m["source"].split(":", 1)[-1])), None)
+    if meta is None or tracks.empty:
+        return None
+    walker = tracks.sort_values("box_height")["track"].iloc[-1]
+    way = 1 if meta["direction"] == "right" else -1
+    a = kp[(kp["track"] == walker) & ~kp["filled"] & kp["part"].astype(str).isin(ANKLES)]
+    wrong = {True: 0, False: 0}
+    n = 0
+    for event, side, frame, confidence in meta["events"]:
+        rows = a[a["frame"] == frame]
+        if confidence < 0.4 or len(rows) != 2:       # hidden foot, or an ankle not found
+            continue
+        n += 1
+        for as_detected in (True, False):
+            label = rows["part"].astype(str)
+            if as_detected:
+                label = label.where(~rows["swapped"],
+                                    label.map(dict(zip(ANKLES, ANKLES[::-1]))))
+            front = label.to_numpy()[np.argmax(way * rows["x"].to_numpy())]
+            moving = f"{side}_ankle"
+            wrong[as_detected] += (front == moving) != (event == "contact")
+    return wrong[True], wrong[False], n
 
 
 def still_jitter(kp: pd.DataFrame, tracks: pd.DataFrame) -> tuple[float, int]:
@@ -124,12 +163,14 @@ def measure(video: str, quality: str, out: Path) -> dict:
         raw, minutes = ankle_switches(kp, tracks, as_detected=True)
         fixed, _ = ankle_switches(kp, tracks, as_detected=False)
         jitter, n = still_jitter(t.keypoints, t.tracks)
+        sides = labelled_sides(t.keypoints, t.tracks, video)
         manifest = json.loads(report.manifest.read_text())
         row = {"ankle switches (network)": raw, "after tracking": fixed,
                "minutes": round(minutes, 3),
                "network switches/min": round(raw / minutes, 1) if minutes else None,
                "tracked switches/min": round(fixed / minutes, 1) if minutes else None,
                "still jitter px": round(jitter, 3), "still triples": n,
+               "labelled events, ankle sides wrong (network, tracked, events)": sides,
                "refined share": round(float(t.keypoints["refined"].mean()), 3),
                "walking tracks": sorted(walking),
                "gait": g[g["track"].isin(walking)].round(2).to_dict("records")}
