@@ -90,8 +90,8 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     # earlier run of the job with other run options); the index carries the whole job.
     table_meta = {"params_key": pkey, "track_key": tkey, "config": params["config"],
                   "track": params["track"], "refine_key": rkey,
-                  "refine": params["refine_config"] if rkey else None, "model": job_meta["model"],
-                  "versions": job_meta["versions"]}
+                  "refine": params["refine_config"] if rkey else None,
+                  "model": job_meta["model"], "versions": job_meta["versions"]}
 
     found = discover(spec.inputs, spec.extensions, resolve_asset)
     states = [VideoState(i, v.name, v.path) for i, v in enumerate(found.videos)]
