@@ -29,6 +29,10 @@ SEQUENTIAL = "end to end, one process"
 TRACK = "finish video (track, smooth, write)"
 RENDER = "render (side-by-side, one process)"
 JOB = "end to end, job (Ray)"
+REFINE_PERSON = "second look, per person (one process)"
+REFINE_FRAME = "second look, per frame (one process)"
+REFINE_JOB = "second look in the job (plan, chunks, refined tracking)"
+REFINE_ACTOR_PERSON = "second look in the job: actor time per person"
 DRIVER_CPU = "job: driver CPU"
 ACTORS_CPU = "job: actors' CPU (all actors)"
 VARIANT = "network: {}"        # each runtime/precision this machine runs, e.g. "openvino fp32"
@@ -69,7 +73,7 @@ def _decode(video: Path, n: int, idx=None) -> list[Frame]:
 
 def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
                  bare: Estimator | None = None, reference: Estimator | None = None,
-                 variants: dict[str, Estimator] | None = None) -> None:
+                 variants: dict[str, Estimator] | None = None, refine=None) -> None:
     """One repeat of each stage over the first ``frames`` frames, in this process: decode
     (PyAV, as the job's actors: the video's index is built beforehand, as the driver does),
     preprocess, network, peaks, parse, write (chunk tables to Parquet), and the whole chain
@@ -144,6 +148,25 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
             est.estimate(upright(f.image, idx.turn))
 
     times.add(SEQUENTIAL, _timed(sequential, n))
+    if refine is not None and refine.enabled:
+        _bench_refine(est, imgs, refine, times)
+
+
+def _bench_refine(est: Estimator, imgs: list, refine, times: StageTimes) -> None:
+    """The second look at every person the first pass found in ``imgs``, in this process:
+    per person (REFINE_PERSON, the figure that scales a job: about one network run each)
+    and per frame at this video's number of people (REFINE_FRAME)."""
+    from .refine import refine_result
+
+    firsts = [est.estimate(im) for im in imgs]
+    people = sum(r.n_people for r in firsts)
+    t = time.perf_counter()
+    for im, r in zip(imgs, firsts):
+        refine_result(est, im, r.keypoints, r.scores, refine)
+    spent = time.perf_counter() - t
+    times.add(REFINE_FRAME, spent / len(imgs))
+    if people:
+        times.add(REFINE_PERSON, spent / people)
 
 
 def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_frames: int,
@@ -156,11 +179,15 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
     video: its detections read back, tracked, smoothed and its tables written). Actor start-up is
     not in the per-frame figures (it is paid once per job): it is reported on its own, with
     the time to the first finished chunk and each actor's resident memory."""
+    from .job import refine_config, track_key
+    from .refine import refine_key
     from .runner import ChunkTask, local_cpus, ray_runtime, resolve_actors, start_pool
     from .runner.chunk import ChunkSink
     from .runner.finish import VideoWork, finish_video
     from .store import Store
 
+    second = refine_config(spec)
+    rkey = refine_key(second, track_key(spec.track)) if second.enabled else None
     idx = index_video(video)
     frames = min(frames, idx.frames)
     tasks = [ChunkTask(0, "bench", s, e) for s, e in chunk_ranges(frames, spec.chunk)]
@@ -179,7 +206,7 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
         store = Store(Path(tmp), params_key(est.spec.sha256 or "", est.config,
                                                      CHUNK_SCHEMA_VERSION))
         for r in range(repeats):
-            bench_stages(video, est, stage_frames, times, bare, reference, variants)
+            bench_stages(video, est, stage_frames, times, bare, reference, variants, second)
             pids = [a["pid"] for a in info]
             cpu0, actors0 = time.process_time(), _cpu_seconds(pids)
             t = time.perf_counter()
@@ -196,9 +223,11 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
                 # that precede the job in a repeat)
                 startup.setdefault("first_chunk_s", startup["ray_s"] + startup["actors_s"]
                                    + time.perf_counter() - t)
-            t_track = time.perf_counter()
             work = VideoWork(0, "bench", "bench", [(tk.start, tk.end) for tk in tasks],
-                             dataclasses.replace(idx, container_frames=0), {})
+                             dataclasses.replace(idx, container_frames=0), {}, rkey)
+            if rkey is not None:
+                _refine_job(pool, store, work, ref, sink, est, spec, second, times, frames)
+            t_track = time.perf_counter()
             finish_video(store.out, store.params_key, work, est.layout, spec.track, {})
             done = time.perf_counter()
             times.add(DRIVER_CPU, (time.process_time() - cpu0) / frames)
@@ -210,6 +239,33 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
     return {"actors": actors, "threads": spec.threads, "frames": frames, "chunk": spec.chunk,
             "startup": startup,
             "chunks": len(tasks)}
+
+
+def _refine_job(pool, store, work, ref, sink, est: Estimator, spec: JobSpec, second,
+                times: StageTimes, frames: int) -> None:
+    """The job's second look over the benchmarked frames, as the job runs it: plan the boxes
+    from the first pass's tracks, the refine chunks through the actor pool (written as they
+    come). Its earlier repeat's chunks are removed first, so each repeat does all of them."""
+    import shutil
+
+    from .runner.refine import RefineStore, plan_refine
+
+    rstore = RefineStore(store.out, store.params_key, work.refine)
+    shutil.rmtree(rstore.folder(work.key), ignore_errors=True)
+    t = time.perf_counter()
+    tasks = plan_refine(str(store.out), store.params_key, work, est.layout, spec.track,
+                        work.refine, second)
+    for task in tasks:
+        pool.submit(lambda a, tk: a.refine.remote(tk, ref, sink), task)
+    people, seconds = 0, 0.0
+    while pool.has_next():
+        res = pool.get_next_unordered()
+        if res.tables is not None:
+            rstore.write(res.task.key, res.task.start, res.task.end, res.tables, res.seconds)
+        people, seconds = people + res.people, seconds + res.seconds
+    times.add(REFINE_JOB, (time.perf_counter() - t) / frames)
+    if people:
+        times.add(REFINE_ACTOR_PERSON, seconds / people)
 
 
 def _render_time(store, index, frames: int, spec: JobSpec, layout) -> float:

@@ -1,6 +1,7 @@
 """The image job: a list of image files -> keypoints table, per-image report, renders."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ import pyarrow as pa
 from . import render
 from .coco import image_id_from_name, to_coco
 from .errors import ImageReadError
+from .refine import RefineConfig, refine_result
 from .estimator import Estimator, PoseResult
 from .write import (IMAGE_KEYPOINTS, IMAGE_SCHEMA_VERSION, IMAGES, keypoint_columns,
                     part_array, write_parquet)
@@ -79,12 +81,16 @@ def _stems(paths: list[Path]) -> list[str]:
 
 def run_images(paths: list[Path], out_dir: Path, estimator: Estimator, *, render_png: bool = True,
                skeleton: bool = False, panels: bool = False,
-               coco_ids: dict[str, int] | None = None) -> ImageReport:
-    """Estimate every image; unreadable ones are reported and skipped, the rest complete."""
+               coco_ids: dict[str, int] | None = None,
+               refine: RefineConfig | None = None) -> ImageReport:
+    """Estimate every image; unreadable ones are reported and skipped, the rest complete.
+    With ``refine`` on, each person found is looked at again in a crop of the full-resolution
+    image (posebatch.refine) and the ``refined`` column says which parts came from it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = ImageReport()
     cols: dict[str, list] = {k: [] for k in IMAGE_KEYPOINTS.names if k not in ("image", "part")}
+    refine = refine or RefineConfig()
     sources: list[str] = []
     for i, (path, stem) in enumerate(zip(paths, _stems(paths))):
         outcome = ImageOutcome(image=str(path))
@@ -96,17 +102,23 @@ def run_images(paths: list[Path], out_dir: Path, estimator: Estimator, *, render
             outcome.status, outcome.error = "error", str(exc)
             continue
         res = estimator.estimate(img, keep_maps=panels)
+        refined = np.zeros(res.keypoints.shape[:2], bool)
+        if refine.enabled:
+            again = refine_result(estimator, img, res.keypoints, res.scores, refine)
+            res = dataclasses.replace(res, keypoints=again.keypoints, scores=again.scores)
+            refined = again.refined
         outcome.width, outcome.height, outcome.people = img.shape[1], img.shape[0], res.n_people
         c = keypoint_columns(res.keypoints, res.scores, res.layout)
         for k, v in c.items():
             cols[k].append(v)
+        cols["refined"].append(refined[res.keypoints[..., 2] > 0])
         sources += [str(path)] * len(c["x"])
         image_id = (coco_ids or {}).get(Path(path).name, image_id_from_name(path, i))
         report.coco += to_coco(image_id, res.keypoints, res.scores, res.layout)
         if render_png:
             _render(out_dir, stem, img, res, skeleton, panels)
     params = {"model": estimator.spec.name, "model_sha256": estimator.spec.sha256,
-              **asdict(estimator.config)}
+              **asdict(estimator.config), "refine": asdict(refine)}
     arrays = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in cols.items()}
     table = pa.table({
         "image": pa.array(sources, pa.string()).dictionary_encode(),
@@ -117,6 +129,7 @@ def run_images(paths: list[Path], out_dir: Path, estimator: Estimator, *, render
         "x": pa.array(arrays["x"], pa.float32()),
         "y": pa.array(arrays["y"], pa.float32()),
         "score": pa.array(arrays["score"], pa.float32()),
+        "refined": pa.array(arrays["refined"].astype(bool), pa.bool_()),
     }).cast(IMAGE_KEYPOINTS)
     report.keypoints_path = write_parquet(table, out_dir / "keypoints.parquet", "image_keypoints",
                                           params, IMAGE_SCHEMA_VERSION, schema=IMAGE_KEYPOINTS)

@@ -14,7 +14,8 @@ from typing import Any
 from .config import (Coords, PersonScore, PoseConfig, Precision, Preprocess, Runtime,
                      TrackConfig)
 from .errors import ConfigError
-from .quality import Quality, resolve
+from .quality import Quality, resolve, resolve_refine
+from .refine import Refine, RefineConfig
 
 # Container extensions a directory is searched for (case-insensitive). A file named
 # explicitly on the command line is tried whatever its extension.
@@ -44,6 +45,7 @@ class JobSpec:
     flip: bool | None = None
     scales: tuple[float, ...] | None = None
     person_score: PersonScore | None = None
+    refine: Refine | None = None     # a second look at each person (None: the preset's)
     chunk: int = 128                 # frames per task
     actors: int = 0                  # 0: one per `threads` CPUs of the local machine
     threads: int = 1                 # TensorFlow intra-op threads (= CPUs reserved) per actor
@@ -61,7 +63,7 @@ class JobSpec:
         object.__setattr__(self, "quality", Quality(self.quality))
         for name, kind in (("preprocess", Preprocess), ("coords", Coords),
                            ("precision", Precision), ("person_score", PersonScore),
-                           ("runtime", Runtime)):
+                           ("runtime", Runtime), ("refine", Refine)):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, kind(getattr(self, name)))
         if self.scales is not None:
@@ -96,6 +98,7 @@ _OPTIONAL = {"preprocess": (str, "reference or aspect"), "coords": (str, "center
              "precision": (str, "fp32, bf16, int8 or auto"),
              "runtime": (str, "tensorflow, openvino or auto"),
              "person_score": (str, "openpose or parts"),
+             "refine": (str, "off or people"),
              "height": (int, "a whole number of pixels (the network input height)"),
              "upsample": ((int, float), "a number (the heatmap upsampling ratio)"),
              "subpixel": (bool, "true or false"), "flip": (bool, "true or false"),
@@ -215,6 +218,11 @@ def pose_config(spec: JobSpec, input_size: tuple[int, int]) -> PoseConfig:
     """The job's quality preset for a model of this input size, its own settings on top."""
     return resolve(spec.quality, spec.model, input_size,
                    **{k: getattr(spec, k) for k in POSE_SETTINGS})
+
+
+def refine_config(spec: JobSpec) -> RefineConfig:
+    """The job's second look at each person: its preset's (on in accurate), or ``refine``."""
+    return resolve_refine(spec.quality, spec.refine)
 
 
 POSE_SETTINGS = ("preprocess", "height", "upsample", "coords", "precision", "subpixel", "flip",

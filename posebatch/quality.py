@@ -94,3 +94,20 @@ def describe(config: PoseConfig) -> str:
     if config.person_score is not PersonScore.OPENPOSE:
         parts.append(f"person score {config.person_score.value}")
     return ", ".join(parts)
+
+
+# The second look at each person (posebatch.refine) per preset: worth its cost (about one
+# network run per person and frame) where accuracy comes first.
+REFINE_PRESETS = {Quality.ACCURATE: "people"}
+
+
+def resolve_refine(quality: Quality | str | None, refine: str | None = None,
+                   **settings: Any):
+    """The RefineConfig of ``quality`` (``people`` for accurate, else ``off``), ``refine``
+    (off | people) winning when given; ``settings`` (margin, ...) on top. ``reference``
+    never refines unless asked: it is tf-pose-estimation's pipeline exactly."""
+    from .refine import RefineConfig
+
+    q = Quality(quality) if quality is not None else DEFAULT_QUALITY
+    mode = refine if refine is not None else REFINE_PRESETS.get(q, "off")
+    return RefineConfig(mode=mode, **{k: v for k, v in settings.items() if v is not None})

@@ -185,12 +185,13 @@ class Store:
         return path
 
 
-def video_stamp(video_id: int, name: str, vkey: str, params_key: str, track_key: str
-                ) -> dict:
+def video_stamp(video_id: int, name: str, vkey: str, params_key: str, track_key: str,
+                refine_key: str | None = None) -> dict:
     """What a video's dataset files must carry to be reused: its place and name in the job,
-    its bytes and path, the pose settings, the tracking settings and the schema."""
+    its bytes and path, the pose settings, the tracking settings, the second look's
+    (``refine_key``; None: off) and the schema."""
     return {"video_id": video_id, "name": name, "key": vkey, "params_key": params_key,
-            "track_key": track_key, "schema": SCHEMA_VERSION}
+            "track_key": track_key, "refine_key": refine_key, "schema": SCHEMA_VERSION}
 
 
 @contextlib.contextmanager

@@ -23,12 +23,14 @@ from .layout import KeypointLayout
 # Versions written into every file's metadata (``posebatch.schema`` = "TABLE/VERSION").
 # 2: the job's tables carry tracks (keypoints.track, x_smooth, ...; people.track; tracks).
 # 3: frames.status can be ``corrupt``; videos.corrupt_frames.
-SCHEMA_VERSION = 3
+# 4: keypoints.refined (the value is the second look's, --refine people).
+SCHEMA_VERSION = 4
 # A chunk's tables; part of the chunk store's key, so a change redoes the chunks (keep it
 # when the detections do not change: upgrading a job's tables then needs no inference).
 # 2: frames whose picture data the decoder reported damaged are ``corrupt``, not ``ok``.
 CHUNK_SCHEMA_VERSION = 2
-IMAGE_SCHEMA_VERSION = 1
+# images 2: image_keypoints.refined (the part's value is the second look's, --refine people).
+IMAGE_SCHEMA_VERSION = 2
 
 PART = pa.dictionary(pa.int8(), pa.string())
 SOURCE = pa.dictionary(pa.int32(), pa.string())
@@ -49,6 +51,9 @@ IMAGE_KEYPOINTS = pa.schema([
     pa.field("person", pa.int16(), nullable=False, metadata={"doc": "index in the image"}),
     pa.field("person_score", pa.float32(), nullable=False),
     *_part_fields("pixel, original image"),
+    pa.field("refined", pa.bool_(), nullable=False, metadata={
+        "doc": "the part's value is the second look's (--refine people): found in a crop of "
+               "the person at full resolution; false: the first pass's"}),
 ])
 
 IMAGES = pa.schema([
@@ -242,6 +247,9 @@ TRACKED_KEYPOINTS = pa.schema([
     pa.field("swapped", pa.bool_(), nullable=False, metadata={
         "doc": "the network labelled this detection as the mirror part (left/right swap, "
                "corrected): part is the corrected side, x, y, score are as detected"}),
+    pa.field("refined", pa.bool_(), nullable=False, metadata={
+        "doc": "x, y, score are the second look's (--refine people: the person cropped from "
+               "the full-resolution frame); false: the first pass's (or a filled row)"}),
 ])
 
 TRACKED_PEOPLE = pa.schema(list(CHUNK_PEOPLE)[:3] + [
@@ -385,3 +393,32 @@ def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Tab
         "repeat": pa.array([r.get("repeat") for r in frames], pa.bool_()),
     }, schema=CHUNK_FRAMES)
     return {"keypoints": kp_table, "people": people, "frames": frames_t}
+
+
+# --- the second look at each person (--refine people) -------------------------------------
+# Stored per chunk beside the chunk's tables (posebatch.runner.refine): the people of the
+# chunk's frames that a person of their crop matched, as they replace the first pass's.
+
+REFINED_KEYPOINTS = pa.schema([
+    pa.field("frame", pa.int32(), nullable=False),
+    pa.field("person", pa.int16(), nullable=False, metadata={
+        "doc": "the first pass's detection in the frame that this person replaces"}),
+    *_part_fields("pixel, upright frame"),
+    pa.field("refined", pa.bool_(), nullable=False, metadata={
+        "doc": "the second look's value; false: the first pass's, kept where the crop did "
+               "not find the part"}),
+])
+
+REFINED_PEOPLE = pa.schema([
+    pa.field("frame", pa.int32(), nullable=False),
+    pa.field("person", pa.int16(), nullable=False, metadata={"doc": "the first pass's"}),
+    pa.field("matched", pa.bool_(), nullable=False, metadata={
+        "doc": "a person of the crop matched (else the first pass's is kept)"}),
+    pa.field("score", pa.float32(), nullable=False, metadata={"doc": "person score"}),
+    pa.field("similarity", pa.float32(), nullable=False, metadata={
+        "doc": "OKS-like similarity of the best person of the crop to the first pass's"}),
+])
+
+REFINE_TABLES = {"keypoints": REFINED_KEYPOINTS, "people": REFINED_PEOPLE}
+# 1: the tables above.
+REFINE_SCHEMA_VERSION = 1

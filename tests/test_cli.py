@@ -45,7 +45,8 @@ def test_image_writes_tables_renders_and_reports_bad_files(tmp_path):
     coco = json.loads((out / "coco.json").read_text())
     assert len(coco) == 5 and all(len(p["keypoints"]) == 51 for p in coco)
     meta = pq.read_schema(out / "keypoints.parquet").metadata
-    assert meta[b"posebatch.schema"] == b"image_keypoints/1"
+    assert meta[b"posebatch.schema"] == b"image_keypoints/2"
+    assert not kp["refined"].any()          # one pass at the default quality
     assert json.loads(meta[b"posebatch.params"])["model"] == "mobilenet_thin"
 
 

@@ -179,7 +179,7 @@ def test_tables_readable_by_polars_and_duckdb_with_job_metadata(full_run):
     for t in TABLES:
         for path in table_files(out, t):
             meta = pq.read_schema(path).metadata
-            assert meta[b"posebatch.schema"] == f"{t}/3".encode()
+            assert meta[b"posebatch.schema"] == f"{t}/4".encode()
             params = json.loads(meta[b"posebatch.params"])
             assert params["model"] == manifest["model"]
             assert params["versions"] == manifest["versions"]
@@ -376,8 +376,10 @@ def test_job_runs_across_two_nodes_of_an_existing_cluster(two_node_cluster, full
 
 def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
     """The benchmark runs and reports (speed itself is measured by `posebatch bench`, not
-    asserted here)."""
-    r = posebatch("bench", "--frames", 8, "--stage-frames", 4, "--repeats", 1, "--chunk", 4)
+    asserted here), with the second look's cost per person (`--refine people`; 12 frames:
+    a person is tracked, so looked at again, from 0.3 s on)."""
+    r = posebatch("bench", "--frames", 12, "--stage-frames", 4, "--repeats", 1, "--chunk", 4,
+                  "--refine", "people")
     assert r.returncode == 0, r.stderr
     for stage in ("decode", "repeat check", "preprocess", "network (bare)", "upsample",
                   "smooth+peaks", "parse",
@@ -394,6 +396,9 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
     assert re.search(r"finish video \(track, smooth, write\): [\d.]+ ms/frame = [\d.]+% of the bare network", r.stdout)
     assert re.search(r"start-up: Ray [\d.]+ s, \d+ actors loaded and warm [\d.]+ s, first "
                      r"chunk done [\d.]+ s .*resident memory per actor: [\d.]+ GB", r.stdout)
+    assert re.search(r"second look \(--refine people\): [\d.]+ ms per person per frame in one "
+                     r"process = [\d.]+ x the bare network; in the job, [\d.]+ ms of actor time "
+                     r"per person", r.stdout.replace("\n", " ")), r.stdout
 
 
 def test_phone_rotation_is_applied_before_inference(demo_frames, estimator, tmp_path):

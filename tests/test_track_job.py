@@ -109,7 +109,7 @@ def test_rerun_keeps_tracks_and_new_settings_retrack_without_inference(full_run,
 def make_version_1(out: Path) -> None:
     """Turn a job folder into what posebatch wrote before tracks existed (schema 1): single
     files (OUT/keypoints.parquet, ...), no tracks table, no track columns."""
-    drop = {"keypoints": ["track", "x_smooth", "y_smooth", "filled", "swapped"],
+    drop = {"keypoints": ["track", "x_smooth", "y_smooth", "filled", "swapped", "refined"],
             "people": ["track"], "videos": ["tracks"], "frames": []}
     for name, cols in drop.items():
         t = pq.read_table(table_path(out, name))
@@ -128,7 +128,7 @@ def test_old_outputs_are_recognised_and_upgraded_without_inference(full_run, wal
     shutil.copytree(full_run[0], out)
     make_version_1(out)
     with pytest.raises(ConfigError, match=r"holds keypoints/1 tables in the single-file layout "
-                                          r".*reads keypoints/3 datasets: rerun the job"):
+                                          r".*reads keypoints/4 datasets: rerun the job"):
         tables.load(out)
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr

@@ -10,8 +10,8 @@ from rich.table import Table
 from ..config import Precision, Runtime
 from ..quality import DEFAULT_QUALITY, Quality, describe
 from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
-                     RuntimeOpt,
-                     PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, UpOpt, app, console, err,
+                     RuntimeOpt, PreOpt, QualityOpt, RefineOpt, ScalesOpt, SubpixelOpt, UpOpt,
+                     app, console, err,
                      estimator, guard, pose_overrides, resolve_asset)
 
 
@@ -38,6 +38,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
           flip: FlipOpt = None,
           scales: ScalesOpt = None,
           person_score: PersonScoreOpt = None,
+          refine: RefineOpt = None,
           video: Annotated[Optional[Path], typer.Option(help="Video to use instead of the "
                            "demo video.")] = None,
           address: Annotated[Optional[str], typer.Option(help="Run the job's actors on this "
@@ -46,10 +47,11 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
     bare network measured in the same run and the ratios printed."""
     import numpy as np
 
-    from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, REFERENCE_NET, RENDER, SEQUENTIAL,
-                         TRACK, VARIANT, StageTimes, bench_job)
+    from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, REFERENCE_NET, REFINE_ACTOR_PERSON,
+                         REFINE_PERSON, RENDER, SEQUENTIAL, TRACK, VARIANT, StageTimes,
+                         bench_job)
+    from ..job import JobSpec, refine_config
     from ..runtimes import candidates, label
-    from ..job import JobSpec
 
     with guard():
         video = video or resolve_asset("demo_video")
@@ -76,14 +78,15 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                 e.network(np.zeros((368, 432, 3), np.uint8))
         spec = JobSpec(inputs=(str(video),), out="-", model=model, quality=quality,
                        chunk=chunk, actors=actors, threads=threads, prefetch=prefetch,
-                       address=address, **settings)
+                       address=address, refine=refine, **settings)
         times = StageTimes()
         info = bench_job(video, spec, est, frames, stage_frames, repeats, times,
                          on_repeat=lambda r: err.print(f"repeat {r + 1}/{repeats} done"),
                          bare=bare, reference=reference, variants=variants)
     net = times.median_ms(BARE)
     t = Table("stage", "ms/frame (median)", "frames/s", "throughput / bare network",
-              title=f"{model}, quality {quality.value} ({describe(cfg)}), "
+              title=f"{model}, quality {quality.value} ({describe(cfg)}"
+                    f"{', refine people' if refine_config(spec).enabled else ''}), "
                     f"{video.name}: stages "
                     f"on {stage_frames} frames, the job on {info['frames']} frames "
                     f"({info['chunks']} chunks of {chunk}, {info['actors']} actors x "
@@ -123,6 +126,12 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
                   f"{st['actors_s']:.1f} s, first chunk done {st['first_chunk_s']:.1f} s after "
                   f"the start (its frames included); resident memory per actor: "
                   + ", ".join(f"{g:.2f} GB" for g in st["actor_rss"]))
+    if times.runs.get(REFINE_PERSON):
+        person = times.median_ms(REFINE_PERSON)
+        in_job = (f"; in the job, {times.median_ms(REFINE_ACTOR_PERSON):.1f} ms of actor time "
+                  "per person" if times.runs.get(REFINE_ACTOR_PERSON) else "")
+        console.print(f"second look (--refine people): {person:.1f} ms per person per frame "
+                      f"in one process = {person / net:.2f} x the bare network{in_job}")
     console.print(f"finish video (track, smooth, write): {times.median_ms(TRACK):.2f} ms/frame = "
                   f"{100 * times.median_ms(TRACK) / net:.1f}% of the bare network's time")
     console.print(f"render: {times.median_ms(RENDER):.2f} ms/frame = "

@@ -14,6 +14,7 @@ from rich.console import Console
 from ..config import Coords, PersonScore, Precision, Preprocess, Runtime, RuntimeConfig
 from ..errors import ConfigError, PosebatchError
 from ..quality import Quality
+from ..refine import Refine
 
 app = typer.Typer(help="Batch human-pose analytics over images and videos.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -82,6 +83,10 @@ ScalesOpt = Annotated[Optional[str], typer.Option(
 PersonScoreOpt = Annotated[Optional[PersonScore], typer.Option(
     "--person-score", help="openpose: the parser's score; parts: times the fraction of parts "
     "found.", show_default=False, rich_help_panel=QUALITY_PANEL)]
+RefineOpt = Annotated[Optional[Refine], typer.Option(
+    "--refine", help="people: a second look at each person, cropped from the full-resolution "
+    "frame (about one more network run per person; on in accurate); off: one pass.",
+    show_default=False, rich_help_panel=QUALITY_PANEL)]
 ThreadsOpt = Annotated[int, typer.Option("--threads", help="TensorFlow intra-op threads "
                        "(0: TensorFlow decides).")]
 

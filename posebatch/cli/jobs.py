@@ -10,8 +10,8 @@ from rich.table import Table
 from ..quality import Quality
 from ..render.video import Style
 from .common import (QUALITY_PANEL, CoordsOpt, FlipOpt, HeightOpt, PersonScoreOpt, PrecisionOpt,
-                     RuntimeOpt, PreOpt,
-                     ScalesOpt, SubpixelOpt, UpOpt, app, console, err, guard, pose_overrides,
+                     PreOpt, RefineOpt, RuntimeOpt, ScalesOpt, SubpixelOpt, UpOpt, app, console,
+                     err, guard, pose_overrides,
                      resolve_asset)
 from .progress import job_progress
 from .gait import run_gait
@@ -89,6 +89,7 @@ def run(
     flip: FlipOpt = None,
     scales: ScalesOpt = None,
     person_score: PersonScoreOpt = None,
+    refine: RefineOpt = None,
     chunk: Annotated[Optional[int], typer.Option("--chunk", help="Frames per task. "
                      "\\[default: 128]", show_default=False)] = None,
     actors: Annotated[Optional[int], typer.Option("--actors", help="Pose actors (0: CPUs / "
@@ -154,7 +155,7 @@ def run(
                                **pose_overrides(preprocess, height, upsample, coords,
                                                 precision, subpixel, flip, scales,
                                                 person_score, runtime=runtime),
-                               "chunk": chunk,
+                               "refine": refine, "chunk": chunk,
                                "actors": actors, "threads": threads, "address": address,
                                "frame_timeout": frame_timeout,
                                "force": force or None,

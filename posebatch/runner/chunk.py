@@ -223,3 +223,18 @@ class PoseWorker:
                                                          result.decode)
             result.tables = None
         return result
+
+    def refine(self, task, index: VideoIndex, sink: ChunkSink | None = None):
+        """The second look at a chunk's tracked people (runner.refine); written here, like a
+        pose chunk, when this actor is on the driver's node."""
+        import ray
+
+        from .refine import RefineStore, process_refine_chunk
+
+        result = process_refine_chunk(self.estimator, index, task, self.decoder)
+        result.node = ray.get_runtime_context().get_node_id()
+        if sink is not None and sink.node == result.node:
+            RefineStore(sink.out, sink.params_key, task.refine_key).write(
+                task.key, task.start, task.end, result.tables, result.seconds)
+            result.tables = None
+        return result

@@ -494,8 +494,10 @@ def actor_factory(spec: JobSpec, config: PoseConfig) -> Callable[[], object]:
 
 def chunk_time_limit(spec: JobSpec) -> Callable[[object], float]:
     """Seconds a chunk may run before its worker is presumed hung: a start allowance (a new
-    worker loads TensorFlow and the graph first) plus ``frame_timeout`` per frame."""
-    return lambda task: _START_ALLOWANCE + spec.frame_timeout * (task.end - task.start)
+    worker loads TensorFlow and the graph first) plus ``frame_timeout`` per frame, or per
+    person for a refine chunk of more people than frames (one network run each)."""
+    return lambda task: _START_ALLOWANCE + spec.frame_timeout * max(
+        task.end - task.start, getattr(task, "people", 0))
 
 
 def start_pool(spec: JobSpec, config: PoseConfig, actors: int, cap: int | None = None,

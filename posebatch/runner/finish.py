@@ -35,6 +35,7 @@ class VideoWork:
     chunks: list[tuple[int, int]]
     index: VideoIndex
     stamp: dict
+    refine: str | None = None    # the second look's key (runner.refine), None: off
 
 
 def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLayout,
@@ -47,17 +48,27 @@ def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLa
 
     store = Store(out, params_key)
     kp, people, frames = store.read_detections(work.key, work.chunks)
+    refined = None
+    if work.refine is not None:       # the second look's people in place of the first's
+        from .refine import RefineStore, apply_refined
+
+        second = RefineStore(out, params_key, work.refine).read(work.key, work.chunks)
+        kp, people, refined = apply_refined(kp, people, second, layout)
     stats = frame_stats(frames)
     infos = [store.chunk_info(work.key, s, e) for s, e in work.chunks]
     stats["seconds"] = round(sum(sec for sec, _ in infos), 3)
+    if work.refine is not None:       # the actors' time includes the second look
+        stats["seconds"] = round(stats["seconds"] + sum(
+            RefineStore(out, params_key, work.refine).seconds(work.key, s, e)
+            for s, e in work.chunks), 3)
     stats["decode"] = "from_start" if any(m == "from_start" for _, m in infos) else "seek"
     try:
-        tables = track_tables(kp, people, frames, layout, track)
+        tables = track_tables(kp, people, frames, layout, track, refined)
         stats["track_error"] = None
         stats["tracks"] = tables["tracks"].num_rows
     except Exception as exc:        # a bug or bad data in tracking: keep the detections
         log.error("%s: tracking failed: %s", work.name, exc)
-        tables = track_tables(kp, people, frames, layout, TrackConfig(enabled=False))
+        tables = track_tables(kp, people, frames, layout, TrackConfig(enabled=False), refined)
         stats["track_error"] = f"tracking failed: {type(exc).__name__}: {exc}"
         stats["tracks"] = None
     missing = missing_rows(work.index)
@@ -96,8 +107,8 @@ class Finisher:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(),
-                                              soft=False)
+        self.here = here = NodeAffinitySchedulingStrategy(
+            ray.get_runtime_context().get_node_id(), soft=False)
         self.store, self.layout, self.track, self.params = store, layout, track, params
         self.limit = max(1, limit)
         self.task = ray.remote(num_cpus=0, max_retries=1)(finish_video).options(
@@ -106,8 +117,9 @@ class Finisher:
         self.queue: deque[VideoWork] = deque()
         self.stats: dict[int, dict] = {}
 
-    def submit(self, st: "VideoState", stamp: dict) -> None:
-        self.queue.append(VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp))
+    def submit(self, st: "VideoState", stamp: dict, refine: str | None = None) -> None:
+        self.queue.append(VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp,
+                                    refine))
         self._launch()
 
     def _launch(self) -> None:

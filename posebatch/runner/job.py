@@ -24,9 +24,11 @@ from .. import __version__
 from ..config import PoseConfig
 from ..decode import chunk_ranges, index_video
 from ..errors import PosebatchError, VideoError
-from ..job import JobSpec, discover, fingerprint, params_key, pose_config, track_key
+from ..job import (JobSpec, discover, fingerprint, params_key, pose_config, refine_config,
+                   track_key)
 from ..quality import describe
 from ..layout import KeypointLayout, get_layout
+from ..refine import refine_key
 from ..store import DATASETS, Store, output_lock, video_key, video_stamp
 from ..write import CHUNK_SCHEMA_VERSION
 from .chunk import ChunkResult, ChunkSink, ChunkTask, failed_chunk_tables
@@ -34,6 +36,7 @@ from .cluster import (ChunkFailure, ChunkPool, local_cpus, ray_runtime, resolve_
                       start_pool)
 from .finish import Finisher
 from .outcome import JobReport, Progress, VideoState, manifest_video, problem_row, video_row
+from .refine import RefineResult, RefineStage, RefineStore, RefineTask
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +77,23 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     config = pose_config(spec, model.input_size)
     pkey = params_key(model_sha, config, CHUNK_SCHEMA_VERSION)
     tkey = track_key(spec.track)
+    second = refine_config(spec)
+    rkey = refine_key(second, tkey) if second.enabled else None
     layout = get_layout(model.layout)
     store = Store(out, pkey)
     if spec.force:
         store.clear()
     params = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("force",)}
     params["config"] = dataclasses.asdict(config)
-    job_meta = {"params": params, "params_key": pkey, "track_key": tkey,
+    params["refine_config"] = dataclasses.asdict(second)
+    job_meta = {"params": params, "params_key": pkey, "track_key": tkey, "refine_key": rkey,
                 "model": {"name": model.name, "sha256": model_sha}, "versions": versions()}
     # A video's dataset files describe what their content depends on (they may come from an
     # earlier run of the job with other run options); the index carries the whole job.
     table_meta = {"params_key": pkey, "track_key": tkey, "config": params["config"],
-                  "track": params["track"], "model": job_meta["model"],
-                  "versions": job_meta["versions"]}
+                  "track": params["track"], "refine_key": rkey,
+                  "refine": params["refine_config"] if rkey else None,
+                  "model": job_meta["model"], "versions": job_meta["versions"]}
 
     found = discover(spec.inputs, spec.extensions, resolve_asset)
     states = [VideoState(i, v.name, v.path) for i, v in enumerate(found.videos)]
@@ -100,7 +107,7 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     todo = sum(t.end - t.start for t in pending)
     # A video's dataset files are reused when they carry its stamp; all others go now, so the
     # datasets only ever hold files of this job.
-    stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey)
+    stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey, rkey)
               for st in states if st.index is not None}
     stats = {vid: store.video_stats(vid, stamp) for vid, stamp in stamps.items()}
     stats = {vid: s for vid, s in stats.items() if s is not None and per_video[vid] == 0}
@@ -133,34 +140,54 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     runtime = contextlib.ExitStack()    # Ray, when there is work: shut down however we leave
     try:
         if pending or to_finish:
-            actors = min(resolve_actors(spec, local_cpus()), max(len(pending), 1))
+            # the second look's chunks still to do (the same ranges as the first pass's)
+            refine_todo = 0
+            if rkey:
+                rstore = RefineStore(out, pkey, rkey)
+                refine_todo = sum(not rstore.is_done(st.key, s, e)
+                                  for st in to_finish for s, e in st.chunks)
+            work = len(pending) + refine_todo
+            actors = min(resolve_actors(spec, local_cpus()), max(work, 1))
             runtime.enter_context(ray_runtime(spec, actors))
             finisher = Finisher(store, layout, spec.track, table_meta, actors)
+            stage = (RefineStage(out, pkey, rkey, second, layout, spec.track, finisher, stamps)
+                     if rkey else None)
             waiting = {st.video_id for st in to_finish}
 
             def finish_if_done(st: VideoState) -> None:
                 if st.remaining == 0 and st.video_id in waiting:
                     waiting.discard(st.video_id)
-                    finisher.submit(st, stamps[st.video_id])
+                    if stage is not None:       # its second look first
+                        stage.video_done(st)
+                    else:
+                        finisher.submit(st, stamps[st.video_id])
+
+            def between() -> None:
+                finisher.collect()
+                if stage is not None:
+                    stage.collect()
 
             for st in to_finish:
                 finish_if_done(st)
-            if pending:
+            if work:
                 if spec.address:
-                    actors = min(resolve_actors(spec, _cluster_cpus(spec)), len(pending))
-                pool = _start_pool(spec, config, actors, len(pending), progress, manifest,
-                                   store)
+                    actors = min(resolve_actors(spec, _cluster_cpus(spec)), work)
+                pool = _start_pool(spec, config, actors, work, progress, manifest, store)
                 try:
                     chunk_cpu = _infer(pool, pending, states, store, nodes, results_bad,
                                        progress, on_video_done=finish_if_done,
-                                       between=finisher.collect, first=first_chunk,
-                                       layout=layout)
+                                       between=between, first=first_chunk,
+                                       layout=layout, stage=stage)
                 finally:
                     pool.close()
                     manifest.update(actors=pool.info, cluster=pool.events)
                 t_last_chunk, cpu_last_chunk = time.perf_counter(), time.process_time()
+            while stage is not None and stage.busy():     # planned with nothing to look at
+                stage.collect(block=True)
             finisher.finish()
             stats.update(finisher.stats)
+            if stage is not None:
+                manifest["refine"] = stage.summary()
     except KeyboardInterrupt:
         manifest["state"] = "interrupted"
         _try_write_manifest(store, manifest)
@@ -194,7 +221,9 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     return JobReport(out=out, videos=rows, problems=manifest["problems"], tables=paths,
                      manifest=manifest_path, frames_done=todo, frames_total=total,
                      seconds=time.perf_counter() - t_job, nodes=nodes,
-                     settings=f"quality {spec.quality.value}: {describe(config)}")
+                     settings=f"quality {spec.quality.value}: {describe(config)}"
+                              + (", a second look at each person (refine people)"
+                                 if rkey else ""))
 
 
 def _start_pool(spec: JobSpec, config: PoseConfig, actors: int, cap: int, progress: Progress,
@@ -283,24 +312,34 @@ def _timing(plan_s: float, wall: tuple[float, float, float, float],
 def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Store,
            nodes: dict[str, int], results_bad: dict[int, int], progress: Progress,
            on_video_done: Callable[[VideoState], None], between: Callable[[], None],
-           first: list[float], layout: KeypointLayout) -> list[float]:
+           first: list[float], layout: KeypointLayout,
+           stage: RefineStage | None = None) -> list[float]:
     """Hand every pending chunk to the actor pool and write each result as it arrives;
     return the driver's main-thread CPU seconds spent on each result (``first`` gets the
-    time the first result came)."""
+    time the first result came). With a refine ``stage``, its chunks (planned as videos'
+    first passes complete) go through the same pool."""
     import ray
 
     # Each call carries its video's index by value (a few kilobytes; Ray stores a large one
     # per call): an object shared by all of a video's chunks would also be held by any node
     # that fetched it, and once such a node is lost, the next actor to fetch it waits for
     # Ray's pull from the dead node to time out (10 s in the tests).
-    indexes = {st.video_id: st.index for st in states if st.remaining}
+    indexes = {st.video_id: st.index for st in states
+               if st.remaining or stage is not None and st.index is not None}
     sink = ChunkSink(str(store.out), store.params_key, ray.get_runtime_context().get_node_id())
     for task in pending:
         pool.submit(lambda a, t: a.process.remote(t, indexes[t.video], sink), task)
+    if stage is not None:
+        stage.submit = lambda task: pool.submit(
+            lambda a, t: a.refine.remote(t, indexes[t.video], sink), task)
+        stage.collect()
     spent = []
     n_done = sum(1 for s in states if s.index is None or s.remaining == 0)
     n_failed = sum(1 for s in states if s.index is None)
-    while pool.has_next():
+    while pool.has_next() or stage is not None and stage.busy():
+        if not pool.has_next():         # only plans in flight: wait for one
+            stage.collect(block=True)
+            continue
         cpu = time.thread_time()
         try:
             res: ChunkResult | ChunkFailure = pool.get_next_unordered()
@@ -313,6 +352,11 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
                 f"a pose actor could not write its chunk ({exc.strerror or exc}); finished "
                 "chunks are saved: fix that (space, permissions) and rerun the same command "
                 "to resume") from None
+        if isinstance(res.task, RefineTask):
+            stage.chunk_done(res, write=isinstance(res, RefineResult) and res.tables is not None)
+            between()
+            spent.append(time.thread_time() - cpu)
+            continue
         if isinstance(res, ChunkFailure):
             t = res.task
             res = ChunkResult(t, failed_chunk_tables(states[t.video].index, t, res.reason,

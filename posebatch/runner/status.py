@@ -60,7 +60,7 @@ def job_status(out: Path) -> JobStatus:
             state = "failed"
         elif v["store"] and store.video_stats(v["video_id"], video_stamp(
                 v["video_id"], v["name"], Path(v["store"]).parts[1], m.get("params_key", ""),
-                m.get("track_key", ""))) is not None:
+                m.get("track_key", ""), m.get("refine_key"))) is not None:
             state = "done"
         elif not finished:
             state = "pending"

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from ..config import TrackConfig
 from ..errors import InputShapeError
-from ..layout import KeypointLayout
+from ..layout import KeypointLayout, flip_index
 from ..write import TRACK_SUMMARY, TRACKED_KEYPOINTS, TRACKED_PEOPLE, part_array
 from . import VideoTracks, track_video
 
@@ -55,11 +55,18 @@ def detections(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
 
 
 def track_tables(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
-                 layout: KeypointLayout, config: TrackConfig) -> dict[str, pa.Table]:
+                 layout: KeypointLayout, config: TrackConfig,
+                 refined: np.ndarray | None = None) -> dict[str, pa.Table]:
     """The video's ``keypoints``, ``people`` and ``tracks`` tables (schemas TRACKED_KEYPOINTS,
     TRACKED_PEOPLE, TRACK_SUMMARY) from its concatenated chunk tables. With tracking off,
-    the same tables with every track null and no tracks."""
+    the same tables with every track null and no tracks. ``refined`` (D, P) bool, in the
+    order of the ``people`` rows: parts whose values are the second look's (the keypoints
+    table's ``refined``; None: none)."""
     times, frame, kp, repeat = detections(keypoints, people, frames, layout)
+    if refined is None:
+        refined = np.zeros(kp.shape[:2], bool)
+    elif refined.shape != kp.shape[:2]:
+        raise InputShapeError(f"refined: expected shape {kp.shape[:2]}, got {refined.shape}")
     if config.enabled:
         vt = track_video(times, frame, kp, layout, config, repeat)
     else:
@@ -67,7 +74,7 @@ def track_tables(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
     track = pa.array(vt.track, pa.int32(), mask=vt.track < 0)
     tracked_people = people.add_column(3, TRACKED_PEOPLE.field("track"), track)
     return {"keypoints": _keypoint_rows(vt, frame, _np(people, "person", np.int16), times,
-                                        layout),
+                                        layout, refined),
             "people": tracked_people.cast(TRACKED_PEOPLE),
             "tracks": _summary(vt, frame, times, _np(people, "score"),
                                _np(people, "y_max") - _np(people, "y_min"))}
@@ -81,10 +88,12 @@ def _untracked(kp: np.ndarray) -> VideoTracks:
 
 
 def _keypoint_rows(vt: VideoTracks, frame: np.ndarray, person: np.ndarray, times: np.ndarray,
-                   layout: KeypointLayout) -> pa.Table:
+                   layout: KeypointLayout, refined: np.ndarray) -> pa.Table:
     """Detected parts (left/right corrected, raw values kept) and filled parts, ordered by
-    frame, then detections (by person) before filled rows (by track), then part."""
+    frame, then detections (by person) before filled rows (by track), then part. A
+    detection's ``refined`` flags follow its values when a swap moved them."""
     P = layout.n_parts
+    refined = np.where(vt.swapped, refined[:, flip_index(layout)], refined)
     smooth_of_det = np.full((len(frame), P, 2), np.nan, np.float32)
     has = vt.sample_det >= 0
     smooth_of_det[vt.sample_det[has]] = vt.smooth[has]
@@ -105,6 +114,7 @@ def _keypoint_rows(vt: VideoTracks, frame: np.ndarray, person: np.ndarray, times
         "y_smooth": np.concatenate([smooth_of_det[d, p, 1], vt.smooth[s, q, 1]]),
         "filled": np.concatenate([np.zeros(n_det, bool), np.ones(n_fill, bool)]),
         "swapped": np.concatenate([vt.swapped[d, p], np.zeros(n_fill, bool)]),
+        "refined": np.concatenate([refined[d, p], np.zeros(n_fill, bool)]),
     }
     kind = cols["filled"].astype(np.int8)
     who = np.where(cols["filled"], cols["track"], cols["person"])
@@ -123,6 +133,7 @@ def _keypoint_rows(vt: VideoTracks, frame: np.ndarray, person: np.ndarray, times
         arrays[k] = pa.array(cols[k].astype(np.float32), pa.float32(), from_pandas=True)
     arrays["filled"] = pa.array(cols["filled"], pa.bool_())
     arrays["swapped"] = pa.array(cols["swapped"], pa.bool_())
+    arrays["refined"] = pa.array(cols["refined"], pa.bool_())
     return pa.table(arrays, schema=TRACKED_KEYPOINTS)
 
 
