@@ -2,33 +2,25 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-GOLDEN = SHARED / "data" / "golden"
-IMAGES = SHARED / "data" / "images"
+from .helpers import need_shared, posebatch
+
+# The quick lane (`./dev test --quick`, `pytest -m "not slow"`): everything but the end-to-end
+# runs. A test is slow when it lives in one of these modules (each runs `posebatch` jobs,
+# streams or browsers as a user would) or needs a fixture that runs a job.
+_SLOW_MODULES = {"test_run", "test_track_job", "test_live", "test_live_source", "test_render",
+                 "test_demo_parity", "test_gait_validation", "test_notebooks", "test_report"}
+_SLOW_FIXTURES = {"full_run", "demo_runs", "walk_dir", "bad_dir", "scores"}
 
 
-def need_shared(*parts: str) -> Path:
-    """Path under ../shared, or skip the test saying what is missing."""
-    p = SHARED.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"reference data {p} is absent (../shared is only present in the "
-                    "development workspace, not in a user's clone)")
-    return p
-
-
-def posebatch(*args, env=None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "posebatch", *map(str, args)],
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})}, **kw)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if (module in _SLOW_MODULES or ".reliability." in item.module.__name__
+                or _SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -60,26 +52,6 @@ def default_estimator():
 @pytest.fixture(scope="session")
 def reference_humans():
     return json.loads(need_shared("data", "golden", "reference_humans.json").read_text())
-
-
-def reference_cells(humans: list[dict], map_w: int = 216, map_h: int = 184) -> list[dict]:
-    """Reference people as {part_id: (col, row, score)} in heatmap cells, plus 'score'."""
-    out = []
-    for h in humans:
-        parts = {int(k): (round(p["x"] * map_w), round(p["y"] * map_h), p["score"])
-                 for k, p in h["parts"].items()}
-        out.append({"parts": parts, "score": h["score"]})
-    return out
-
-
-def people_cells(kp: np.ndarray, scores: np.ndarray) -> list[dict]:
-    """Parser output (n, 18, 3) in cells as the same dicts as reference_cells."""
-    out = []
-    for k, s in zip(kp, scores):
-        parts = {i: (int(k[i, 0]), int(k[i, 1]), float(k[i, 2]))
-                 for i in range(k.shape[0]) if k[i, 2] > 0}
-        out.append({"parts": parts, "score": float(s)})
-    return out
 
 
 @pytest.fixture(scope="session")

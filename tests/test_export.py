@@ -11,8 +11,8 @@ import pytest
 
 from posebatch.analyse import frame_keypoints
 from posebatch.tables import read
+from .helpers import posebatch
 
-from .conftest import posebatch
 
 POSE2SIM = "pose2sim==0.10.49"
 

@@ -6,8 +6,8 @@ import pytest
 
 from posebatch import fetch, models
 from posebatch.errors import GraphError, IntegrityError, ModelNotCachedError, ModelNotFoundError
+from .helpers import need_shared
 
-from .conftest import need_shared
 
 
 @pytest.fixture

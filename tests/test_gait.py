@@ -8,6 +8,7 @@ import pytest
 
 from posebatch import gait, tables
 from posebatch.config import GaitConfig, TrackConfig
+from posebatch.errors import ConfigError
 from posebatch.layout import COCO18
 from posebatch.track.tables import track_tables
 from posebatch.write import frame_tables
@@ -69,5 +70,5 @@ def test_standing_still_gets_a_reason_not_numbers():
 
 
 def test_gait_settings_are_checked():
-    with pytest.raises(ValueError, match="height_m is a person's height in metres"):
+    with pytest.raises(ConfigError, match="height_m is a person's height in metres"):
         GaitConfig(height_m=175)

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from .conftest import REPO, need_shared
+from .helpers import REPO, need_shared
 
 sys.path.insert(0, str(REPO))
 from benchmarks import gait_validation as gv  # noqa: E402

@@ -1,24 +1,5 @@
 """Notebooks are documentation that must run: each is executed top to bottom."""
-from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-
-
-def execute(name: str, path: Path) -> list[dict]:
-    """Run the notebook; return its outputs, none of which may be an error."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    return outputs
-
-
-def images(outputs: list[dict]) -> list[dict]:
-    return [o for o in outputs if "image/png" in o.get("data", {})]
+from .helpers import execute_notebook as execute, notebook_images as images
 
 
 def test_images_notebook_runs(tmp_path):

@@ -11,28 +11,13 @@ from posebatch.config import ParserConfig
 from posebatch.errors import InputShapeError
 from posebatch.parse import parse_people
 
-from .conftest import need_shared, people_cells, reference_cells
+from .helpers import assert_same_people, need_shared, people_cells, reference_cells
+
 
 
 def _golden_maps(name):
     z = np.load(need_shared("data", "golden", f"{name}.upsampled.npz"))
     return np.ascontiguousarray(z["peaks"]), z["heatmap"], z["paf"]
-
-
-def assert_same_people(ours: list[dict], ref: list[dict], score_tol: float = 1e-5):
-    """Same count; each reference person has one partner with the same parts in the same
-    cells and scores within ``score_tol``."""
-    assert len(ours) == len(ref)
-    unused = list(range(len(ours)))
-    for r in ref:
-        match = [j for j in unused if ours[j]["parts"].keys() == r["parts"].keys() and all(
-            ours[j]["parts"][k][:2] == r["parts"][k][:2] for k in r["parts"])]
-        assert match, f"no person matches reference {r}"
-        o = ours[match[0]]
-        unused.remove(match[0])
-        assert abs(o["score"] - r["score"]) <= score_tol
-        for k, (_, _, s) in r["parts"].items():
-            assert abs(o["parts"][k][2] - s) <= score_tol
 
 
 @pytest.mark.parametrize("name", ["ski", "p3"])

@@ -4,8 +4,8 @@ import pytest
 from scipy.stats import norm
 
 from posebatch.postprocess import gaussian_taps, local_maxima, postprocess, smooth, upsample
+from .helpers import need_shared
 
-from .conftest import need_shared
 
 
 @pytest.mark.parametrize("name", ["ski", "p3"])

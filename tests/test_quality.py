@@ -13,8 +13,8 @@ from posebatch.estimator import Estimator, person_scores, result_from_network_ou
 from posebatch.layout import COCO18, flip_index
 from posebatch.postprocess import find_peaks_refined, smooth, subpixel_offsets
 from posebatch.quality import PRESETS, Quality, resolve
+from .helpers import need_shared
 
-from .conftest import need_shared
 
 
 def test_reference_preset_is_tf_pose_estimation_and_options_override_presets():

@@ -15,7 +15,8 @@ from posebatch.quality import resolve_refine
 from posebatch.refine import (Crop, RefineConfig, crop_for_box, cut, match, merge, person_box,
                               refine_result, to_frame)
 
-from .conftest import need_shared, posebatch
+from .helpers import need_shared, posebatch
+
 
 NET = (432, 368)
 
@@ -197,6 +198,7 @@ def _refine_files(out):
     return sorted((out / ".chunks").glob("*/*/refine-*/*.parquet"))
 
 
+@pytest.mark.slow   # a posebatch job through Ray
 def test_job_writes_refined_rows_from_its_own_cache(refine_job):
     from posebatch import tables
 
@@ -215,12 +217,13 @@ def test_job_writes_refined_rows_from_its_own_cache(refine_job):
         f"{s:08d}-{s + 8:08d}.{t}.parquet" for s in (0, 8, 16) for t in ("keypoints", "people")]
 
 
+@pytest.mark.slow   # a posebatch job through Ray
 def test_job_resumes_the_second_look_from_its_cache(refine_job, tmp_path):
     """A refine chunk lost (and the video's tables): the rerun does only that chunk, no
     first-pass inference, and ends with the same tables."""
     import shutil
 
-    from .test_run import same_tables
+    from .helpers import same_tables
 
     clip, out = refine_job
     again = tmp_path / "again"

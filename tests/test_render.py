@@ -8,9 +8,8 @@ import numpy as np
 
 from posebatch.decode import decode_sequential
 from posebatch.render import track_color
+from .helpers import posebatch, read
 
-from .conftest import posebatch
-from .test_run import read
 
 
 def decoded(path) -> tuple[list[np.ndarray], np.ndarray]:

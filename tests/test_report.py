@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from .helpers import posebatch
 
-from .conftest import posebatch
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Chromium's own services (updates, sign-in, time), contacted by the browser whatever the page
@@ -64,7 +64,17 @@ def test_report_page_in_a_headless_browser(full_run, walk_dir, tmp_path):
     img = cv2.imread(str(shot))
     assert img.shape[:2] == (2000, 1280) and img.std() > 30
     assert (np.abs(np.diff(img.astype(int), axis=1)).sum(2) > 60).mean() > 0.01
-    # offline: nothing the page asked for went to the network
+    # offline by construction: the page forbids every fetch but inline pictures and styles
+    # (its Content-Security-Policy), and names nothing outside itself (links to the renders
+    # beside it are relative): checked on the file, not through the browser, whose own
+    # requests the policy would already block
+    text = page.read_text()
+    csp = re.findall(r"http-equiv='Content-Security-Policy' content=\"([^\"]+)\"", text)
+    assert csp == ["default-src 'none'; img-src data:; style-src 'unsafe-inline'"]
+    refs = re.findall(r"""(?:src|href|url)\s*[=(]\s*['"]?([^'")\s>]+)""", text)
+    assert refs and not [u for u in refs if re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", u, re.I)
+                         or (":" in u.split("/")[0] and not u.startswith("data:"))]
+    # and through the browser: nothing the page asked for went to the network
     urls = set(re.findall(r'"url":"([^"]+)"', netlog.read_text()))
     page_requests = [u for u in urls if re.match(r"^(https?|wss?|ftp)://", u)
                      and not _BROWSER_HOSTS.match(u)]

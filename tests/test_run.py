@@ -6,9 +6,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,92 +20,8 @@ from posebatch.decode import decode_sequential
 from posebatch.gait import schema as gait_schema
 
 from .clips import cut, set_display_rotation, write_clip
-from .conftest import posebatch
-
-TABLES = ("keypoints", "people", "frames", "tracks", "videos")
-
-
-def start(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "posebatch", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-
-
-DATASETS = ("keypoints", "people", "frames", "tracks")
-
-
-def table_path(out: Path, table: str) -> Path:
-    """Where a user reads a table: a dataset folder (one file per video) or the index."""
-    return Path(out) / ("videos.parquet" if table == "videos" else table)
-
-
-def read(out: Path, table: str) -> pd.DataFrame:
-    return pd.read_parquet(table_path(out, table))
-
-
-def table_files(out: Path, table: str) -> list[Path]:
-    path = table_path(out, table)
-    return sorted(path.iterdir()) if path.is_dir() else [path]
-
-
-def same_tables(a: Path, b: Path, run_options: tuple[str, ...] = ()) -> None:
-    """Every table equal; of the videos table all but ``seconds`` (actor time differs per run);
-    the metadata of every file equal but for the output folder and ``run_options`` (how the
-    job ran)."""
-    for t in TABLES:
-        x, y = read(a, t), read(b, t)
-        if t == "videos":
-            x, y = x.drop(columns="seconds"), y.drop(columns="seconds")
-        pd.testing.assert_frame_equal(x, y, check_exact=True)
-        fa, fb = table_files(a, t), table_files(b, t)
-        assert [f.name for f in fa] == [f.name for f in fb]
-        for pa_, pb_ in zip(fa, fb):
-            assert job_metadata(pa_, run_options) == job_metadata(pb_, run_options), pa_.name
-
-
-def job_metadata(path: Path, run_options: tuple[str, ...] = ()) -> dict:
-    """The Parquet file's job metadata without the output folder (the only thing that may
-    differ between two runs of the same job in different folders). A dataset file's metadata
-    names only what its content depends on: it has neither."""
-    import json
-
-    meta = dict(pq.read_schema(path).metadata)
-    params = json.loads(meta.pop(b"posebatch.params"))
-    if b"posebatch.video" in meta:  # a frames file's stamp and counts, but actor time
-        stamp = json.loads(meta[b"posebatch.video"])
-        stamp["stats"].pop("seconds")
-        meta[b"posebatch.video"] = stamp
-    if "params" in params:          # the videos index: the whole job
-        for key in ("out",) + run_options:
-            params["params"].pop(key)
-    else:
-        assert not {"out", "chunk", "actors"} & set(params), params
-    return {**meta, "params": params}
-
-
-def kill_job(proc: subprocess.Popen) -> None:
-    """SIGKILL the job's process group and wait until every process it started is gone (an
-    actor outside the group ends when its raylet does: it may still finish writing a chunk,
-    atomically, in that moment)."""
-    import psutil
-
-    try:
-        family = psutil.Process(proc.pid).children(recursive=True)
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (psutil.NoSuchProcess, ProcessLookupError):     # it had ended
-        proc.wait()
-        return
-    proc.wait()
-    _, alive = psutil.wait_procs(family, timeout=60)
-    assert not alive, alive
-
-
-def wait_for_chunk(out: Path, proc: subprocess.Popen, timeout: float = 240) -> None:
-    t = time.time()
-    while not list((out / ".chunks").rglob("*.frames.parquet")):
-        assert proc.poll() is None, proc.communicate()
-        assert time.time() - t < timeout, "no chunk finished in time"
-        time.sleep(0.2)
+from .helpers import (DATASETS, TABLES, kill_job, posebatch, read, same_tables, start,
+                      table_files, wait_for_chunk)
 
 
 def test_tables_account_for_every_frame_with_distinct_names(full_run, walk_dir):

@@ -16,8 +16,8 @@ from posebatch.errors import ConfigError, GraphError, RuntimeUnavailableError
 from posebatch.images import read_image
 from posebatch.quality import resolve
 
-from .conftest import need_shared, posebatch, reference_cells
-from .test_estimator import NAMES, match_within_one_cell
+from .helpers import GOLDEN_NAMES as NAMES
+from .helpers import match_within_one_cell, need_shared, posebatch, reference_cells
 
 pytest.importorskip("openvino")
 
@@ -214,6 +214,7 @@ def test_cli_without_the_openvino_package(tmp_path):
     assert "p1.jpg" in r.stdout
 
 
+@pytest.mark.slow   # a posebatch job through Ray
 def test_openvino_job_records_its_runtime_and_finds_tensorflows_people(demo_clip, estimator,
                                                                         tmp_path):
     """`posebatch run --runtime openvino` through the Ray actors: the manifest records the
@@ -225,7 +226,7 @@ def test_openvino_job_records_its_runtime_and_finds_tensorflows_people(demo_clip
     from posebatch.job import params_key
     from posebatch.write import CHUNK_SCHEMA_VERSION
 
-    from .test_run import read
+    from .helpers import read
 
     out = tmp_path / "ov"
     r = posebatch("run", demo_clip, "--out", out, "--chunk", 6, "--quality", "reference",

@@ -28,8 +28,8 @@ from posebatch.track.tables import track_tables
 from posebatch.write import (SCHEMA_VERSION, TABLES, VIDEOS, frame_tables, table_from_frame,
                              write_parquet)
 
-from .conftest import REPO, posebatch
 from .walkers import walk
+from .helpers import REPO, posebatch
 
 # What each video of a synthetic job holds: a walker, someone standing, a walker whose
 # bout has no complete stride, frames without anybody, no frames at all.

@@ -15,9 +15,9 @@ import pytest
 
 from posebatch import tables
 from posebatch.errors import ConfigError
+from .helpers import (DATASETS, need_shared, posebatch, read, same_tables, table_files,
+                      table_path)
 
-from .conftest import need_shared, posebatch
-from .test_run import DATASETS, read, same_tables, table_files, table_path
 
 LONG = 2.0   # seconds: a "long" track, as opposed to fragments of a person's acrobatics
 
@@ -196,7 +196,7 @@ def test_gait_of_the_demo_walker(demo_runs):
 
 
 def test_gait_notebook_runs_on_the_demo_job(demo_runs, tmp_path, monkeypatch):
-    from .test_notebooks import execute, images
+    from .helpers import execute_notebook as execute, notebook_images as images
 
     monkeypatch.setenv("POSEBATCH_JOB", str(demo_runs[16]))
     outputs = execute("30_gait.ipynb", tmp_path)

@@ -12,8 +12,7 @@ import pytest
 from posebatch.decode import RangeDecoder, decode_sequential, index_video
 
 from ..clips import write_clip
-from ..conftest import posebatch
-from ..test_run import read
+from ..helpers import posebatch, read
 
 
 def damage(src: Path, dst: Path, seed: int, n: int = 20) -> Path:

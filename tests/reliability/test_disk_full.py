@@ -10,9 +10,8 @@ import subprocess
 
 import pyarrow.parquet as pq
 import pytest
+from ..helpers import posebatch, same_tables
 
-from ..conftest import posebatch
-from ..test_run import same_tables
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="mounting a small tmpfs for the output needs root")

@@ -14,8 +14,7 @@ import pytest
 from posebatch.job import discover
 
 from ..clips import write_clip
-from ..conftest import posebatch
-from ..test_run import read
+from ..helpers import posebatch, read
 
 
 def _box(data: bytearray, kind: bytes) -> int:

@@ -12,9 +12,8 @@ import pytest
 from posebatch.errors import ConfigError
 from posebatch.job import make_spec
 from posebatch.runner.status import job_status
+from ..helpers import kill_job, posebatch, read, same_tables, start, wait_for_chunk
 
-from ..conftest import posebatch
-from ..test_run import kill_job, read, same_tables, start, wait_for_chunk
 
 
 def test_a_second_job_on_the_same_folder_is_refused_and_a_dead_ones_lock_taken_over(

@@ -12,8 +12,7 @@ import psutil
 import pytest
 
 from ..clips import write_clip
-from ..conftest import posebatch
-from ..test_run import kill_job, same_tables, start
+from ..helpers import kill_job, posebatch, same_tables, start
 
 
 @pytest.fixture(scope="module")

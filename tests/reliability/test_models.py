@@ -11,8 +11,8 @@ import pytest
 from posebatch import fetch, models
 from posebatch.errors import GraphError
 from posebatch.infer import GraphRunner
+from ..helpers import posebatch
 
-from ..conftest import posebatch
 
 OUT = "Openpose/concat_stage7"
 

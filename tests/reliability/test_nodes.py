@@ -22,7 +22,7 @@ import pytest
 from posebatch.store import Store
 
 from ..loopback import LoopbackCluster, Node
-from ..test_run import kill_job, same_tables
+from ..helpers import kill_job, same_tables
 
 RUN = ("address", "actors", "threads")       # how the job ran: not in the tables
 

@@ -12,8 +12,8 @@ import pytest
 
 from posebatch.runner.chunk import ChunkTask
 from posebatch.runner.cluster import ChunkFailure, ChunkPool
+from ..helpers import kill_job, same_tables, start
 
-from ..test_run import kill_job, same_tables, start
 
 
 @pytest.fixture()
