@@ -123,7 +123,24 @@ def open_runner(path: Path, input: str, output: str, n_channels: int,
                        bf16=Precision(precision) is Precision.BF16)
 
 
-class GraphRunner:
+class _Runner:
+    """What both runtimes' runners share: the output's channel check and closing as a
+    context manager (``path``, ``n_channels`` and ``close`` are the subclass's)."""
+
+    def _checked(self, out: np.ndarray) -> np.ndarray:
+        if out.shape[-1] != self.n_channels:
+            raise GraphError(f"{self.path} returned {out.shape[-1]} channels, expected "
+                             f"{self.n_channels} for its keypoint layout")
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class GraphRunner(_Runner):
     """Holds one loaded graph; ``run`` maps (N, H, W, 3) float32 BGR to (N, H/8, W/8, C)."""
 
     engine = Runtime.TENSORFLOW
@@ -151,22 +168,13 @@ class GraphRunner:
     def run(self, batch: np.ndarray) -> np.ndarray:
         check_batch(batch)
         out = self._session.run(self._output, {self._input: batch.astype(np.float32, copy=False)})
-        if out.shape[-1] != self.n_channels:
-            raise GraphError(f"{self.path} returned {out.shape[-1]} channels, expected "
-                             f"{self.n_channels} for its keypoint layout")
-        return out
+        return self._checked(out)
 
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-
-
-class OpenVinoRunner:
+class OpenVinoRunner(_Runner):
     """The same graph run by OpenVINO's CPU plugin; ``run`` as :meth:`GraphRunner.run`.
 
     fp32 asks for f32 inference explicitly (OpenVINO would otherwise pick bf16 by itself on a
@@ -227,16 +235,7 @@ class OpenVinoRunner:
         req = self._request(x.shape)
         req.infer({0: x})
         out = req.get_output_tensor(self._out).data.copy()
-        if out.shape[-1] != self.n_channels:
-            raise GraphError(f"{self.path} returned {out.shape[-1]} channels, expected "
-                             f"{self.n_channels} for its keypoint layout")
-        return out
+        return self._checked(out)
 
     def close(self) -> None:
         self._compiled.clear()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

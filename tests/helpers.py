@@ -210,3 +210,22 @@ def execute_notebook(name: str, path: Path) -> list[dict]:
 
 def notebook_images(outputs: list[dict]) -> list[dict]:
     return [o for o in outputs if "image/png" in o.get("data", {})]
+
+
+def busy_pose_actor(processes, alive=lambda: True, timeout: float = 240):
+    """A pose actor while it runs a chunk (Ray titles the process after the method it runs),
+    among ``processes()`` (psutil processes, looked at again every 50 ms); ``alive()`` must
+    hold meanwhile (assert it)."""
+    import psutil
+
+    t = time.monotonic()
+    while time.monotonic() - t < timeout:
+        alive()
+        for p in processes():
+            try:
+                if "PoseWorker.process" in " ".join(p.cmdline()):
+                    return p
+            except psutil.Error:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("no pose actor was seen running a chunk")

@@ -22,7 +22,7 @@ import pytest
 from posebatch.store import Store
 
 from ..loopback import LoopbackCluster, Node
-from ..helpers import kill_job, same_tables
+from ..helpers import busy_pose_actor, kill_job, same_tables
 
 RUN = ("address", "actors", "threads")       # how the job ran: not in the tables
 
@@ -58,20 +58,12 @@ def chunks_done(out: Path) -> list[Path]:
     return list((out / ".chunks").rglob("*.frames.parquet"))
 
 
-def busy_actor(node: Node, proc: subprocess.Popen, timeout: float = 240) -> psutil.Process:
-    """The node's pose actor while it runs a chunk (Ray titles the process after the method
-    it runs)."""
-    t = time.monotonic()
-    while time.monotonic() - t < timeout:
+def busy_actor(node: Node, proc: subprocess.Popen) -> psutil.Process:
+    """The node's pose actor while it runs a chunk (the job still running)."""
+    def running() -> None:
         assert proc.poll() is None, proc.communicate()
-        for p in node.processes():
-            try:
-                if "PoseWorker.process" in " ".join(p.cmdline()):
-                    return p
-            except psutil.Error:
-                pass
-        time.sleep(0.05)
-    raise AssertionError("no pose actor of the node was seen running a chunk")
+
+    return busy_pose_actor(node.processes, running)
 
 
 def manifest(out: Path) -> dict:

@@ -12,7 +12,7 @@ import pytest
 
 from posebatch.runner.chunk import ChunkTask
 from posebatch.runner.cluster import ChunkFailure, ChunkPool
-from ..helpers import kill_job, same_tables, start
+from ..helpers import busy_pose_actor, kill_job, same_tables, start
 
 
 
@@ -135,27 +135,13 @@ def test_chunks_never_wait_for_a_replacement_that_cannot_start(local_ray, tmp_pa
     assert pool.events[0]["chunks_redone"] == [[0, 0, 4], [0, 4, 8]]
 
 
-def _busy_pose_worker(job: psutil.Process, timeout: float = 240) -> psutil.Process:
-    """A pose actor of this job while it runs a chunk (Ray titles the process after the
-    method it runs)."""
-    t = time.time()
-    while time.time() - t < timeout:
-        for p in job.children(recursive=True):
-            try:
-                if "PoseWorker.process" in " ".join(p.cmdline()):
-                    return p
-            except psutil.Error:
-                pass
-        time.sleep(0.05)
-    raise AssertionError("no pose actor was seen running a chunk")
-
-
 def test_job_completes_with_the_same_tables_after_an_actor_is_killed(full_run, walk_dir,
                                                                      tmp_path):
     out = tmp_path / "out"
     proc = start("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     try:
-        victim = _busy_pose_worker(psutil.Process(proc.pid))
+        job = psutil.Process(proc.pid)
+        victim = busy_pose_actor(lambda: job.children(recursive=True))
         victim.send_signal(signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=600)
     except BaseException:
