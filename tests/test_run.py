@@ -1,5 +1,6 @@
-"""`posebatch run` end to end, as a user runs it (a subprocess with a local Ray runtime, or an
-existing two-node cluster): tables, bad inputs, resume after SIGKILL, Ctrl-C, status."""
+"""`posebatch run` end to end, as a user runs it (a subprocess with a local Ray runtime; on an
+existing cluster: tests/reliability/test_nodes.py): tables, bad inputs, resume after SIGKILL,
+Ctrl-C, status."""
 from __future__ import annotations
 
 import os
@@ -254,37 +255,6 @@ def test_bad_inputs_are_reported_and_the_rest_completes(bad_dir, tmp_path):
     cfs = frames[frames.video_id == cf.video_id]
     assert len(cfs) == 12 and (cfs.status == "ok").sum() == cf.decoded_frames
     assert cfs[cfs.status != "ok"].error.notna().all()
-
-
-@pytest.fixture
-def two_node_cluster():
-    """A head node on loopback plus a second node joined to it (one CPU each), token
-    authentication on; afterwards only this cluster's own processes are stopped."""
-    from .loopback import LoopbackCluster
-
-    cluster = LoopbackCluster()
-    try:
-        cluster.head(cpus=1)
-        cluster.add(cpus=1)
-        yield cluster.address, cluster.env
-    finally:
-        cluster.close()
-
-
-def test_job_runs_across_two_nodes_of_an_existing_cluster(two_node_cluster, full_run, walk_dir,
-                                                         tmp_path):
-    import json
-
-    address, env = two_node_cluster
-    out = tmp_path / "out"
-    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--address", address,
-                  "--actors", 2, "--threads", 1, "--no-progress", env=env)
-    assert r.returncode == 0, r.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
-    nodes = {a["node"] for a in manifest["actors"]}
-    assert len(nodes) == 2, manifest["actors"]  # one actor on each node
-    assert sum(manifest["nodes"].values()) == 8 and set(manifest["nodes"]) == nodes
-    same_tables(full_run[0], out, run_options=("address", "actors", "threads"))
 
 
 def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():

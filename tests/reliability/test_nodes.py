@@ -1,4 +1,5 @@
-"""Nodes that leave or join a cluster while a job runs, on a Ray cluster on loopback that the
+"""A job spread over two nodes of a cluster, and nodes that leave or join a cluster while a
+job runs, on a Ray cluster on loopback that the
 test starts and stops itself (its own temp dir and ports; only its own processes are
 signalled): a node killed mid-job (its raylet and workers SIGKILLed, as a lost machine) has
 its chunks done by the other node at once; a node that joins gets actors and chunks; losing
@@ -113,6 +114,23 @@ def test_a_node_that_joins_gets_actors_and_chunks(cluster, demo_runs, tmp_path):
     assert sum(m["nodes"].values()) == 15, m["nodes"]
     print(f"chunks per node: {m['nodes']}")
     same_tables(demo_runs[16], out, run_options=RUN)
+
+
+def test_job_runs_across_two_nodes_of_an_existing_cluster(cluster, full_run, walk_dir,
+                                                         tmp_path):
+    """One actor on each node (token authentication on), each chunk's result taken once,
+    the tables an uninterrupted local run's (moved here from tests/test_run.py: the nodes
+    the next test needs, no cluster of its own to start)."""
+    cluster.workers(2)
+    out = tmp_path / "out"
+    proc = start_job(cluster, walk_dir, "--out", out, "--chunk", 4, "--actors", 2)
+    stdout, stderr = finish(proc)
+    assert proc.returncode == 0, stderr
+    m = manifest(out)
+    nodes = {a["node"] for a in m["actors"]}
+    assert len(nodes) == 2, m["actors"]          # one actor on each node
+    assert sum(m["nodes"].values()) == 8 and set(m["nodes"]) == nodes
+    same_tables(full_run[0], out, run_options=RUN)
 
 
 def test_a_lost_node_s_chunks_go_to_the_other_node_at_once(cluster, walk_dir, full_run,
