@@ -12,7 +12,7 @@ from .helpers import need_shared, posebatch
 # streams or browsers as a user would) or needs a fixture that runs a job.
 _SLOW_MODULES = {"test_run", "test_track_job", "test_live", "test_live_source", "test_render",
                  "test_demo_parity", "test_gait_validation", "test_notebooks", "test_report"}
-_SLOW_FIXTURES = {"full_run", "demo_runs", "walk_dir", "bad_dir", "scores"}
+_SLOW_FIXTURES = {"full_run", "demo_runs", "walk_dir", "bad_dir", "scores", "gait_set_run"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -113,3 +113,27 @@ def demo_runs(tmp_path_factory):
         assert r.returncode == 0, r.stderr
         outs[chunk] = out
     return outs
+
+
+GAIT_SET = ("demo_woman", "demo_woman_repeats", "biomech_normal")
+
+
+@pytest.fixture(scope="session")
+def gait_set_run(tmp_path_factory, demo_video):
+    """The labelled gait clips (benchmarks/gait_set: the demo walker, the same walker as 15
+    pictures a second in a 24 fps file, the barefoot walker of ../shared) in one `posebatch
+    run --gait` at the default settings, as benchmarks/gait_validation.py runs them: (clips,
+    output folder; each video named ``inputs/<clip><suffix>``). The gait validation scores
+    it; the walker's tracking test reads the barefoot walker from it (one job, not two)."""
+    need_shared("data", "videos", "biomech_gait_normal_01.mp4")
+    import sys
+
+    from .helpers import REPO
+
+    sys.path.insert(0, str(REPO))
+    from benchmarks import gait_validation as gv
+
+    work = tmp_path_factory.mktemp("gait_validation")
+    clips = [gv.load_clip(n, work / "clips") for n in GAIT_SET]
+    gv.run_job(clips, work / "out", [])
+    return clips, work / "out"

@@ -15,7 +15,7 @@ import pytest
 
 from posebatch import tables
 from posebatch.errors import ConfigError
-from .helpers import (DATASETS, need_shared, posebatch, read, same_tables, table_files,
+from .helpers import (DATASETS, posebatch, read, same_tables, table_files,
                       table_path)
 
 
@@ -52,16 +52,17 @@ def test_demo_two_people_two_long_tracks_without_a_switch(demo_runs):
     assert videos.tracks.tolist() == [len(tracks)]
 
 
-def test_gait_walker_is_one_track_and_his_reflection_another(tmp_path):
+def test_gait_walker_is_one_track_and_his_reflection_another(gait_set_run):
     """biomech_gait_normal_01: every detection of the walker is in one track, and nothing
     else is; his reflection in the glass cabinet (small, in the cabinet's upper left region)
     is a track of its own; his gait is found at the default quality (README "How the presets
-    were chosen": settings that lost it were not made presets)."""
-    clip = need_shared("data", "videos", "biomech_gait_normal_01.mp4")
-    out = tmp_path / "gait"
-    r = posebatch("run", clip, "--out", out, "--chunk", 32, "--gait", "--no-progress")
-    assert r.returncode == 0, r.stderr
+    were chosen": settings that lost it were not made presets). Its job: the gait set's
+    (`--gait`, default settings; tests/conftest.py), where it is one of three videos."""
+    _, out = gait_set_run
+    video = "inputs/biomech_normal.mp4"
     people = read(out, "people")
+    people = people[people.video.astype(str) == video]
+    assert len(people) and (read(out, "videos").video.astype(str) == video).sum() == 1
     height = people.y_max - people.y_min
     in_cabinet = (people.x_max < 470) & (people.y_max < 240) & (height < 160)
     walker, reflection = people[~in_cabinet], people[in_cabinet]
@@ -72,13 +73,14 @@ def test_gait_walker_is_one_track_and_his_reflection_another(tmp_path):
     assert reflection.track.nunique() == 1 and track not in set(reflection.track.dropna())
     assert reflection.track.notna().sum() >= 0.9 * len(reflection)
     # --gait: his gait (he walks side-on, left to right, about two strides in view)
-    summary = pd.read_parquet(out / "gait" / "summary.parquet").set_index("track")
+    summary = pd.read_parquet(out / "gait" / "summary.parquet")
+    summary = summary[summary.video.astype(str) == video].set_index("track")
     him = summary.loc[track]
     assert pd.isna(him.reason) and him.strides >= 2 and him.alternation == 1.0
     assert 95 <= him.cadence_steps_per_min <= 120 and 55 <= him.stance_pct <= 70
-    assert (out / "gait" / f"{clip.name}.track{int(track)}.png").exists()
+    assert (out / "gait" / f"inputs_biomech_normal.mp4.track{int(track)}.png").exists()
     # the time series of his track: every frame of his span, smoothed, with a time index
-    wide = tables.wide(read(out, "keypoints")).loc[(str(people.video.iloc[0]), track)]
+    wide = tables.wide(read(out, "keypoints")).loc[(video, track)]
     assert wide.index.is_monotonic_increasing and len(wide) >= len(walker)
     assert wide.right_knee_x.notna().mean() > 0.9
 
