@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from ..write import SOURCE, table_from_frame
+from ..storage.schemas import SOURCE, table_from_frame
 
 # Written into every gait file's metadata: ``posebatch.schema`` = "gait.TABLE/VERSION".
 # 2: every table has all its columns whatever the data (typed nulls where no number), names

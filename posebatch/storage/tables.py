@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .errors import ConfigError
-from .layout import COCO18, KeypointLayout
+from ..errors import ConfigError
+from ..engine.layout import COCO18, KeypointLayout
 from .store import video_file
-from .write import SCHEMA_VERSION
+from .schemas import SCHEMA_VERSION
 
 NAMES = ("keypoints", "people", "frames", "tracks", "videos")
 
