@@ -140,7 +140,8 @@ class ChunkPool:
     the ones queued behind it are redone uncharged, by the actors that work, at once. An
     actor whose chunk runs past ``timeout(task)`` seconds is presumed hung and stopped,
     which is handled the same way. A chunk charged twice comes back as a
-    :class:`ChunkFailure` instead of a result.
+    :class:`ChunkFailure` instead of a result; a charged chunk's next attempt runs alone on
+    an idle actor (see ``_fill``), so it is never charged for a chunk queued behind it.
 
     With ``ready`` (a call that answers once an actor is loaded: ``{"node", "pid"}``), a new
     actor gets chunks only when it has answered, so chunks never wait behind an actor that
