@@ -3,6 +3,7 @@ kills (or hangs) its worker twice is given up on with the reason; a real job sur
 SIGKILL of a pose actor in the middle of a chunk with the same tables."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -16,8 +17,9 @@ from ..helpers import busy_pose_actor, kill_job, same_tables, start
 
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def local_ray():
+    """One local Ray runtime for the module's pool tests (a start costs seconds)."""
     import ray
 
     ray.init(address="local", num_cpus=2, include_dashboard=False,
@@ -28,7 +30,20 @@ def local_ray():
         ray.shutdown()
 
 
-def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local_ray,
+@pytest.fixture()
+def pools(local_ray):
+    """The pools a test made: their actors are stopped after it (the next test has every
+    CPU of the module's runtime again)."""
+    made: list[ChunkPool] = []
+    yield made
+    for pool in made:
+        for actor in pool.actors + [a for a, _ in pool._starting.values()]:
+            if actor is not None:
+                with contextlib.suppress(Exception):
+                    local_ray.kill(actor, no_restart=True)
+
+
+def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local_ray, pools,
                                                                             tmp_path):
     ray = local_ray
     once = tmp_path / "crashed-once"
@@ -47,6 +62,7 @@ def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local
 
     pool = ChunkPool([Worker.remote(), Worker.remote()], replace=Worker.remote,
                      timeout=lambda task: 4.0)
+    pools.append(pool)
     tasks = [ChunkTask(0, "v", s, s + 4) for s in range(0, 24, 4)]
     for t in tasks:
         pool.submit(lambda a, t: a.process.remote(t), t)
@@ -94,7 +110,7 @@ def test_a_chunk_charged_before_runs_alone_on_its_worker():
     assert held()[0] == [24]
 
 
-def test_chunks_never_wait_for_a_replacement_that_cannot_start(local_ray, tmp_path):
+def test_chunks_never_wait_for_a_replacement_that_cannot_start(local_ray, pools, tmp_path):
     """The issue's stuck job: a worker dies and its successor can never be placed (here it
     asks for a resource no node has). The other worker does the dead one's chunks at once,
     not after the chunk time limit; the successor gets no chunk while it is not up.
@@ -120,6 +136,7 @@ def test_chunks_never_wait_for_a_replacement_that_cannot_start(local_ray, tmp_pa
     info = ray.get([w.ready.remote() for w in first])
     pool = ChunkPool(first, replace=Worker.options(resources={"gone": 1}).remote,
                      timeout=lambda task: 300.0, ready=lambda w: w.ready.remote(), info=info)
+    pools.append(pool)
     for s in range(0, 24, 4):
         pool.submit(lambda a, t: a.process.remote(t), ChunkTask(0, "v", s, s + 4))
     t = time.monotonic()
