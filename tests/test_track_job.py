@@ -141,10 +141,14 @@ def test_old_outputs_are_recognised_and_upgraded_without_inference(full_run, wal
     assert set(t.tracks.video) == {f"{walk_dir.name}/a/clip.mp4", f"{walk_dir.name}/b/clip.mp4"}
 
 
-def test_tracking_can_be_turned_off(walk_dir, tmp_path):
+def test_tracking_can_be_turned_off(full_run, walk_dir, tmp_path):
+    """--no-track over a tracked job's folder (tracking is not part of the chunks' key: the
+    detections are reused, the tables rewritten untracked)."""
     out = tmp_path / "off"
-    r = posebatch("run", walk_dir, "--out", out, "--chunk", 8, "--no-track", "--no-progress")
-    assert r.returncode == 0, r.stderr
+    shutil.copytree(full_run[0], out)
+    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-track", "--no-progress")
+    assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr
+    assert not read(out, "keypoints").filled.any()          # no gaps filled along tracks
     assert read(out, "tracks").empty and read(out, "keypoints").track.isna().all()
     assert read(out, "videos").tracks.tolist() == [0, 0]
 
