@@ -210,3 +210,13 @@ def execute_notebook(name: str, path: Path) -> list[dict]:
 
 def notebook_images(outputs: list[dict]) -> list[dict]:
     return [o for o in outputs if "image/png" in o.get("data", {})]
+
+
+def frame_keypoints(keypoints, frame: int, as_detected: bool = False):
+    """(people, 18, 3) detections of one frame of a keypoints table, through the package's
+    one rows -> arrays converter (posebatch.engine.poses.Poses)."""
+    from posebatch.engine.layout import COCO18
+    from posebatch.engine.poses import Poses
+
+    rows = keypoints[keypoints["frame"] == frame]
+    return Poses.from_rows(rows, COCO18, as_detected=as_detected).keypoints

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from posebatch.storage.analyse import frame_keypoints
+from .helpers import frame_keypoints
 from posebatch.storage.tables import read
 from .helpers import posebatch
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from posebatch.storage import tables
-from posebatch.storage.analyse import frame_keypoints
+from .helpers import frame_keypoints
 from posebatch.errors import ConfigError
 from posebatch.decode import decode_sequential
 from posebatch.gait import schema as gait_schema

@@ -221,7 +221,7 @@ def test_openvino_job_records_its_runtime_and_finds_tensorflows_people(demo_clip
     runtime (asked and resolved), the chunk key is TensorFlow's exactly where OpenVINO's
     outputs were measured equal to it, and every frame's people are those TensorFlow finds
     (the `estimator` fixture: the reference preset, TensorFlow)."""
-    from posebatch.storage.analyse import frame_keypoints
+    from .helpers import frame_keypoints
     from posebatch.decode import decode_sequential
     from posebatch.runner.spec import params_key
     from posebatch.storage.schemas import CHUNK_SCHEMA_VERSION

@@ -20,7 +20,7 @@ from posebatch.storage import tables
 from posebatch.engine.config import GaitConfig, TrackConfig
 from posebatch.errors import SchemaError
 from posebatch.export import export
-from posebatch.export.wide_csv import SCHEMA as CSV_SCHEMA
+from posebatch.export.wide_csv import schema as csv_schema
 from posebatch.gait import schema as gait_schema
 from posebatch.gait.outputs import write_gait
 from posebatch.engine.layout import COCO18
@@ -31,6 +31,8 @@ from posebatch.storage.schemas import (SCHEMA_VERSION, TABLES, VIDEOS, frame_tab
 
 from .walkers import walk
 from .helpers import REPO, posebatch
+
+CSV_SCHEMA = csv_schema(COCO18)
 
 # What each video of a synthetic job holds: a walker, someone standing, a walker whose
 # bout has no complete stride, frames without anybody, no frames at all.
@@ -76,6 +78,8 @@ def make_job(out, names) -> None:
                      "status": "ok", "frames": chunk["frames"].num_rows,
                      "width": 1920, "height": 1080, "tracks": tracked["tracks"].num_rows})
     store.write_videos(rows, {})
+    store.write_manifest({"schema": "posebatch.job/1", "state": "complete",
+                          "model": {"name": "mobilenet_thin", "layout": COCO18.name}})
 
 
 @pytest.fixture(scope="module")

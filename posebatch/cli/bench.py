@@ -47,7 +47,7 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
     bare network measured in the same run and the ratios printed."""
     import numpy as np
 
-    from ..runner.bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, REFERENCE_NET,
+    from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, REFERENCE_NET,
                                 REFINE_ACTOR_PERSON, REFINE_PERSON, RENDER, SEQUENTIAL, TRACK,
                                 VARIANT, StageTimes, bench_job)
     from ..runner.spec import JobSpec, refine_config

@@ -253,9 +253,10 @@ def _draw_frames(report, folder: Path, n: int) -> list[Path]:
     import cv2
 
     from .. import render
-    from ..render.video import people_of_frame
+    from ..engine.poses import Poses
+    from ..storage.store import read_manifest
     from ..decode import decode_sequential, index_video, upright
-    from ..engine.layout import COCO18
+    from ..engine.layout import job_layout
     from ..storage.tables import read
 
     ok = [v for v in report.videos if v["status"] == "ok" and v["frames"]]
@@ -263,14 +264,16 @@ def _draw_frames(report, folder: Path, n: int) -> list[Path]:
         return []
     video = ok[0]
     kp = read(report.out, "keypoints", video_id=video["video_id"])
+    layout = job_layout(read_manifest(report.out))
     picks = {int(i * video["frames"] / n) for i in range(n)}
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     turn = index_video(Path(video["path"])).turn
     for f in decode_sequential(Path(video["path"])):
         if f.index in picks:
-            people, tracks = people_of_frame(kp[kp.frame == f.index], False, COCO18)
-            drawn = render.draw_tracked(upright(f.image, turn), people, tracks, COCO18)
+            poses = Poses.from_rows(kp[kp.frame == f.index], layout, by="track", smoothed=True)
+            drawn = render.draw_tracked(upright(f.image, turn), poses.keypoints, poses.ids,
+                                        layout)
             p = folder / f"frame{f.index:04d}.png"
             cv2.imwrite(str(p), drawn)
             out.append(p)

@@ -56,7 +56,7 @@ def live(
     too): tables in OUT rewritten every few seconds, readable while the session runs."""
     from ..engine.config import RuntimeConfig, TrackConfig
     from ..errors import ConfigError
-    from ..engine.layout import COCO18
+    from ..engine.layout import get_layout
     from ..live.preview import WebPreview, WindowPreview, annotate
     from ..live.session import LiveOptions, Preview, run_live
     from ..models.manifest import get_model
@@ -83,13 +83,15 @@ def live(
             shown = WindowPreview(f"posebatch live: {source}")
         recent: collections.deque[float] = collections.deque(maxlen=30)
 
+        layout = get_layout(spec.layout)
+
         def on_frame(f, res, stats) -> bool:
             recent.append(time.monotonic())
             if shown is None:
                 return False
             fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
             lat = stats.latency_ms[-1] if stats.latency_ms else 0.0
-            img = annotate(f.image, None if res is None else res.keypoints, COCO18,
+            img = annotate(f.image, None if res is None else res.keypoints, layout,
                            [f"{fps:.1f} frames/s", f"latency {lat:.0f} ms",
                             f"skipped {stats.skipped} of {stats.received + 1}"])
             shown.show(img, stats.summary())

@@ -35,7 +35,7 @@ from .cluster import (ChunkFailure, ChunkPool, local_cpus, ray_runtime, resolve_
                       start_pool)
 from .finish import Finisher
 from .outcome import JobReport, Progress, VideoState, manifest_video, problem_row, video_row
-from .refine import RefineResult, RefineStage, RefineStore, RefineTask
+from .refine_job import RefineResult, RefineStage, RefineStore, RefineTask
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     params["config"] = dataclasses.asdict(config)
     params["refine_config"] = dataclasses.asdict(second)
     job_meta = {"params": params, "params_key": pkey, "track_key": tkey, "refine_key": rkey,
-                "model": {"name": model.name, "sha256": model_sha}, "versions": versions()}
+                "model": {"name": model.name, "sha256": model_sha, "layout": model.layout},
+                "versions": versions()}
     # A video's dataset files describe what their content depends on (they may come from an
     # earlier run of the job with other run options); the index carries the whole job.
     table_meta = {"params_key": pkey, "track_key": tkey, "config": params["config"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import SchemaError
-from ..engine.layout import KeypointLayout
 from .atomic import atomic_path
 
 # Versions written into every file's metadata (``posebatch.schema`` = "TABLE/VERSION").
@@ -64,8 +63,15 @@ IMAGES = pa.schema([
 ])
 
 
-def keypoint_columns(keypoints: np.ndarray, scores: np.ndarray, layout: KeypointLayout,
-                     ) -> dict[str, np.ndarray]:
+class PartNames(Protocol):
+    """What a table needs of a keypoint layout (posebatch.engine.layout): its part names in
+    channel order, the ``part`` column's dictionary."""
+
+    @property
+    def parts(self) -> tuple[str, ...]: ...
+
+
+def keypoint_columns(keypoints: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
     """Long-format columns (one row per found part) from (n, P, 3) keypoints and (n,) scores."""
     found = keypoints[..., 2] > 0
     person, part = np.nonzero(found)
@@ -79,7 +85,7 @@ def keypoint_columns(keypoints: np.ndarray, scores: np.ndarray, layout: Keypoint
     }
 
 
-def part_array(part_ids: np.ndarray, layout: KeypointLayout) -> pa.DictionaryArray:
+def part_array(part_ids: np.ndarray, layout: PartNames) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(part_ids, pa.int8()),
                                           pa.array(list(layout.parts), pa.string()))
 
@@ -327,7 +333,7 @@ def _table(arrays: dict[str, Any], schema: pa.Schema) -> pa.Table:
                      for f in schema}, schema=schema)
 
 
-def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Table]:
+def frame_tables(frames: list[dict], layout: PartNames) -> dict[str, pa.Table]:
     """A chunk's three tables from per-frame records ``{frame, pts, time, status, error,
     keypoints (n, P, 3) or None, scores (n,) or None}``. Pure: same records, same bytes."""
     kcols: dict[str, list] = {k: [] for k in ("frame", "time", "person", "part_id", "x", "y",
@@ -336,9 +342,9 @@ def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Tab
         CHUNK_PEOPLE.names[2:])}
     for r in frames:
         kp, sc = r.get("keypoints"), r.get("scores")
-        if kp is None or len(kp) == 0:
+        if kp is None or sc is None or len(kp) == 0:
             continue
-        c = keypoint_columns(kp, sc, layout)
+        c = keypoint_columns(kp, sc)
         n = len(c["x"])
         kcols["frame"].append(np.full(n, r["frame"], np.int32))
         kcols["time"].append(np.full(n, np.nan if r["time"] is None else r["time"]))
@@ -369,7 +375,7 @@ def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Tab
 
 
 # --- the second look at each person (--refine people) -------------------------------------
-# Stored per chunk beside the chunk's tables (posebatch.runner.refine): the people of the
+# Stored per chunk beside the chunk's tables (posebatch.runner.refine_job): the people of the
 # chunk's frames that a person of their crop matched, as they replace the first pass's.
 
 REFINED_KEYPOINTS = pa.schema([

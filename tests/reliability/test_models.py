@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from posebatch.engine.infer import probe_graph
 from posebatch.models import fetch, manifest as models
 from posebatch.errors import GraphError
 from posebatch.engine.infer import GraphRunner
@@ -41,7 +42,8 @@ def _pose_like(tf, image, channels=57):
 
 
 def _add(name: str, path: Path):
-    return fetch.add_model(name, path, "image:0", f"{OUT}:0", (432, 368), "coco18")
+    return fetch.add_model(name, path, "image:0", f"{OUT}:0", (432, 368), "coco18",
+                           probe_graph)
 
 
 @pytest.mark.parametrize("name, build, message", [
