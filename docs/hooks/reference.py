@@ -64,7 +64,11 @@ def tables_page() -> str:
         "(`video`, `part`, `status`, ...) are dictionary-encoded: categoricals in pandas. "
         "Each field's unit and meaning are also in the files "
         "(`pyarrow.parquet.read_schema(path).field(\"x\").metadata`) where the schema "
-        "declares them.\n\n",
+        "declares them. Each file's metadata also holds `posebatch.schema` (`TABLE/VERSION`; "
+        "`tables.load` refuses an older version until the job is rerun, which rewrites the "
+        "tables from the stored chunks without inference) and `posebatch.params` (in the "
+        "videos index: every option, the resolved pose settings, the model's name and sha256, "
+        "the library versions; in a video's files: what their content depends on).\n\n",
         "!!! note \"Axes\"\n    " + source("axes") + " Segment angles in the gait tables are "
         "the exception: anticlockwise from the image's horizontal with y up, as in "
         "biomechanics.\n\n",
