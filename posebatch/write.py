@@ -492,8 +492,8 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
 
 # table -> (where it is, what a row is, schema)
 TABLE_DOCS: dict[str, tuple[str, str, pa.Schema]] = {
-    "keypoints": ("OUT/keypoints/ (one file per video)", "one row per (video, frame, person, "
-                  "part found), plus one per part filled in across a short gap of a track",
+    "keypoints": ("OUT/keypoints/", "one row per (video, frame, person, part found), plus one "
+                  "per part filled in across a short gap of a track; one file per video",
                   KEYPOINTS),
     "people": ("OUT/people/", "one row per (video, frame, person detected)", PEOPLE),
     "frames": ("OUT/frames/", "one row for every frame of every video that could be opened",
@@ -510,7 +510,7 @@ TABLE_DOCS: dict[str, tuple[str, str, pa.Schema]] = {
 
 def _type_name(t: pa.DataType) -> str:
     if pa.types.is_dictionary(t):
-        return f"dictionary<{_type_name(t.value_type)}> (categorical in pandas)"
+        return f"{_type_name(t.value_type)}, dictionary-encoded (categorical in pandas)"
     return {"double": "float64", "float": "float32", "halffloat": "float16"}.get(str(t), str(t))
 
 

@@ -44,6 +44,8 @@ def convert(nb: dict, stem: str) -> tuple[str, dict[str, bytes], int]:
         for out in cell.get("outputs", []):
             outputs += 1
             kind = out.get("output_type")
+            if kind == "stream" and out.get("name") == "stderr":
+                continue              # library logs (TensorFlow's start-up), not the results
             if kind == "stream":
                 md.append(_fence(_text(out.get("text", ""))))
             elif kind == "error":

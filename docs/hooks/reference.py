@@ -88,9 +88,16 @@ def tables_page() -> str:
 
 
 def options_page() -> str:
-    rows = [[f"`{r['key']}`", r["type"], f"`{r['default']}`" if r["default"][:1] not in ("p", "r")
-             else r["default"], r["unit"], r["allowed"], r["meaning"]]
-            for r in source("options")()]
+    def values(r: dict) -> str:
+        parts = [r["allowed"] if r["allowed"] and "|" in r["allowed"] else r["type"]]
+        if r["allowed"] and "|" not in r["allowed"]:
+            parts.append(r["allowed"])
+        if r["unit"]:
+            parts.append(r["unit"])
+        return "; ".join(parts)
+
+    rows = [[f"`{r['key']}`", values(r), f"`{r['default']}`" if r["default"][:1] not in
+             ("p", "r") else r["default"], r["meaning"]] for r in source("options")()]
     return ("# Job options\n\n"
             "Generated from the job spec when the site is built. These are the keys of a TOML "
             "job file (`posebatch run --job FILE`); `track.*` keys go in its `[track]` table. "
@@ -99,7 +106,7 @@ def options_page() -> str:
             "[command reference](cli.md)); a command-line option wins over the job file. An "
             "unknown key is an error naming the closest one. \"preset's\" defaults come from "
             "`quality` (shown: the default preset's value).\n\n"
-            + _table(["key", "type", "default", "unit", "allowed", "meaning"], rows)
+            + _table(["key", "values (type; range; unit)", "default", "meaning"], rows)
             + "\nAn example job file:\n\n```toml\ninputs = [\"videos/session1\"]\n"
               "out = \"results/session1\"\nquality = \"accurate\"\nchunk = 64\n\n[track]\n"
               "max_gap = 1.0\ncutoff = 6\n```\n")
