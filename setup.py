@@ -5,7 +5,7 @@ from setuptools import Extension, setup
 
 extensions = [
     Extension(
-        f"posebatch.{name}",
+        f"posebatch.engine.{name}",
         [f"ext/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -30,8 +30,8 @@ import psutil
 from memory import encode_loop, repeat  # benchmarks/memory.py
 
 from posebatch.decode import decode_sequential
-from posebatch.fetch import ensure_asset
-from posebatch.models import get_asset
+from posebatch.models.fetch import ensure_asset
+from posebatch.models.manifest import get_asset
 
 
 def short_clips(demo: Path, work: Path, videos: int, frames: int, distinct: int = 10

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from posebatch import tables
+from posebatch.storage import tables
 from posebatch.decode import decode_sequential
 
 PER_ROW, ROWS, HIGH = 4, 4, 150

@@ -16,11 +16,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from posebatch import gait, tables  # noqa: E402
-from posebatch.config import GaitConfig, TrackConfig  # noqa: E402
-from posebatch.layout import COCO18  # noqa: E402
-from posebatch.track.tables import track_tables  # noqa: E402
-from posebatch.write import frame_tables  # noqa: E402
+from posebatch import gait  # noqa: E402
+from posebatch.storage import tables  # noqa: E402
+from posebatch.engine.config import GaitConfig, TrackConfig  # noqa: E402
+from posebatch.engine.layout import COCO18  # noqa: E402
+from posebatch.track.apply import track_tables  # noqa: E402
+from posebatch.storage.schemas import frame_tables  # noqa: E402
 from tests.walkers import gait_pose  # noqa: E402
 
 
@@ -53,7 +54,7 @@ def main() -> None:
     result = gait.analyse(job, GaitConfig())
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        from posebatch.gait.report import write_gait
+        from posebatch.gait.outputs import write_gait
 
         write_gait(Path(out), result, GaitConfig())
     t3 = time.perf_counter()

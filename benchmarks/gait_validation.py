@@ -42,8 +42,8 @@ class Clip:
 
 def _resolve(source: str) -> Path | None:
     if source.startswith("asset:"):
-        from posebatch.fetch import ensure_asset
-        from posebatch.models import get_asset
+        from posebatch.models.fetch import ensure_asset
+        from posebatch.models.manifest import get_asset
         return ensure_asset(get_asset(source.split(":", 1)[1]))
     if source.startswith("shared:"):
         p = SHARED / source.split(":", 1)[1]
@@ -172,7 +172,7 @@ def _label_figures(ev: pd.DataFrame, times: pd.Series) -> dict:
 
 def score_clip(clip: Clip, out: Path) -> dict:
     """The walker's events in ``out`` against ``clip``'s labels."""
-    from posebatch import tables
+    from posebatch.storage import tables
 
     video = f"inputs/{clip.name}{clip.path.suffix}"       # as run_job names it
     frames = tables.read(out, "frames")

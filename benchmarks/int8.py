@@ -5,7 +5,7 @@
    quantised, and compare each convolution's output with fp32's on held-out frames: where the
    heatmaps and PAFs are lost (the per-layer sensitivity table).
 2. Quantise again with the candidate sets of layers left in floating point
-   (posebatch.int8.FLOAT_RULES, by their role in the graph) and, with ``--accuracy-control``,
+   (posebatch.engine.int8.FLOAT_RULES, by their role in the graph) and, with ``--accuracy-control``,
    NNCF's own search (quantize_with_accuracy_control, which reverts the most sensitive layers
    to floating point one by one until the outputs correlate with fp32's within 0.02).
 3. For each: heatmap and PAF correlation with fp32 on held-out frames, the network's speed
@@ -40,7 +40,7 @@ def corr(a, b) -> float:
 
 def held_out(video: Path, n: int = 8) -> np.ndarray:
     """Frames the calibration did not see: between its video frames, and COCO val images."""
-    from posebatch.int8 import calibration_frames
+    from posebatch.engine.int8 import calibration_frames
 
     vid = calibration_frames(video, None, 2 * n + 1)[1::2][:n]
     coco = calibration_frames(video, SETS["coco"][1], 0)
@@ -88,8 +88,8 @@ def timed(runner, x, runs=8) -> float:
 
 def evaluate(est) -> dict:
     """COCO AP on both sets (the balanced preset's post-processing)."""
-    from posebatch.coco import evaluate as coco_eval, gt_images, to_coco
-    from posebatch.images import read_image
+    from posebatch.runner.evaluate import evaluate as coco_eval, gt_images, to_coco
+    from posebatch.runner.images import read_image
 
     out = {}
     for name, (gt, images) in SETS.items():
@@ -137,14 +137,14 @@ def main() -> None:
 
     import openvino as ov
 
-    from posebatch.config import RuntimeConfig
+    from posebatch.engine.config import RuntimeConfig
     from posebatch.decode import decode_range, index_video, upright
-    from posebatch.estimator import Estimator
-    from posebatch.fetch import ensure_asset, ensure_model
-    from posebatch.infer import OpenVinoRunner
-    from posebatch.int8 import calibration_frames, quantize
-    from posebatch.models import get_asset
-    from posebatch.quality import resolve
+    from posebatch.engine.estimator import Estimator
+    from posebatch.models.fetch import ensure_asset, ensure_model
+    from posebatch.engine.infer import OpenVinoRunner
+    from posebatch.engine.int8 import calibration_frames, quantize
+    from posebatch.models.manifest import get_asset
+    from posebatch.engine.quality import resolve
 
     spec, path = ensure_model("mobilenet_thin")
     video = ensure_asset(get_asset("demo_video"))

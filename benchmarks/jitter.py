@@ -24,9 +24,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from posebatch.job import JobSpec  # noqa: E402
+from posebatch.runner.spec import JobSpec  # noqa: E402
 from posebatch.runner import run_job  # noqa: E402
-from posebatch.tables import read  # noqa: E402
+from posebatch.storage.tables import read  # noqa: E402
 
 VIDEOS = [ROOT.parent / "shared/data/videos/biomech_gait_normal_01.mp4",
           ROOT.parent / "shared/data/videos/pose2sim_single_cam02.mp4"]

@@ -24,10 +24,10 @@ import cv2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from posebatch.fetch import ensure_asset  # noqa: E402
+from posebatch.models.fetch import ensure_asset  # noqa: E402
 from posebatch.live.session import LiveOptions, run_live  # noqa: E402
-from posebatch.models import get_asset, get_model  # noqa: E402
-from posebatch.quality import resolve  # noqa: E402
+from posebatch.models.manifest import get_asset, get_model  # noqa: E402
+from posebatch.engine.quality import resolve  # noqa: E402
 from tests.streams import free_udp_port  # noqa: E402
 
 

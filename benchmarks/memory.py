@@ -23,8 +23,8 @@ import cv2
 import psutil
 
 from posebatch.decode import decode_sequential
-from posebatch.fetch import ensure_asset
-from posebatch.models import get_asset
+from posebatch.models.fetch import ensure_asset
+from posebatch.models.manifest import get_asset
 
 SIZE = (1920, 1080)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posebatch.layout import COCO18
-from posebatch.parse import parse_maps, parse_people
-from posebatch.postprocess import find_peaks_above, postprocess, split
+from posebatch.engine.layout import COCO18
+from posebatch.engine.parse import parse_maps, parse_people
+from posebatch.engine.postprocess import find_peaks_above, postprocess, split
 
 GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "golden" / "ski.net.npy"
 

@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from posebatch.cli.common import resolve_asset  # noqa: E402
-from posebatch.job import JobSpec  # noqa: E402
+from posebatch.runner.spec import JobSpec  # noqa: E402
 from posebatch.runner import run_job  # noqa: E402
-from posebatch.tables import load  # noqa: E402
+from posebatch.storage.tables import load  # noqa: E402
 
 VIDEOS = ["asset:demo_video", str(ROOT.parent / "shared/data/videos/biomech_gait_normal_01.mp4")]
 ANKLES = ("right_ankle", "left_ankle")
@@ -138,7 +138,7 @@ def still_jitter(kp: pd.DataFrame, tracks: pd.DataFrame) -> tuple[float, int]:
 
 
 def gait(out: Path) -> pd.DataFrame:
-    from posebatch.config import GaitConfig
+    from posebatch.engine.config import GaitConfig
     from posebatch.gait import analyse
 
     s = analyse(load(out), GaitConfig()).summary

@@ -21,8 +21,8 @@ import psutil
 
 from big_jobs import short_clips  # benchmarks/big_jobs.py
 
-from posebatch.fetch import ensure_asset
-from posebatch.models import get_asset
+from posebatch.models.fetch import ensure_asset
+from posebatch.models.manifest import get_asset
 
 EXE = str(Path(sys.executable).parent / "posebatch")
 

@@ -18,8 +18,8 @@ t0 = time.perf_counter()
 import numpy as np
 import tensorflow as tf
 t1 = time.perf_counter()
-from posebatch.config import Precision, PoseConfig, RuntimeConfig
-from posebatch.estimator import Estimator
+from posebatch.engine.config import Precision, PoseConfig, RuntimeConfig
+from posebatch.engine.estimator import Estimator
 est = Estimator("mobilenet_thin", PoseConfig(precision=Precision(sys.argv[1])),
                 RuntimeConfig(intra_threads=1, inter_threads=1))
 t2 = time.perf_counter()

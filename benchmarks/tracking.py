@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from posebatch.config import TrackConfig  # noqa: E402
-from posebatch.layout import COCO18  # noqa: E402
-from posebatch.store import Store  # noqa: E402
+from posebatch.engine.config import TrackConfig  # noqa: E402
+from posebatch.engine.layout import COCO18  # noqa: E402
+from posebatch.storage.store import Store  # noqa: E402
 from posebatch.track import lowpass, track_video  # noqa: E402
-from posebatch.track.tables import detections  # noqa: E402
+from posebatch.track.apply import detections  # noqa: E402
 from tests.walkers import crossing  # noqa: E402
 
 SWEEPS = {

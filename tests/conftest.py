@@ -25,14 +25,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def layout():
-    from posebatch.layout import COCO18
+    from posebatch.engine.layout import COCO18
 
     return COCO18
 
 
 @pytest.fixture(scope="session")
 def estimator():
-    from posebatch.estimator import Estimator
+    from posebatch.engine.estimator import Estimator
 
     est = Estimator("mobilenet_thin", quality="reference")   # the goldens' pipeline
     yield est
@@ -42,7 +42,7 @@ def estimator():
 @pytest.fixture(scope="session")
 def default_estimator():
     """The settings a job uses when none is given (the default quality preset)."""
-    from posebatch.estimator import Estimator
+    from posebatch.engine.estimator import Estimator
 
     est = Estimator("mobilenet_thin")
     yield est
@@ -56,8 +56,8 @@ def reference_humans():
 
 @pytest.fixture(scope="session")
 def demo_video():
-    from posebatch.fetch import ensure_asset
-    from posebatch.models import get_asset
+    from posebatch.models.fetch import ensure_asset
+    from posebatch.models.manifest import get_asset
 
     return ensure_asset(get_asset("demo_video"))
 

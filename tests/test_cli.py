@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from posebatch.cli import app
-from posebatch.layout import COCO18
+from posebatch.engine.layout import COCO18
 from .helpers import need_shared
 
 
@@ -74,7 +74,7 @@ def test_evaluate_reference_quality_reproduces_the_original_ap():
 
 
 def test_models_list_shows_cache_state():
-    from posebatch.fetch import ensure_model
+    from posebatch.models.fetch import ensure_model
 
     ensure_model("mobilenet_thin")  # fetched here when no earlier test did (empty cache)
     r = runner.invoke(app, ["models", "list"], terminal_width=200)

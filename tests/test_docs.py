@@ -41,10 +41,10 @@ def test_readme_is_a_short_entry_point():
 
 
 def test_reference_covers_every_column_and_option():
-    from posebatch import job
-    from posebatch.config import TrackConfig
+    from posebatch.runner import spec as job
+    from posebatch.engine.config import TrackConfig
     from posebatch.gait import schema as gait_schema
-    from posebatch.write import table_reference
+    from posebatch.storage.schemas import table_reference
 
     tables = table_reference() + gait_schema.table_reference()
     for t in tables:
@@ -62,8 +62,8 @@ def test_reference_covers_every_column_and_option():
 
 
 def test_site_builds_strict_with_generated_reference(tmp_path):
-    from posebatch import job
-    from posebatch.write import table_reference
+    from posebatch.runner import spec as job
+    from posebatch.storage.schemas import table_reference
 
     site = build_site(tmp_path / "site")
     tables = text(site / "reference" / "tables" / "index.html")

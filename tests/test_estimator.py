@@ -3,10 +3,10 @@ people tf-pose-estimation found (reference_humans.json)."""
 import numpy as np
 import pytest
 
-from posebatch.config import Coords, PoseConfig
+from posebatch.engine.config import Coords, PoseConfig
 from posebatch.errors import InputShapeError
-from posebatch.estimator import result_from_network_output
-from posebatch.images import read_image
+from posebatch.engine.estimator import result_from_network_output
+from posebatch.runner.images import read_image
 
 from .helpers import (GOLDEN_NAMES, assert_same_people, match_within_one_cell, need_shared, people_cells,
                       reference_cells)

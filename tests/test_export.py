@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from posebatch.analyse import frame_keypoints
-from posebatch.tables import read
+from posebatch.storage.analyse import frame_keypoints
+from posebatch.storage.tables import read
 from .helpers import posebatch
 
 

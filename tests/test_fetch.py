@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from posebatch import fetch, models
+from posebatch.models import fetch, manifest as models
 from posebatch.errors import GraphError, IntegrityError, ModelNotCachedError, ModelNotFoundError
 from .helpers import need_shared
 
@@ -95,8 +95,8 @@ def test_add_second_model_records_sha_and_runs(cache, tmp_path):
     """mobilenet_v2_small from ../shared: added, verified against the manifest, usable."""
     import numpy as np
 
-    from posebatch.estimator import Estimator
-    from posebatch.images import read_image
+    from posebatch.engine.estimator import Estimator
+    from posebatch.runner.images import read_image
 
     src = need_shared("models", "mobilenet_v2_small", "graph_opt.pb")
     spec = fetch.add_model("mobilenet_v2_small", src, "x", "y", (0, 0), "coco18")

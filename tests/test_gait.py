@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from posebatch import gait, tables
-from posebatch.config import GaitConfig, TrackConfig
+from posebatch import gait
+from posebatch.storage import tables
+from posebatch.engine.config import GaitConfig, TrackConfig
 from posebatch.errors import ConfigError
-from posebatch.layout import COCO18
-from posebatch.track.tables import track_tables
-from posebatch.write import frame_tables
+from posebatch.engine.layout import COCO18
+from posebatch.track.apply import track_tables
+from posebatch.storage.schemas import frame_tables
 
 from .walkers import knee_flexion, walk
 

@@ -6,9 +6,9 @@ import pytest
 
 from posebatch.decode import decode_sequential, index_video
 from posebatch.errors import ConfigError
-from posebatch.job import DEMO_JOB, JobSpec, discover, load_job_file, make_spec
+from posebatch.runner.spec import DEMO_JOB, JobSpec, discover, load_job_file, make_spec
 from posebatch.runner import ChunkTask, process_chunk
-from posebatch.write import CHUNK_FRAMES, CHUNK_KEYPOINTS, CHUNK_PEOPLE, frame_tables
+from posebatch.storage.schemas import CHUNK_FRAMES, CHUNK_KEYPOINTS, CHUNK_PEOPLE, frame_tables
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -147,9 +147,9 @@ def test_fp32_keeps_the_chunk_keys_of_jobs_made_before_precision_existed():
     existed are found again with those settings (no inference redone); bf16 gets its own
     chunks. Chunk schema 2 (damaged frames marked) has keys of its own: its chunks are
     redone."""
-    from posebatch.config import Precision, cpu_has_bf16, resolve_precision
-    from posebatch.job import params_key, pose_config
-    from posebatch.write import CHUNK_SCHEMA_VERSION
+    from posebatch.engine.config import Precision, cpu_has_bf16, resolve_precision
+    from posebatch.runner.spec import params_key, pose_config
+    from posebatch.storage.schemas import CHUNK_SCHEMA_VERSION
 
     sha = "51f84ea82b3d0143dd4cf362e018c125e832c64771908ee8766fbd8b0328008d"
     key = lambda p, v=CHUNK_SCHEMA_VERSION: params_key(  # noqa: E731

@@ -13,7 +13,7 @@ import urllib.request
 import cv2
 import numpy as np
 
-from posebatch import tables
+from posebatch.storage import tables
 
 from .streams import UdpSender, free_udp_port
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posebatch.config import ParserConfig
+from posebatch.engine.config import ParserConfig
 from posebatch.errors import InputShapeError
-from posebatch.parse import parse_people
+from posebatch.engine.parse import parse_people
 
 from .helpers import assert_same_people, need_shared, people_cells, reference_cells
 

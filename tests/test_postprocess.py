@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from posebatch.postprocess import gaussian_taps, local_maxima, postprocess, smooth, upsample
+from posebatch.engine.postprocess import gaussian_taps, local_maxima, postprocess, smooth, upsample
 from .helpers import need_shared
 
 
@@ -67,7 +67,7 @@ def test_smoothing_preserves_mass_away_from_borders():
 
 
 def test_upsample_region_is_the_same_slice_of_the_whole_map():
-    from posebatch._upsample import upsample_region
+    from posebatch.engine._upsample import upsample_region
 
     a = np.random.default_rng(0).random((46, 54, 57), dtype=np.float32)
     whole = upsample(a, 4.0)
@@ -97,7 +97,7 @@ def _blobs(rng, h=46, w=54, n=18, people=3):
 def test_peaks_found_near_hot_cells_equal_the_whole_maps(seed, ratio, layout):
     """find_peaks_above (what the pipeline runs) against find_peaks over the whole upsampled
     maps: every peak above the parser's threshold at the same cell with the same value."""
-    from posebatch.postprocess import find_peaks, find_peaks_above
+    from posebatch.engine.postprocess import find_peaks, find_peaks_above
 
     net = _blobs(np.random.default_rng(seed))
     whole = find_peaks(upsample(net, ratio)[..., :19], layout)
@@ -117,7 +117,7 @@ def test_people_without_whole_maps_equal_people_from_them(estimator, demo_frames
     """The pipeline's path (peaks near hot cells; the parser sampling heat and PAFs from the
     network output on demand) finds the same people, bit for bit, as the whole-map path that
     matches tf-pose-estimation's intermediates, on 24 frames of the demo video."""
-    from posebatch.estimator import result_from_network_output
+    from posebatch.engine.estimator import result_from_network_output
 
     found = 0
     for frame in demo_frames:
@@ -136,8 +136,8 @@ def test_people_without_whole_maps_equal_people_from_them(estimator, demo_frames
                                   "COCO_val2014_000000000357", "valid_person1"])
 def test_golden_people_without_whole_maps(name, layout):
     """Same as above on the golden network outputs of the original pipeline (ratios 4 and 8)."""
-    from posebatch.config import PoseConfig
-    from posebatch.estimator import result_from_network_output
+    from posebatch.engine.config import PoseConfig
+    from posebatch.engine.estimator import result_from_network_output
 
     net = np.load(need_shared("data", "golden", f"{name}.net.npy"))
     for ratio in (4.0, 8.0):

@@ -6,13 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from posebatch.augment import combine, scaled_config_size, unflip
-from posebatch.config import Coords, PersonScore, PoseConfig, Preprocess
+from posebatch.engine.augment import combine, scaled_config_size, unflip
+from posebatch.engine.config import Coords, PersonScore, PoseConfig, Preprocess
 from posebatch.errors import ConfigError
-from posebatch.estimator import Estimator, person_scores, result_from_network_output
-from posebatch.layout import COCO18, flip_index
-from posebatch.postprocess import find_peaks_refined, smooth, subpixel_offsets
-from posebatch.quality import PRESETS, Quality, resolve
+from posebatch.engine.estimator import Estimator, person_scores, result_from_network_output
+from posebatch.engine.layout import COCO18, flip_index
+from posebatch.engine.postprocess import find_peaks_refined, smooth, subpixel_offsets
+from posebatch.engine.quality import PRESETS, Quality, resolve
 from .helpers import need_shared
 
 
@@ -35,7 +35,7 @@ def test_reference_preset_is_tf_pose_estimation_and_options_override_presets():
 
 
 def test_job_options_override_the_preset_and_the_manifest_records_the_result(tmp_path):
-    from posebatch.job import make_spec, pose_config
+    from posebatch.runner.spec import make_spec, pose_config
 
     f = tmp_path / "job.toml"
     f.write_text('inputs = ["v.mp4"]\nout = "o"\nquality = "accurate"\nflip = false\n'
@@ -174,7 +174,7 @@ def test_person_score_parts_weights_by_parts_found():
 
 
 def _ap(quality: str, gt, images, **settings) -> float:
-    from posebatch.coco import evaluate, gt_images, to_coco
+    from posebatch.runner.evaluate import evaluate, gt_images, to_coco
 
     est = Estimator(config=resolve(quality, "mobilenet_thin", (432, 368), **settings))
     results = []

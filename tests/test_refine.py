@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from posebatch.errors import ConfigError, InputShapeError
-from posebatch.layout import COCO18, flip_index
-from posebatch.quality import resolve_refine
-from posebatch.refine import (Crop, RefineConfig, crop_for_box, cut, match, merge, person_box,
-                              refine_result, to_frame)
+from posebatch.engine.layout import COCO18, flip_index
+from posebatch.engine.quality import resolve_refine
+from posebatch.engine.refine import (Crop, RefineConfig, crop_for_box, cut, match, merge,
+                                     person_box, refine_result, to_frame)
 
 from .helpers import need_shared, posebatch
 
@@ -118,7 +118,7 @@ def test_presets_refine_where_accuracy_comes_first_and_reference_never():
     with pytest.raises(ConfigError, match="refine must be off or people"):
         RefineConfig(mode="sometimes")
     # a job's option (command line or job file) on top of its preset
-    from posebatch.job import JobSpec, refine_config
+    from posebatch.runner.spec import JobSpec, refine_config
 
     assert refine_config(JobSpec(quality="accurate")).enabled
     assert refine_config(JobSpec(refine="people")).enabled
@@ -132,8 +132,8 @@ def test_presets_refine_where_accuracy_comes_first_and_reference_never():
 def test_second_look_keeps_every_person_of_a_real_picture_and_raises_ap(default_estimator):
     """ski.jpg: five skiers, each found again in their own crop. On the four COCO val
     images (12 people) AP goes from 0.569 to 0.676 (`posebatch evaluate --refine people`)."""
-    from posebatch.coco import evaluate, gt_images, to_coco
-    from posebatch.images import read_image
+    from posebatch.runner.evaluate import evaluate, gt_images, to_coco
+    from posebatch.runner.images import read_image
 
     est, cfg = default_estimator, RefineConfig(mode="people")
     img = read_image(need_shared("data", "images", "ski.jpg"))
@@ -160,7 +160,7 @@ def test_second_look_keeps_every_person_of_a_real_picture_and_raises_ap(default_
 def test_a_crowded_frame_gets_a_second_look_at_each_of_its_people(default_estimator):
     """Ten people in one frame (ski.jpg twice, side by side): each looked at in its own crop,
     each kept as itself (its parts stay in its own half of the frame)."""
-    from posebatch.images import read_image
+    from posebatch.runner.images import read_image
 
     est = default_estimator
     ski = read_image(need_shared("data", "images", "ski.jpg"))
@@ -200,7 +200,7 @@ def _refine_files(out):
 
 @pytest.mark.slow   # a posebatch job through Ray
 def test_job_writes_refined_rows_from_its_own_cache(refine_job):
-    from posebatch import tables
+    from posebatch.storage import tables
 
     _, out = refine_job
     t = tables.load(out)

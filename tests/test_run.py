@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from posebatch import tables
-from posebatch.analyse import frame_keypoints
+from posebatch.storage import tables
+from posebatch.storage.analyse import frame_keypoints
 from posebatch.errors import ConfigError
 from posebatch.decode import decode_sequential
 from posebatch.gait import schema as gait_schema
@@ -299,7 +299,7 @@ def test_bench_reports_every_stage_and_the_ratio_to_the_bare_network():
                   "write", "finish video", "end to end, one process",
                   "end to end, job (Ray)"):
         assert stage in r.stdout, stage
-    from posebatch.runtimes import candidates, label
+    from posebatch.engine.runtimes import candidates, label
 
     for r_p in candidates():    # every runtime/precision this machine runs, side by side
         assert re.search(rf"{label(*r_p)}\s+│ [\d.]+\s+│ [\d.]+\s+│ [\d.]+", r.stdout), r_p
@@ -350,7 +350,7 @@ def test_bf16_job_finds_the_same_people_as_fp32(walk_dir, tmp_path):
     demo and the AP on COCO)."""
     import json
 
-    from posebatch.config import cpu_has_bf16
+    from posebatch.engine.config import cpu_has_bf16
 
     if not cpu_has_bf16():
         pytest.skip("this CPU has neither AVX512-BF16 nor AMX: bf16 would only be emulated")

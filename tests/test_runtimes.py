@@ -1,4 +1,4 @@
-"""The runtime choice (posebatch.runtimes, infer.OpenVinoRunner): OpenVINO fp32 reads the same
+"""The runtime choice (posebatch.engine.runtimes, infer.OpenVinoRunner): OpenVINO fp32 reads the same
 checked graph and passes the golden tests within their tolerance; ``auto`` is decided by a
 measurement cached per machine and model; a machine without OpenVINO gets a clear refusal for
 ``--runtime openvino`` and TensorFlow for ``auto``; the runtime travels in the job's config,
@@ -10,11 +10,11 @@ import json
 import numpy as np
 import pytest
 
-from posebatch import runtimes
-from posebatch.config import PoseConfig, Precision, Runtime
+from posebatch.engine import runtimes
+from posebatch.engine.config import PoseConfig, Precision, Runtime
 from posebatch.errors import ConfigError, GraphError, RuntimeUnavailableError
-from posebatch.images import read_image
-from posebatch.quality import resolve
+from posebatch.runner.images import read_image
+from posebatch.engine.quality import resolve
 
 from .helpers import GOLDEN_NAMES as NAMES
 from .helpers import match_within_one_cell, need_shared, posebatch, reference_cells
@@ -28,7 +28,7 @@ FP32, BF16 = Precision.FP32, Precision.BF16
 @pytest.fixture(scope="module")
 def ov_estimator():
     """The golden tests' pipeline (quality reference) with OpenVINO running the network."""
-    from posebatch.estimator import Estimator
+    from posebatch.engine.estimator import Estimator
 
     est = Estimator("mobilenet_thin", resolve("reference", "mobilenet_thin", (432, 368),
                                               runtime="openvino"))
@@ -79,7 +79,7 @@ def test_openvino_batches_flip_and_new_shapes(ov_estimator):
 
 def test_the_untrusted_graph_checks_stand_in_front_of_openvino(tmp_path):
     """A graph that reads files is refused before OpenVINO converts or runs any of it."""
-    from posebatch.infer import OpenVinoRunner
+    from posebatch.engine.infer import OpenVinoRunner
 
     from .reliability.test_models import OUT, _pose_like, graph
 
@@ -183,7 +183,7 @@ def test_the_measurement_is_real_cached_per_machine_and_model(monkeypatch):
 
 
 def test_the_chunk_key_holds_the_runtime_only_where_outputs_differ(monkeypatch):
-    from posebatch.job import params_key
+    from posebatch.runner.spec import params_key
 
     tf = PoseConfig(runtime="tensorflow")
     ov = PoseConfig(runtime="openvino", precision="fp32")
@@ -221,10 +221,10 @@ def test_openvino_job_records_its_runtime_and_finds_tensorflows_people(demo_clip
     runtime (asked and resolved), the chunk key is TensorFlow's exactly where OpenVINO's
     outputs were measured equal to it, and every frame's people are those TensorFlow finds
     (the `estimator` fixture: the reference preset, TensorFlow)."""
-    from posebatch.analyse import frame_keypoints
+    from posebatch.storage.analyse import frame_keypoints
     from posebatch.decode import decode_sequential
-    from posebatch.job import params_key
-    from posebatch.write import CHUNK_SCHEMA_VERSION
+    from posebatch.runner.spec import params_key
+    from posebatch.storage.schemas import CHUNK_SCHEMA_VERSION
 
     from .helpers import read
 
@@ -248,15 +248,15 @@ def test_openvino_job_records_its_runtime_and_finds_tensorflows_people(demo_clip
 
 
 def test_int8_study_model_is_cached_with_its_settings_and_checksum(tmp_path, monkeypatch):
-    """posebatch.int8.quantized_model: calibrated once on real frames (here 6 of the demo
+    """posebatch.engine.int8.quantized_model: calibrated once on real frames (here 6 of the demo
     video, for time), read back from the cache without calibrating, calibrated again when the
     cached weights are altered; only the backbone is quantised (RULE), so the heatmaps stay
     close to fp32's."""
     pytest.importorskip("nncf")
     import openvino as ov
 
-    from posebatch import int8
-    from posebatch.fetch import ensure_model
+    from posebatch.engine import int8
+    from posebatch.models.fetch import ensure_model
 
     monkeypatch.setenv("POSEBATCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("POSEBATCH_CALIBRATION_IMAGES", raising=False)
@@ -277,8 +277,8 @@ def test_int8_study_model_is_cached_with_its_settings_and_checksum(tmp_path, mon
     bin_.write_bytes(bytes(data))
     int8.quantized_model(path)
     assert len(calls) == 2                     # the checksum caught it
-    from posebatch.infer import OpenVinoRunner
-    from posebatch.runtimes import _probe_input
+    from posebatch.engine.infer import OpenVinoRunner
+    from posebatch.engine.runtimes import _probe_input
 
     x = _probe_input((432, 368))
     q = OpenVinoRunner(path, "image:0", "Openpose/concat_stage7:0", 57, precision="int8",

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from posebatch.config import TrackConfig
+from posebatch.engine.config import TrackConfig
 from posebatch.decode import VideoIndex
 from posebatch.runner.finish import VideoWork, finish_video
-from posebatch.store import DATASETS, Store, video_stamp
-from posebatch.write import frame_tables
+from posebatch.storage.store import DATASETS, Store, video_stamp
+from posebatch.storage.schemas import frame_tables
 
 
 def _index(frames: int, container_frames: int) -> VideoIndex:
@@ -72,7 +72,7 @@ def test_finished_video_files_carry_their_stamp_and_counts(tmp_path, layout):
 
 def test_a_video_whose_tracking_fails_keeps_its_detections_untracked(tmp_path, layout,
                                                                      monkeypatch):
-    import posebatch.track.tables as tt
+    import posebatch.track.apply as tt
 
     def broken(*args, **kwargs):
         raise ValueError("bad trajectory")

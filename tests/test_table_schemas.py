@@ -15,18 +15,19 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from posebatch import gait, tables
-from posebatch.config import GaitConfig, TrackConfig
+from posebatch import gait
+from posebatch.storage import tables
+from posebatch.engine.config import GaitConfig, TrackConfig
 from posebatch.errors import SchemaError
 from posebatch.export import export
 from posebatch.export.wide_csv import SCHEMA as CSV_SCHEMA
 from posebatch.gait import schema as gait_schema
-from posebatch.gait.report import write_gait
-from posebatch.layout import COCO18
-from posebatch.store import DATASETS, INDEX, Store
-from posebatch.track.tables import track_tables
-from posebatch.write import (SCHEMA_VERSION, TABLES, VIDEOS, frame_tables, table_from_frame,
-                             write_parquet)
+from posebatch.gait.outputs import write_gait
+from posebatch.engine.layout import COCO18
+from posebatch.storage.store import DATASETS, INDEX, Store
+from posebatch.track.apply import track_tables
+from posebatch.storage.schemas import (SCHEMA_VERSION, TABLES, VIDEOS, frame_tables,
+                                       table_from_frame, write_parquet)
 
 from .walkers import walk
 from .helpers import REPO, posebatch

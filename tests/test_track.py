@@ -6,12 +6,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from posebatch.config import TrackConfig
+from posebatch.engine.config import TrackConfig
 from posebatch.errors import ConfigError, InputShapeError
-from posebatch.layout import COCO18
+from posebatch.engine.layout import COCO18
 from posebatch.track import fill_gaps, frame_durations, lowpass, track_video
-from posebatch.track.tables import track_tables
-from posebatch.write import TRACK_SUMMARY, TRACKED_KEYPOINTS, TRACKED_PEOPLE, frame_tables
+from posebatch.track.apply import track_tables
+from posebatch.storage.schemas import TRACK_SUMMARY, TRACKED_KEYPOINTS, TRACKED_PEOPLE, frame_tables
 
 from .walkers import crossing, pose
 

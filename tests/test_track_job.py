@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from posebatch import tables
+from posebatch.storage import tables
 from posebatch.errors import ConfigError
 from .helpers import (DATASETS, need_shared, posebatch, read, same_tables, table_files,
                       table_path)

@@ -19,11 +19,11 @@ log = logging.getLogger("mkdocs.hooks.reference")
 
 # Where each page's source lives: "module:attribute".
 SOURCES = {
-    "tables": "posebatch.write:table_reference",
-    "axes": "posebatch.write:AXES",
+    "tables": "posebatch.storage.schemas:table_reference",
+    "axes": "posebatch.storage.schemas:AXES",
     "gait_tables": "posebatch.gait.schema:table_reference",
     "gait_mean_of": "posebatch.gait.schema:MEAN_OF",
-    "options": "posebatch.job:option_reference",
+    "options": "posebatch.runner.spec:option_reference",
     "cli": "posebatch.cli:app",
 }
 

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..config import Precision, Runtime
-from ..quality import DEFAULT_QUALITY, Quality, describe
+from ..engine.config import Precision, Runtime
+from ..engine.quality import DEFAULT_QUALITY, Quality, describe
 from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
                      RuntimeOpt, PreOpt, QualityOpt, RefineOpt, ScalesOpt, SubpixelOpt, UpOpt,
                      app, console, err,
@@ -47,11 +47,11 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
     bare network measured in the same run and the ratios printed."""
     import numpy as np
 
-    from ..bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, REFERENCE_NET, REFINE_ACTOR_PERSON,
-                         REFINE_PERSON, RENDER, SEQUENTIAL, TRACK, VARIANT, StageTimes,
-                         bench_job)
-    from ..job import JobSpec, refine_config
-    from ..runtimes import candidates, label
+    from ..runner.bench import (ACTORS_CPU, BARE, DRIVER_CPU, JOB, REFERENCE_NET,
+                                REFINE_ACTOR_PERSON, REFINE_PERSON, RENDER, SEQUENTIAL, TRACK,
+                                VARIANT, StageTimes, bench_job)
+    from ..runner.spec import JobSpec, refine_config
+    from ..engine.runtimes import candidates, label
 
     with guard():
         video = video or resolve_asset("demo_video")

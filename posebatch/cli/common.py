@@ -11,10 +11,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from ..config import Coords, PersonScore, Precision, Preprocess, Runtime, RuntimeConfig
+from ..engine.config import Coords, PersonScore, Precision, Preprocess, Runtime, RuntimeConfig
 from ..errors import ConfigError, PosebatchError
-from ..quality import Quality
-from ..refine import Refine
+from ..engine.quality import Quality
+from ..engine.refine import Refine
 
 app = typer.Typer(help="Batch human-pose analytics over images and videos.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -114,9 +114,9 @@ def pose_overrides(preprocess=None, height=None, upsample=None, coords=None, pre
 def estimator(model: str, quality: Quality | None = None, threads: int = 0,
               **overrides: Any):
     """An Estimator for ``model`` at ``quality`` with the given settings on top."""
-    from ..estimator import Estimator
-    from ..models import get_model
-    from ..quality import resolve
+    from ..engine.estimator import Estimator
+    from ..models.manifest import get_model
+    from ..engine.quality import resolve
 
     spec = get_model(model)
     cfg = resolve(quality, spec.name, spec.input_size, **overrides)
@@ -124,7 +124,7 @@ def estimator(model: str, quality: Quality | None = None, threads: int = 0,
 
 
 def resolve_asset(name: str) -> Path:
-    from ..fetch import ensure_asset
-    from ..models import get_asset
+    from ..models.fetch import ensure_asset
+    from ..models.manifest import get_asset
 
     return ensure_asset(get_asset(name))

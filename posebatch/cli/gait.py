@@ -17,10 +17,10 @@ HeightOpt = Annotated[Optional[float], typer.Option(
 def run_gait(out: Path, video: str | None = None, track: int | None = None,
              height_m: float | None = None) -> None:
     """Analyse, write OUT/gait/ and print the per-track summary."""
-    from ..config import GaitConfig
+    from ..engine.config import GaitConfig
     from ..gait import analyse
-    from ..gait.report import write_gait
-    from ..tables import load
+    from ..gait.outputs import write_gait
+    from ..storage.tables import load
 
     config = GaitConfig(height_m=height_m)
     result = analyse(load(out), config, video=video, track=track)

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..quality import DEFAULT_QUALITY, describe
-from ..quality import resolve_refine
+from ..engine.quality import DEFAULT_QUALITY, describe
+from ..engine.quality import resolve_refine
 from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
                      RuntimeOpt, PreOpt, QualityOpt, RefineOpt, ScalesOpt, SubpixelOpt,
                      ThreadsOpt, UpOpt, app, console, err, estimator, guard, pose_overrides)
@@ -43,8 +43,8 @@ def image(
     threads: ThreadsOpt = 0,
 ):
     """Find people in images: keypoints.parquet, images.parquet and annotated PNGs in OUT."""
-    from ..coco import gt_images
-    from ..images import run_images
+    from ..runner.evaluate import gt_images
+    from ..runner.images import run_images
 
     with guard():
         est = estimator(model, quality, threads, **pose_overrides(
@@ -88,9 +88,9 @@ def evaluate(
     threads: ThreadsOpt = 0,
 ):
     """Keypoint AP of a model on COCO-format ground truth (pycocotools COCOeval)."""
-    from ..coco import evaluate as coco_evaluate, gt_images, to_coco
-    from ..images import read_image
-    from ..refine import refine_result
+    from ..runner.evaluate import evaluate as coco_evaluate, gt_images, to_coco
+    from ..runner.images import read_image
+    from ..engine.refine import refine_result
 
     with guard():
         second = resolve_refine(quality, refine)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..quality import Quality
+from ..engine.quality import Quality
 from ..render.video import Style
 from .common import (QUALITY_PANEL, CoordsOpt, FlipOpt, HeightOpt, PersonScoreOpt, PrecisionOpt,
                      PreOpt, RefineOpt, RuntimeOpt, ScalesOpt, SubpixelOpt, UpOpt, app, console,
@@ -48,7 +48,7 @@ def write_summary_json(report, path: Path) -> None:
     """The job's outcome for machines: totals and one entry per input (atomic write)."""
     import json
 
-    from ..fetch import atomic_write_bytes
+    from ..storage.atomic import atomic_write_bytes
 
     summary = {
         "schema": "posebatch.summary/1", "out": str(report.out),
@@ -146,7 +146,7 @@ def run(
         "\\[default: 6]", show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
 ):
     """Find and follow every person in every video frame: Parquet tables in OUT, resumable."""
-    from ..job import make_spec
+    from ..runner.spec import make_spec
     from ..runner import run_job
 
     with guard():
@@ -222,7 +222,7 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
          progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True):
     """The main job on the built-in demo: fetch the model and the Sports2D demo video from
     PyPI, run `posebatch run` on every frame (jobs/demo.toml), its gait, a side-by-side MP4."""
-    from ..job import DEMO_JOB, JobSpec
+    from ..runner.spec import DEMO_JOB, JobSpec
     from ..runner import run_job
 
     with guard():
@@ -255,8 +255,8 @@ def _draw_frames(report, folder: Path, n: int) -> list[Path]:
     from .. import render
     from ..render.video import people_of_frame
     from ..decode import decode_sequential, index_video, upright
-    from ..layout import COCO18
-    from ..tables import read
+    from ..engine.layout import COCO18
+    from ..storage.tables import read
 
     ok = [v for v in report.videos if v["status"] == "ok" and v["frames"]]
     if not ok or n <= 0:

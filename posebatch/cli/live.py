@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..quality import DEFAULT_QUALITY
+from ..engine.quality import DEFAULT_QUALITY
 from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
                      RuntimeOpt,
                      PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, ThreadsOpt, UpOpt, app, console,
@@ -54,13 +54,13 @@ def live(
 ):
     """Estimate every person in a live source, newest frame first (skipped frames are rows
     too): tables in OUT rewritten every few seconds, readable while the session runs."""
-    from ..config import RuntimeConfig, TrackConfig
+    from ..engine.config import RuntimeConfig, TrackConfig
     from ..errors import ConfigError
-    from ..layout import COCO18
+    from ..engine.layout import COCO18
     from ..live.preview import WebPreview, WindowPreview, annotate
     from ..live.session import LiveOptions, Preview, run_live
-    from ..models import get_model
-    from ..quality import resolve
+    from ..models.manifest import get_model
+    from ..engine.quality import resolve
 
     with guard():
         spec = get_model(model)
@@ -115,5 +115,5 @@ def live(
         err.print(f"[yellow]source dropped out at {o['start_s']} s"
                   + (f", back at {o['end_s']} s" if o["end_s"] is not None else ", not back")
                   + f": {o['error']}[/yellow]", highlight=False)
-    console.print(f"tables: {out} (posebatch.tables.load); settings: {report.settings}",
+    console.print(f"tables: {out} (posebatch.storage.tables.load); settings: {report.settings}",
                   highlight=False, soft_wrap=True)

@@ -17,8 +17,8 @@ app.add_typer(models_app, name="models")
 def models_list():
     """Known models: cached? verified?"""
     from ..errors import IntegrityError
-    from ..fetch import model_path, verify
-    from ..models import known_models
+    from ..models.fetch import model_path, verify
+    from ..models.manifest import known_models
 
     with guard():
         t = Table("name", "layout", "input", "cached", "verified", "source")
@@ -42,7 +42,7 @@ def models_list():
 def models_pull(name: Annotated[str, typer.Argument(help="Model name.")],
                 force: Annotated[bool, typer.Option("--force", help="Fetch even when cached.")] = False):
     """Download a model into the cache and verify its sha256."""
-    from ..fetch import pull_model
+    from ..models.fetch import pull_model
 
     with guard():
         path = pull_model(name, force=force)
@@ -60,7 +60,7 @@ def models_add(
     layout: Annotated[str, typer.Option(help="Keypoint layout.")] = "coco18",
 ):
     """Add a local frozen graph with the same inputs and outputs; its sha256 is recorded."""
-    from ..fetch import add_model
+    from ..models.fetch import add_model
 
     with guard():
         spec = add_model(name, path, input, output, (width, height), layout)

@@ -15,7 +15,7 @@ def run_render(out: Path, style: Style, videos: list[str] | None = None,
                dest: Path | None = None, right: Style = Style.SKELETON, raw: bool = False,
                max_width: int = 1280, captions: bool = True, events: bool = True,
                chunk: int = 64, actors: int = 0, address: str | None = None) -> list:
-    from ..render.job import render_videos
+    from ..render.batch import render_videos
     from ..render.video import RenderOptions
 
     opts = RenderOptions(style=style, right=right, raw=raw, max_width=max_width,
@@ -62,7 +62,7 @@ def render(
 @app.command()
 def report(out: Annotated[Path, typer.Argument(help="A finished job's output folder.")]):
     """One self-contained HTML page about the job (OUT/report.html): works offline."""
-    from ..report import write_report
+    from ..render.report import write_report
 
     with guard():
         path = write_report(out)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError
-from ..tables import read
+from ..storage.tables import read
 
 
 class Format(str, Enum):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analyse import frame_keypoints
-from ..coco import to_coco
-from ..fetch import atomic_write_bytes
-from ..layout import COCO18
+from ..storage.analyse import frame_keypoints
+from ..runner.evaluate import to_coco
+from ..storage.atomic import atomic_write_bytes
+from ..engine.layout import COCO18
 
 # COCO's person category: its keypoint names (our part names in COCO order) and skeleton.
 SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7],

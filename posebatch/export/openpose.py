@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fetch import atomic_write_bytes
-from ..layout import COCO18
+from ..storage.atomic import atomic_write_bytes
+from ..engine.layout import COCO18
 
 _EMPTY = ("face_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d",
           "pose_keypoints_3d", "face_keypoints_3d", "hand_left_keypoints_3d",

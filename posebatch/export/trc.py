@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..fetch import atomic_write_bytes
+from ..storage.atomic import atomic_write_bytes
 from ..gait.angles import body_height
-from ..layout import COCO18
-from ..tables import wide
+from ..engine.layout import COCO18
+from ..storage.tables import wide
 
 MARKERS = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
            "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..fetch import atomic_write_bytes
-from ..layout import COCO18
-from ..tables import wide
-from ..write import table_from_frame
+from ..storage.atomic import atomic_write_bytes
+from ..engine.layout import COCO18
+from ..storage.tables import wide
+from ..storage.schemas import table_from_frame
 
 # 1: frame, time, track, then PART_x, PART_y, PART_score for the 18 COCO parts.
 CSV_SCHEMA_VERSION = 1

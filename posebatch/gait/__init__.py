@@ -1,6 +1,6 @@
 """Gait analysis over a job's tables: joint angles, walking bouts, gait events, strides,
 cadence and left/right symmetry, per track. Functions over pandas DataFrames (the wide
-per-track view of ``posebatch.tables``); files are written by ``posebatch.gait.report``.
+per-track view of ``posebatch.storage.tables``); files are written by ``posebatch.gait.outputs``.
 
     from posebatch import gait, tables
     result = gait.analyse(tables.load("out/demo"), gait.GaitConfig(height_m=1.70))
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config import GaitConfig
+from ..engine.config import GaitConfig
 from . import schema
 from .angles import body_height, joint_angles, mid_hip
 from .events import bout_events, walking_bouts
@@ -94,8 +94,8 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGa
 
 def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
             track: int | None = None) -> GaitResult:
-    """Every track of the job's tables (``posebatch.tables.load``), or the ones named."""
-    from ..tables import wide
+    """Every track of the job's tables (``posebatch.storage.tables.load``), or the ones named."""
+    from ..storage.tables import wide
 
     kp = job.keypoints
     if video is not None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks
 
-from ..config import GaitConfig
+from ..engine.config import GaitConfig
 from .angles import SIDES, xy
 
 _STEP_RANGE = (0.25, 1.25)     # s: step times searched for (slow walk to brisk run)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from ..write import SOURCE, table_from_frame
+from ..storage.schemas import SOURCE, table_from_frame
 
 # Written into every gait file's metadata: ``posebatch.schema`` = "gait.TABLE/VERSION".
 # 2: every table has all its columns whatever the data (typed nulls where no number), names
@@ -191,8 +191,8 @@ MEAN_OF: dict[str, str] = {
 
 
 def table_reference() -> list[dict]:
-    """The gait tables: name, file, row, version, columns (as posebatch.write's)."""
-    from ..write import describe_schema
+    """The gait tables: name, file, row, version, columns (as posebatch.storage.schemas')."""
+    from ..storage.schemas import describe_schema
 
     return [{"name": f"gait.{name}", "where": where, "row": row,
              "version": f"gait.{name}/{GAIT_SCHEMA_VERSION}",

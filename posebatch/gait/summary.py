@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..config import GaitConfig
+from ..engine.config import GaitConfig
 from .events import Bout
 
 

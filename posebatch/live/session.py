@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import PoseConfig, RuntimeConfig, TrackConfig
+from ..engine.config import PoseConfig, RuntimeConfig, TrackConfig
 from ..decode import VideoIndex
 from ..errors import ConfigError
-from ..job import params_key, track_key
-from ..quality import describe
-from ..store import Store, output_lock, video_stamp
-from ..write import CHUNK_SCHEMA_VERSION
+from ..runner.spec import params_key, track_key
+from ..engine.quality import describe
+from ..storage.store import Store, output_lock, video_stamp
+from ..storage.schemas import CHUNK_SCHEMA_VERSION
 from .source import Capture, Captured, parse_source
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class _Session:
         """The rows since the last flush as a chunk, then every table rewritten: in the
         background while the session runs (a publication still going is not waited for; the
         next one covers its chunks), here when ``wait``."""
-        from ..write import frame_tables
+        from ..storage.schemas import frame_tables
 
         if self.rows:
             start, end = self.rows[0]["frame"], self.rows[-1]["frame"] + 1
@@ -202,9 +202,10 @@ def run_live(source: str, out: Path, config: PoseConfig, track: TrackConfig = Tr
     ``on_frame(captured, result, stats)`` is called after each estimated frame (the preview);
     a true return ends the session; ``on_wait(url)`` when it begins to wait for a stream
     that is not there yet."""
-    from ..estimator import Estimator
-    from ..fetch import ensure_model, sha256_file
-    from ..layout import get_layout
+    from ..engine.estimator import Estimator
+    from ..models.fetch import ensure_model
+    from ..storage.atomic import sha256_file
+    from ..engine.layout import get_layout
 
     out = Path(out)
     spec = parse_source(source, options.realtime)

@@ -1,7 +1,7 @@
 """Drawing: (frame, people) -> a new frame. Never runs inference, never mutates its input.
 
 People are given as keypoints (n, n_parts, 3) = x, y in pixels, score (NaN x/y or score 0 for
-parts not found), exactly what :class:`~posebatch.estimator.PoseResult` and the keypoints table
+parts not found), exactly what :class:`~posebatch.engine.estimator.PoseResult` and the keypoints table
 hold.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..layout import KeypointLayout
+from ..engine.layout import KeypointLayout
 
 
 def _points(kp: np.ndarray) -> list[tuple[int, int] | None]:

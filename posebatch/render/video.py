@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..decode import VideoIndex, decode_range, upright
-from ..layout import KeypointLayout
-from ..write import atomic_path
+from ..engine.layout import KeypointLayout
+from ..storage.atomic import atomic_path
 from .draw import caption, draw_tracked
 
 

@@ -13,10 +13,10 @@ from typing import Iterator, TypeVar
 import numpy as np
 import pyarrow as pa
 
-from ..config import PoseConfig, RuntimeConfig
+from ..engine.config import PoseConfig, RuntimeConfig
 from ..decode import (REPEAT_LEVELS, ChunkOutcome, RangeDecoder, VideoIndex, picture_change,
                       picture_signature, upright)
-from ..write import frame_tables
+from ..storage.schemas import frame_tables
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -193,7 +193,7 @@ class PoseWorker:
     def __init__(self, model: str, config: PoseConfig, runtime: RuntimeConfig):
         import cv2
 
-        from ..estimator import Estimator
+        from ..engine.estimator import Estimator
 
         # OpenCV would start a thread per core in every actor; keep it within the actor's CPUs
         cv2.setNumThreads(max(1, runtime.intra_threads))
@@ -213,7 +213,7 @@ class PoseWorker:
                 ) -> ChunkResult:
         import ray
 
-        from ..store import Store
+        from ..storage.store import Store
 
         result = process_chunk(self.estimator, index, task, self.prefetch, self.decoder)
         result.node = ray.get_runtime_context().get_node_id()

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from ..config import PoseConfig, RuntimeConfig
+from ..engine.config import PoseConfig, RuntimeConfig
 from ..errors import ClusterError, ConfigError, PosebatchError
-from ..job import JobSpec
+from .spec import JobSpec
 from .chunk import PoseWorker
 
 _ACTOR_START_TIMEOUT = 300.0

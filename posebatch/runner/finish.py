@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..config import TrackConfig
+from ..engine.config import TrackConfig
 from ..decode import VideoIndex
 from ..errors import PosebatchError
-from ..layout import KeypointLayout
-from ..store import Store
+from ..engine.layout import KeypointLayout
+from ..storage.store import Store
 
 if TYPE_CHECKING:
     from .outcome import VideoState
@@ -43,7 +43,7 @@ def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLa
     """Read the video's chunks, track them, write its dataset files; return the counts its
     row of the videos index needs (also stored with the files). A tracking failure is
     reported in the counts and the detections are written untracked."""
-    from ..track.tables import track_tables
+    from ..track.apply import track_tables
     from .outcome import missing_rows
 
     store = Store(out, params_key)

@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Callable
 
 from .. import __version__
-from ..config import PoseConfig
+from ..engine.config import PoseConfig
 from ..decode import chunk_ranges, index_video
 from ..errors import PosebatchError, VideoError
-from ..job import (JobSpec, discover, fingerprint, params_key, pose_config, refine_config,
-                   track_key)
-from ..quality import describe
-from ..layout import KeypointLayout, get_layout
-from ..refine import refine_key
-from ..store import DATASETS, Store, output_lock, video_key, video_stamp
-from ..write import CHUNK_SCHEMA_VERSION
+from .spec import JobSpec, discover, fingerprint, params_key, pose_config, refine_config, track_key
+from ..engine.quality import describe
+from ..engine.layout import KeypointLayout, get_layout
+from ..engine.refine import refine_key
+from ..storage.store import DATASETS, Store, output_lock, video_key, video_stamp
+from ..storage.schemas import CHUNK_SCHEMA_VERSION
 from .chunk import ChunkResult, ChunkSink, ChunkTask, failed_chunk_tables
 from .cluster import (ChunkFailure, ChunkPool, local_cpus, ray_runtime, resolve_actors,
                       start_pool)
@@ -67,7 +66,8 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
 
 def _run_job(spec: JobSpec, progress: Progress | None,
              resolve_asset: Callable[[str], Path] | None) -> JobReport:
-    from ..fetch import ensure_model, sha256_file
+    from ..models.fetch import ensure_model
+    from ..storage.atomic import sha256_file
 
     t_job, cpu_job = time.perf_counter(), time.process_time()
     progress = progress or Progress()

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..decode import VideoIndex
-from ..store import Store
-from ..write import CHUNK_FRAMES, status_array
+from ..storage.store import Store
+from ..storage.schemas import CHUNK_FRAMES, status_array
 
 
 @dataclass

@@ -6,7 +6,7 @@ detections (as finishing would) and plans, per chunk, a box for each tracked det
 box of the track's smoothed keypoints in that frame (``plan_refine``). The chunks go to the
 same pose actors as the first pass (``PoseWorker.refine`` -> :func:`process_refine_chunk`:
 decode the frames again, cut each person's crop at full resolution, run the estimator on it,
-keep the person of the crop that matches the first pass's, ``posebatch.refine``). Their
+keep the person of the crop that matches the first pass's, ``posebatch.engine.refine``). Their
 results are stored beside the first pass's chunks, under a key of their own::
 
     OUT/.chunks/VIDEOKEY/PARAMSKEY/refine-REFINEKEY/SSSSSSSS-EEEEEEEE.{keypoints,people}.parquet
@@ -30,13 +30,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..config import TrackConfig
+from ..engine.config import TrackConfig
 from ..decode import ChunkOutcome, RangeDecoder, VideoIndex, upright
-from ..layout import KeypointLayout
-from ..refine import RefineConfig, person_box, refine_people
-from ..store import CHUNKS, chunk_file
-from ..write import (REFINE_SCHEMA_VERSION, REFINE_TABLES, REFINED_KEYPOINTS, REFINED_PEOPLE,
-                     part_array, people_columns, write_parquet)
+from ..engine.layout import KeypointLayout
+from ..engine.refine import RefineConfig, person_box, refine_people
+from ..storage.store import CHUNKS, chunk_file
+from ..storage.schemas import (REFINE_SCHEMA_VERSION, REFINE_TABLES, REFINED_KEYPOINTS,
+                               REFINED_PEOPLE, part_array, people_columns, write_parquet)
 
 if TYPE_CHECKING:
     from .finish import Finisher, VideoWork
@@ -215,9 +215,9 @@ def plan_refine(out: str, params_key: str, work: "VideoWork", layout: KeypointLa
                 track: TrackConfig, refine_key: str, config: RefineConfig) -> list[RefineTask]:
     """Track the video's first pass and return a RefineTask per chunk not done yet (chunks
     without a tracked person are written done, empty, here). Runs on the driver's node."""
-    from ..store import Store
+    from ..storage.store import Store
     from ..track import track_video
-    from ..track.tables import detections
+    from ..track.apply import detections
 
     store = Store(Path(out), params_key)
     rstore = RefineStore(out, params_key, refine_key)
@@ -249,8 +249,8 @@ def apply_refined(keypoints: pa.Table, people: pa.Table, refined: dict[str, pa.T
     with every matched person of the second look in place of the first pass's (its parts,
     score, part count and box). Returns them and (D, P) bool, in the people rows' order:
     the part's value is the second look's."""
-    from ..track.tables import _np
-    from ..write import CHUNK_KEYPOINTS, CHUNK_PEOPLE
+    from ..track.apply import _np
+    from ..storage.schemas import CHUNK_KEYPOINTS, CHUNK_PEOPLE
 
     P = layout.n_parts
     frame = _np(people, "frame", np.int64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..store import Store, chunks_done, lock_held, read_manifest, video_stamp
+from ..storage.store import Store, chunks_done, lock_held, read_manifest, video_stamp
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def job_status(out: Path) -> JobStatus:
                           f"{live.get('received', 0)} frames received, {live.get('processed', 0)}"
                           f" estimated, {live.get('skipped', 0)} skipped); its figures are in "
                           f"{out / 'manifest.json'} and its tables read with "
-                          "posebatch.tables.load")
+                          "posebatch.storage.tables.load")
     alive = lock_held(out)
     store = Store(out, m.get("params_key", ""))
     videos = []

@@ -3,7 +3,7 @@
 Pure functions over arrays (no Ray, no files): ``track_video`` runs the three steps,
 ``associate`` (which detection continues which person), ``correct_swaps`` (left/right
 relabelling per track) and ``fill_gaps`` / ``lowpass`` (trajectories on true timestamps).
-``posebatch.track.tables`` turns a video's stored detections into the job's tracked tables.
+``posebatch.track.apply`` turns a video's stored detections into the job's tracked tables.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import TrackConfig
+from ..engine.config import TrackConfig
 from ..errors import InputShapeError
-from ..layout import KeypointLayout, flip_index
+from ..engine.layout import KeypointLayout, flip_index
 from .associate import associate, person_height
 from .smooth import fill_gaps, lowpass
 from .swaps import correct_swaps

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..config import TrackConfig
-from ..layout import KeypointLayout, flip_index
+from ..engine.config import TrackConfig
+from ..engine.layout import KeypointLayout, flip_index
 
 # COCO's per-keypoint OKS sigmas in COCO-18 order (the neck, which COCO lacks, takes the
 # shoulders'): how precisely each part can be placed, relative to the person's size.

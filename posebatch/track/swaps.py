@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layout import KeypointLayout
+from ..engine.layout import KeypointLayout
 
 _JUMP_CAP = 0.5      # body heights: one wild part cannot dominate a decision
 

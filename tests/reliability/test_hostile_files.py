@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from posebatch.job import discover
+from posebatch.runner.spec import discover
 
 from ..clips import write_clip
 from ..helpers import posebatch, read

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from posebatch.errors import ConfigError
-from posebatch.job import make_spec
+from posebatch.runner.spec import make_spec
 from posebatch.runner.status import job_status
 from ..helpers import kill_job, posebatch, read, same_tables, start, wait_for_chunk
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from posebatch import fetch, models
+from posebatch.models import fetch, manifest as models
 from posebatch.errors import GraphError
-from posebatch.infer import GraphRunner
+from posebatch.engine.infer import GraphRunner
 from ..helpers import posebatch
 
 

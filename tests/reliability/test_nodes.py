@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from posebatch.store import Store
+from posebatch.storage.store import Store
 
 from ..loopback import LoopbackCluster, Node
 from ..helpers import kill_job, same_tables

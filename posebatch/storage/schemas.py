@@ -5,20 +5,18 @@ Readers can check ``schema.metadata[b"posebatch.schema"]`` for the table name an
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import SchemaError
-from .layout import KeypointLayout
+from ..errors import SchemaError
+from ..engine.layout import KeypointLayout
+from .atomic import atomic_path
 
 # Versions written into every file's metadata (``posebatch.schema`` = "TABLE/VERSION").
 # 2: the job's tables carry tracks (keypoints.track, x_smooth, ...; people.track; tracks).
@@ -92,31 +90,6 @@ def with_metadata(schema: pa.Schema, table: str, params: dict[str, Any],
     meta[b"posebatch.schema"] = f"{table}/{version}".encode()
     meta[b"posebatch.params"] = json.dumps(params, sort_keys=True, default=str).encode()
     return schema.with_metadata(meta)
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path, tmp_dir: Path | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (or in ``tmp_dir``, on the same file system:
-    a dataset's folder must hold nothing but its files); on success fsync it and rename it
-    into place, so a reader never finds a half-written file under the final name (on failure
-    or interruption the temporary file is removed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    where = Path(tmp_dir) if tmp_dir is not None else path.parent
-    where.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)        # as an ordinary new file (mkstemp makes it private)
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_parquet(table: pa.Table, path: Path, name: str, params: dict[str, Any],

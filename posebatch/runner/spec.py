@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import (Coords, PersonScore, PoseConfig, Precision, Preprocess, Runtime,
-                     TrackConfig)
-from .errors import ConfigError
-from .quality import Quality, resolve, resolve_refine
-from .refine import Refine, RefineConfig
+from ..engine.config import (Coords, PersonScore, PoseConfig, Precision, Preprocess, Runtime,
+                             TrackConfig)
+from ..errors import ConfigError
+from ..engine.quality import Quality, resolve, resolve_refine
+from ..engine.refine import Refine, RefineConfig
 
 # Container extensions a directory is searched for (case-insensitive). A file named
 # explicitly on the command line is tried whatever its extension.
@@ -32,7 +32,7 @@ class JobSpec:
     inputs: tuple[str, ...] = ()
     out: str = ""
     model: str = "mobilenet_thin"
-    # What decides accuracy and cost: a quality preset (posebatch.quality), and any of its
+    # What decides accuracy and cost: a quality preset (posebatch.engine.quality), and any of its
     # settings given on its own on top (None: the preset's value).
     quality: Quality = Quality.BALANCED
     preprocess: Preprocess | None = None
@@ -306,7 +306,7 @@ def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> st
     precision enters only when it is not fp32, so jobs made before the option existed keep
     their keys (and their finished chunks); the runtime only where its outputs differ from
     TensorFlow's (OpenVINO fp32 measured bit for bit equal on this machine shares them)."""
-    from .runtimes import identical_to_tensorflow
+    from ..engine.runtimes import identical_to_tensorflow
 
     settings = dataclasses.asdict(config)
     if identical_to_tensorflow(config.model, config.runtime, config.precision,
@@ -400,7 +400,7 @@ def option_reference() -> list[dict[str, Any]]:
     allowed values and meaning: the one source of the docs' option reference."""
     from enum import Enum
 
-    from .quality import DEFAULT_QUALITY, PRESETS
+    from ..engine.quality import DEFAULT_QUALITY, PRESETS
 
     def show(v: Any) -> str:
         if isinstance(v, Enum):

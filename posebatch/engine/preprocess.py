@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from .config import PoseConfig, Preprocess
-from .errors import InputShapeError
+from ..errors import InputShapeError
 
 
 def network_size(frame_w: int, frame_h: int, config: PoseConfig) -> tuple[int, int]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..config import TrackConfig
+from ..engine.config import TrackConfig
 from ..errors import InputShapeError
-from ..layout import KeypointLayout, flip_index
-from ..write import TRACK_SUMMARY, TRACKED_KEYPOINTS, TRACKED_PEOPLE, part_array
+from ..engine.layout import KeypointLayout, flip_index
+from ..storage.schemas import TRACK_SUMMARY, TRACKED_KEYPOINTS, TRACKED_PEOPLE, part_array
 from . import VideoTracks, track_video
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from . import _upsample
-from .errors import InputShapeError
+from ..errors import InputShapeError
 from .layout import KeypointLayout
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 
 from ..decode import chunk_ranges, index_video
 from ..errors import ConfigError
-from ..job import JobSpec
-from ..layout import COCO18
-from ..tables import read
+from ..runner.spec import JobSpec
+from ..engine.layout import COCO18
+from ..storage.tables import read
 from .video import RenderOptions, join_segments, render_range, time_base
 
 log = logging.getLogger(__name__)

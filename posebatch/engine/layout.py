@@ -95,7 +95,7 @@ LAYOUTS: dict[str, KeypointLayout] = {COCO18.name: COCO18}
 
 
 def get_layout(name: str) -> KeypointLayout:
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     try:
         return LAYOUTS[name]

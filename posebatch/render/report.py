@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .layout import COCO18
-from .write import atomic_path
+from ..engine.layout import COCO18
+from ..storage.atomic import atomic_path
 
 _THUMBS = 6
 _CSS = """
@@ -56,9 +56,9 @@ def _contact_sheet(video: pd.Series, kp: pd.DataFrame) -> list[str]:
     """``_THUMBS`` evenly spaced frames with the people drawn (tracks in their colours)."""
     import cv2
 
-    from .decode import decode_range, index_video, upright
-    from .render.draw import draw_tracked
-    from .render.video import people_of_frame
+    from ..decode import decode_range, index_video, upright
+    from .draw import draw_tracked
+    from .video import people_of_frame
 
     n = int(video.frames or 0)
     if n == 0 or not Path(video.path).exists():
@@ -96,7 +96,7 @@ def _plots(frames: pd.DataFrame, kp: pd.DataFrame, tracks: pd.DataFrame) -> str:
     times = frames.set_index("frame").time
     axes[1].plot(times.reindex(score.index), score.values, ".", ms=3, color="tab:green")
     axes[1].set_ylabel("mean keypoint\nscore")
-    from .render.draw import track_color
+    from .draw import track_color
 
     for _, t in tracks.iterrows():
         b, g, r = track_color(int(t.track))
@@ -113,8 +113,8 @@ def _plots(frames: pd.DataFrame, kp: pd.DataFrame, tracks: pd.DataFrame) -> str:
 
 def build_report(out: Path) -> str:
     """The HTML page for job folder ``out``."""
-    from .store import read_manifest
-    from .tables import load
+    from ..storage.store import read_manifest
+    from ..storage.tables import load
 
     out = Path(out)
     manifest = read_manifest(out)
@@ -190,7 +190,7 @@ def build_report(out: Path) -> str:
 
 
 def _safe_prefix(name: str) -> str:
-    from .render.job import safe_name
+    from .batch import safe_name
 
     return safe_name(name) + "."
 

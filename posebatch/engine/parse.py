@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _paf
 from .config import ParserConfig
-from .errors import InputShapeError
+from ..errors import InputShapeError
 from .layout import KeypointLayout
 from .postprocess import Maps
 
@@ -57,5 +57,5 @@ def parse_people(peaks: np.ndarray, heat: np.ndarray, paf: np.ndarray,
 
 def parse_maps(maps: Maps, layout: KeypointLayout, config: ParserConfig = ParserConfig(),
                ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`parse_people` on the output of :func:`posebatch.postprocess.postprocess`."""
+    """:func:`parse_people` on the output of :func:`posebatch.engine.postprocess.postprocess`."""
     return parse_people(maps.peaks, maps.heat, maps.paf, layout, config)

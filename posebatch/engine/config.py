@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 class Preprocess(str, Enum):
@@ -27,10 +27,10 @@ class Precision(str, Enum):
     """The network's arithmetic. ``fp32``: as trained. ``bf16``: mixed precision in bfloat16
     (TensorFlow: oneDNN's graph rewrite; OpenVINO: its bf16 inference hint; needs a CPU with
     AVX512-BF16 or AMX to be fast; elsewhere it is emulated and slow). ``int8``: refused with
-    the measured reason (posebatch.int8 and benchmarks/int8.py hold the study). ``auto``:
+    the measured reason (posebatch.engine.int8 and benchmarks/int8.py hold the study). ``auto``:
     with TensorFlow, bf16 where the CPU has it, else fp32; with OpenVINO or ``runtime =
     auto``, the fastest of fp32 and (where the CPU has it) bf16 measured on this machine
-    (posebatch.runtimes). Resolved once, on the machine that plans the job."""
+    (posebatch.engine.runtimes). Resolved once, on the machine that plans the job."""
 
     FP32 = "fp32"
     BF16 = "bf16"
@@ -46,7 +46,7 @@ INT8_REFUSAL = ("precision int8 is not offered: no INT8 configuration measured s
 
 class Runtime(str, Enum):
     """What runs the network. ``tensorflow``: the reference. ``openvino``: the same frozen
-    graph converted by OpenVINO (its outputs compared with TensorFlow's, posebatch.runtimes).
+    graph converted by OpenVINO (its outputs compared with TensorFlow's, posebatch.engine.runtimes).
     ``auto``: the fastest of the two whose outputs match TensorFlow's, measured once per
     machine and model and cached; TensorFlow where OpenVINO is missing or unsupported."""
 
@@ -144,7 +144,7 @@ class PoseConfig:
 
     def _resolve_runtime(self) -> None:
         """``auto`` runtime or precision -> what this machine runs (measured where it must
-        be: posebatch.runtimes); ``openvino`` where it cannot run and ``int8`` are refused."""
+        be: posebatch.engine.runtimes); ``openvino`` where it cannot run and ``int8`` are refused."""
         try:
             runtime, precision = Runtime(self.runtime), Precision(self.precision)
         except ValueError as exc:

@@ -10,13 +10,13 @@ import cv2
 import numpy as np
 import pyarrow as pa
 
-from . import render
-from .coco import image_id_from_name, to_coco
-from .errors import ImageReadError
-from .refine import RefineConfig, refine_result
-from .estimator import Estimator, PoseResult
-from .write import (IMAGE_KEYPOINTS, IMAGE_SCHEMA_VERSION, IMAGES, keypoint_columns,
-                    part_array, write_parquet)
+from .. import render
+from .evaluate import image_id_from_name, to_coco
+from ..errors import ImageReadError
+from ..engine.refine import RefineConfig, refine_result
+from ..engine.estimator import Estimator, PoseResult
+from ..storage.schemas import (IMAGE_KEYPOINTS, IMAGE_SCHEMA_VERSION, IMAGES, keypoint_columns,
+                               part_array, write_parquet)
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def run_images(paths: list[Path], out_dir: Path, estimator: Estimator, *, render
                refine: RefineConfig | None = None) -> ImageReport:
     """Estimate every image; unreadable ones are reported and skipped, the rest complete.
     With ``refine`` on, each person found is looked at again in a crop of the full-resolution
-    image (posebatch.refine) and the ``refined`` column says which parts came from it."""
+    image (posebatch.engine.refine) and the ``refined`` column says which parts came from it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = ImageReport()

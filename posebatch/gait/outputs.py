@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import GaitConfig
-from ..write import write_parquet
+from ..engine.config import GaitConfig
+from ..storage.schemas import write_parquet
 from . import GaitResult, schema
 from .schema import GAIT_SCHEMA_VERSION
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .layout import COCO18, KeypointLayout, flip_index
+from ..engine.layout import COCO18, KeypointLayout, flip_index
 
 
 def frame_keypoints(keypoints: pd.DataFrame, frame: int, layout: KeypointLayout = COCO18,

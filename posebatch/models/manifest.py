@@ -16,9 +16,9 @@ from typing import Any
 
 import platformdirs
 
-from .errors import ConfigError, ModelNotFoundError
+from ..errors import ConfigError, ModelNotFoundError
 
-_REPO_MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+_REPO_MANIFEST = Path(__file__).resolve().parents[2] / "models" / "manifest.toml"
 _INSTALLED_MANIFEST = Path(sys.prefix) / "share" / "posebatch" / "models" / "manifest.toml"
 
 
@@ -130,7 +130,7 @@ def _read_local() -> dict[str, Any]:
 
 
 def write_local_entry(spec: ModelSpec) -> None:
-    from .fetch import atomic_write_bytes
+    from ..storage.atomic import atomic_write_bytes
 
     entries = _read_local()
     d = asdict(spec)

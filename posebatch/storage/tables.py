@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .errors import ConfigError
-from .layout import COCO18, KeypointLayout
+from ..errors import ConfigError
+from ..engine.layout import COCO18, KeypointLayout
 from .store import video_file
-from .write import SCHEMA_VERSION
+from .schemas import SCHEMA_VERSION
 
 NAMES = ("keypoints", "people", "frames", "tracks", "videos")
 
@@ -25,7 +25,7 @@ NAMES = ("keypoints", "people", "frames", "tracks", "videos")
 @dataclass(frozen=True)
 class JobTables:
     """The five tables of a job folder (every column: the docs' table reference, generated
-    from the schemas in posebatch.write)."""
+    from the schemas in posebatch.storage.schemas)."""
 
     keypoints: pd.DataFrame
     people: pd.DataFrame

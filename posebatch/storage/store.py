@@ -33,9 +33,9 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .fetch import atomic_write_bytes
-from .write import (CHUNK_SCHEMA_VERSION, CHUNK_TABLES, SCHEMA_VERSION, TABLES, VIDEOS,
-                    write_parquet)
+from .atomic import atomic_write_bytes
+from .schemas import (CHUNK_SCHEMA_VERSION, CHUNK_TABLES, SCHEMA_VERSION, TABLES, VIDEOS,
+                      write_parquet)
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def output_lock(out: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _lock_note(path)
-            from .errors import ConfigError
+            from ..errors import ConfigError
 
             raise ConfigError(
                 f"{out} is being written by another posebatch job ({holder}); wait for it to "
@@ -265,7 +265,7 @@ def chunks_done(out: Path, store_dir: str, chunks: list[tuple[int, int]]
 def read_manifest(out: Path) -> dict:
     path = Path(out) / MANIFEST
     if not path.exists():
-        from .errors import ConfigError
+        from ..errors import ConfigError
 
         raise ConfigError(f"{out}: no {MANIFEST}; is this the --out folder of a posebatch run?")
     return json.loads(path.read_text())

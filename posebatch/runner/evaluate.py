@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .layout import KeypointLayout
+from ..engine.layout import KeypointLayout
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Precision, Runtime, RuntimeConfig, cpu_has_bf16, resolve_precision
-from .errors import RuntimeUnavailableError
+from ..errors import RuntimeUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _versions() -> dict:
 
 
 def _cache_file(model_sha: str, size: tuple[int, int]) -> tuple[Path, dict]:
-    from .models import cache_dir
+    from ..models.manifest import cache_dir
 
     what = {"probe": "demo_video frame 30", "machine": machine(), "model_sha256": model_sha,
             "size": list(size), "versions": _versions(),
@@ -119,8 +119,8 @@ def _probe_input(size: tuple[int, int]) -> np.ndarray:
 
     w, h = size
     try:
-        from .fetch import ensure_asset
-        from .models import get_asset
+        from ..models.fetch import ensure_asset
+        from ..models.manifest import get_asset
 
         cap = cv2.VideoCapture(str(ensure_asset(get_asset("demo_video"))))
         cap.set(cv2.CAP_PROP_POS_FRAMES, 30)
@@ -144,7 +144,8 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 def measure(model: str, size: tuple[int, int], runs: int = MEASURE_RUNS) -> dict:
     """Load every candidate, compare its output with TensorFlow fp32's and time it (in turns,
     so a busy machine slows all alike; medians). Returns the cache file's document."""
-    from .fetch import ensure_model, sha256_file
+    from ..models.fetch import ensure_model
+    from ..storage.atomic import sha256_file
     from .infer import open_runner
     from .layout import get_layout
 
@@ -185,7 +186,8 @@ def measure(model: str, size: tuple[int, int], runs: int = MEASURE_RUNS) -> dict
 def measurement(model: str, size: tuple[int, int], refresh: bool = False) -> dict:
     """This machine's measurement for ``model`` at ``size`` (width, height): from the cache,
     else measured now (tens of seconds, once) and cached."""
-    from .fetch import atomic_write_bytes, ensure_model, sha256_file
+    from ..storage.atomic import atomic_write_bytes, sha256_file
+    from ..models.fetch import ensure_model
 
     spec, path = ensure_model(model)
     file, what = _cache_file(spec.sha256 or sha256_file(path), size)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import RuntimeUnavailableError
+from ..errors import RuntimeUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +174,8 @@ def quantized_model(path: Path, images: Path | None = None):
     import openvino as ov
 
     images = images or calibration_images()
-    from .fetch import atomic_write_bytes, sha256_file
-    from .models import cache_dir
+    from ..storage.atomic import atomic_write_bytes, sha256_file
+    from ..models.manifest import cache_dir
 
     graph_sha = sha256_file(path)
     try:
@@ -191,8 +191,8 @@ def quantized_model(path: Path, images: Path | None = None):
             return ov.Core().read_model(str(xml))
         log.warning("cached INT8 model %s does not match its settings or checksum: "
                     "calibrating again", xml)
-    from .fetch import ensure_asset
-    from .models import get_asset
+    from ..models.fetch import ensure_asset
+    from ..models.manifest import get_asset
 
     log.warning("calibrating the INT8 model once (NNCF, minutes; cached in %s)", folder)
     frames = calibration_frames(ensure_asset(get_asset("demo_video")), images,

@@ -23,9 +23,9 @@ from enum import Enum
 
 import numpy as np
 
-from .errors import ConfigError, InputShapeError
+from ..errors import ConfigError, InputShapeError
 from .layout import KeypointLayout, flip_index
-from .track.associate import part_tolerance, person_height, similarity
+from ..track.associate import part_tolerance, person_height, similarity
 
 # Bump when what the second look produces changes: stored refine chunks are then redone.
 REFINE_ALGORITHM = 1

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from .config import Coords, PersonScore, PoseConfig, Precision, Preprocess, Runtime
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 class Quality(str, Enum):
@@ -96,7 +96,7 @@ def describe(config: PoseConfig) -> str:
     return ", ".join(parts)
 
 
-# The second look at each person (posebatch.refine) per preset: worth its cost (about one
+# The second look at each person (posebatch.engine.refine) per preset: worth its cost (about one
 # network run per person and frame) where accuracy comes first.
 REFINE_PRESETS = {Quality.ACCURATE: "people"}
 

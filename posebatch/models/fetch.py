@@ -5,7 +5,6 @@ proxy the user has applies), or from a URL given in the manifest.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -16,23 +15,11 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from .errors import (FetchError, GraphError, IntegrityError, ModelNotCachedError,
-                     ModelNotFoundError)
-from .models import AssetSpec, ModelSpec, Source, cache_dir, get_model, write_local_entry
-from .write import atomic_path
+from ..errors import FetchError, GraphError, IntegrityError, ModelNotCachedError, ModelNotFoundError
+from .manifest import AssetSpec, ModelSpec, Source, cache_dir, get_model, write_local_entry
+from ..storage.atomic import atomic_write_bytes, sha256_file
 
 log = logging.getLogger(__name__)
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see half."""
-    with atomic_path(Path(path)) as tmp:
-        tmp.write_bytes(data)
 
 
 def model_path(spec: ModelSpec) -> Path:
@@ -187,8 +174,8 @@ def _probe(source: Path, input: str, output: str, layout: str) -> None:
     channels its keypoint layout needs."""
     import numpy as np
 
-    from .infer import GraphRunner
-    from .layout import get_layout
+    from ..engine.infer import GraphRunner
+    from ..engine.layout import get_layout
 
     lay = get_layout(layout)
     with GraphRunner(source, input, output, lay.n_heatmaps + lay.n_pafs) as runner:

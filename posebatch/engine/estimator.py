@@ -8,11 +8,11 @@ import numpy as np
 
 from .augment import combine, scaled_config_size, unflip
 from .config import Coords, PersonScore, PoseConfig, RuntimeConfig
-from .errors import ConfigError
-from .fetch import cached_model, ensure_model
+from ..errors import ConfigError
+from ..models.fetch import cached_model, ensure_model
 from .infer import open_runner
 from .layout import KeypointLayout, get_layout
-from .models import ModelSpec, get_model
+from ..models.manifest import ModelSpec, get_model
 from .parse import parse_maps, parse_people
 from .postprocess import (Maps, find_peaks_refined, map_shape, postprocess, smooth, split,
                           subpixel_offsets)
@@ -179,7 +179,7 @@ class Estimator:
 
     def network(self, frame: np.ndarray) -> np.ndarray:
         """The (h, w, C) network output for one BGR frame (with flip or several scales, their
-        average on the first scale's grid: posebatch.augment)."""
+        average on the first scale's grid: posebatch.engine.augment)."""
         return self._run(self.prepare(frame))
 
     def prepare(self, frame: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:

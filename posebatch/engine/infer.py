@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Precision, Runtime, RuntimeConfig
-from .errors import GraphError, InputShapeError
+from ..errors import GraphError, InputShapeError
 
 log = logging.getLogger(__name__)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ banner, not our logs
@@ -75,7 +75,7 @@ def check_graph(gd, input: str, output: str, where: str) -> None:
         said = ", ".join(f"{op} ({_DANGER[op]})" if op in _DANGER else op for op in foreign)
         raise GraphError(f"{where} holds operations a pose graph does not use: {said}. "
                          "posebatch runs only graphs made of the operations of "
-                         "tf-pose-estimation's PAF graphs (posebatch.infer.ALLOWED_OPS); "
+                         "tf-pose-estimation's PAF graphs (posebatch.engine.infer.ALLOWED_OPS); "
                          "refused.")
     nodes = {n.name: n for n in gd.node}
     missing = [t for t in (input, output) if t.split(":")[0] not in nodes]
@@ -171,7 +171,7 @@ class OpenVinoRunner:
 
     fp32 asks for f32 inference explicitly (OpenVINO would otherwise pick bf16 by itself on a
     CPU that has it); bf16 asks for bf16; int8 loads the quantised model calibrated for this
-    graph (posebatch.int8). Threads are not pinned to cores: several actors share a machine.
+    graph (posebatch.engine.int8). Threads are not pinned to cores: several actors share a machine.
     """
 
     engine = Runtime.OPENVINO

@@ -1,0 +1,1 @@
+"""The engine: a frame in, people out (preprocess, network, post-process, parse)."""

@@ -1,0 +1,1 @@
+"""Models: the manifest of known models and assets, and fetching them into the cache."""

@@ -1,0 +1,1 @@
+"""Storage: table schemas, atomic files, the output folder and its tables."""
