@@ -195,14 +195,21 @@ GOLDEN_NAMES = ["ski", "p1", "p2", "p3", "apink1", "COCO_val2014_000000000357", 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def execute_notebook(name: str, path: Path) -> list[dict]:
-    """Run the notebook; return its outputs, none of which may be an error."""
+def execute_notebook(name: str, path: Path, env: dict[str, str] | None = None,
+                     save_to: Path | None = None) -> list[dict]:
+    """Run the notebook in ``path`` (``env``: variables its kernel sees); return its outputs,
+    none of which may be an error. ``save_to``: where the executed notebook is written."""
+    from unittest import mock
+
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path)}}).execute()
+    with mock.patch.dict(os.environ, env or {}):
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path)}}).execute()
+    if save_to is not None:
+        nbformat.write(nb, save_to)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     return outputs

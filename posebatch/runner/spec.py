@@ -331,3 +331,115 @@ def track_key(config: TrackConfig) -> str:
     and its detections are unchanged."""
     doc = {"track": dataclasses.asdict(config), "algorithm": TRACK_ALGORITHM}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+
+
+# --- the option reference (docs/reference/options.md is generated from option_reference()) --
+# key -> (unit, meaning). Defaults and allowed values come from JobSpec, TrackConfig and the
+# enums themselves; a test checks every field of both is described here.
+OPTION_DOCS: dict[str, tuple[str | None, str]] = {
+    "inputs": (None, "video files and folders (searched recursively for `extensions`); "
+                     "`asset:NAME` names a fetched asset"),
+    "out": (None, "the job's output folder"),
+    "model": (None, "a model name (`posebatch models list`)"),
+    "quality": (None, "a preset bundling the accuracy settings below; any of them given on "
+                      "its own wins over it"),
+    "preprocess": (None, "how a frame becomes the network input: stretch to the model's "
+                         "shape (reference), keep the aspect at `height` (aspect), or keep "
+                         "it at the model shape's pixel count (area)"),
+    "height": ("pixel", "network input height (a multiple of 8)"),
+    "upsample": ("ratio", "upsampling of the network output before the peak search"),
+    "coords": (None, "where in a peak's cell a keypoint is reported: centre of what the "
+                     "network cell saw (center) or tf-pose-estimation's corner (tfpose)"),
+    "precision": (None, "the network's arithmetic (int8 is refused with the measured "
+                        "reason)"),
+    "runtime": (None, "what runs the network; auto: the fastest whose outputs match "
+                      "TensorFlow's, measured once per machine"),
+    "subpixel": (None, "refine each peak inside its cell (a parabola through its "
+                       "neighbours)"),
+    "flip": (None, "also run the mirrored frame and average it in"),
+    "scales": ("fraction of the input size", "input scales averaged, the first 1.0"),
+    "person_score": (None, "how a person's score is computed (openpose: the parser's; "
+                           "parts: times the fraction of parts found)"),
+    "refine": (None, "a second look at each person in a crop of the full-resolution "
+                     "frame"),
+    "chunk": ("frames", "frames per task (and per resumable unit)"),
+    "actors": (None, "pose actors (0: one per `threads` CPUs of the local machine, or as "
+                     "many as the cluster's CPUs hold)"),
+    "threads": (None, "TensorFlow threads, and CPUs reserved, per actor"),
+    "prefetch": ("frames", "frames an actor decodes ahead of its network (0: off)"),
+    "frame_timeout": ("s per frame", "a chunk running longer than this per frame plus 120 s "
+                                     "has its worker presumed hung and replaced"),
+    "address": (None, "HOST:PORT of an existing Ray cluster; unset starts a local runtime"),
+    "extensions": (None, "file extensions a folder is searched for (any case)"),
+    "force": (None, "delete the stored chunks and recompute everything"),
+    "track.enabled": (None, "follow people through each video (track ids, left/right swaps, "
+                            "gap filling, smoothing)"),
+    "track.max_gap": ("s", "a person unseen for longer ends their track"),
+    "track.min_seen": ("s", "a track is reported (gets an id) only when detected this long"),
+    "track.min_similarity": ("0-1", "OKS-like similarity below which a detection never "
+                                    "continues a track"),
+    "track.swap_horizon": ("s", "a left/right relabelling must remove one body height of "
+                                "jumps per this many seconds it lasts"),
+    "track.fill_gap": ("s", "a keypoint missing at most this long inside a track is "
+                            "interpolated (`filled`)"),
+    "track.cutoff": ("Hz", "zero-lag 4th-order Butterworth low-pass of each trajectory "
+                           "(0: no smoothing)"),
+}
+
+_ALLOWED = {"quality": Quality, "preprocess": Preprocess, "coords": Coords,
+            "precision": Precision, "runtime": Runtime, "person_score": PersonScore,
+            "refine": Refine}
+_RANGES = {"chunk": ">= 1", "actors": ">= 0", "threads": ">= 1", "prefetch": "0-64",
+           "frame_timeout": "> 0", "upsample": "1-16", "height": "multiple of 8, >= 16",
+           "track.max_gap": ">= 0", "track.min_seen": ">= 0", "track.min_similarity": "(0, 1]",
+           "track.swap_horizon": "> 0", "track.fill_gap": ">= 0", "track.cutoff": ">= 0"}
+
+
+def option_reference() -> list[dict[str, Any]]:
+    """Every option of a job (job file key, command-line flag), with its type, default, unit,
+    allowed values and meaning: the one source of the docs' option reference."""
+    from enum import Enum
+
+    from ..engine.quality import DEFAULT_QUALITY, PRESETS
+
+    def show(v: Any) -> str:
+        if isinstance(v, Enum):
+            return v.value
+        if isinstance(v, tuple):
+            return "[" + ", ".join(show(x) for x in v) + "]"
+        return "true" if v is True else "false" if v is False else str(v)
+
+    rows = []
+    preset = PRESETS[DEFAULT_QUALITY]
+    for f in dataclasses.fields(JobSpec):
+        if f.name == "track":
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if f.name in preset and default is None:
+            value = "the model's" if preset[f.name] is None else show(preset[f.name])
+            shown = f"preset's ({DEFAULT_QUALITY.value}: {value})"
+        elif f.name == "refine":
+            shown = f"preset's ({DEFAULT_QUALITY.value}: {show(resolve_refine(DEFAULT_QUALITY, None).mode)})"
+        elif f.name in ("inputs", "out"):
+            shown = "required"
+        elif default is None:
+            shown = "unset"
+        else:
+            shown = show(default)
+        rows.append(_option_row(f.name, f.type, shown))
+    for f in dataclasses.fields(TrackConfig):
+        rows.append(_option_row(f"track.{f.name}", f.type, show(f.default)))
+    return rows
+
+
+def _option_row(key: str, type_: Any, default: str) -> dict[str, Any]:
+    unit, meaning = OPTION_DOCS[key]
+    kind = _ALLOWED.get(key)
+    names = {"str": "string", "float": "number", "int": "whole number", "bool": "true or false",
+             "tuple[str, ...]": "list of strings", "tuple[float, ...]": "list of numbers"}
+    raw = str(type_).replace(" | None", "")
+    type_name = "string" if kind else names.get(raw, raw)
+    return {"key": key, "type": type_name,
+            "default": default, "unit": unit,
+            "allowed": " | ".join(m.value for m in kind) if kind else _RANGES.get(key),
+            "meaning": meaning}

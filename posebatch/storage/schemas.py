@@ -401,3 +401,114 @@ REFINED_PEOPLE = pa.schema([
 REFINE_TABLES = {"keypoints": REFINED_KEYPOINTS, "people": REFINED_PEOPLE}
 # 1: the tables above.
 REFINE_SCHEMA_VERSION = 1
+
+
+# --- what the tables mean (docs/reference/tables.md is generated from this) ---------------
+# The schemas above carry a unit or meaning in their field metadata for most columns; the
+# ones they leave out are here, beside them, so the written files stay exactly as they are.
+
+AXES = ("Pixel coordinates (`x`, `y`, `x_smooth`, `y_smooth`, `x_min` ... `y_max`) are in "
+        "pixels of the upright frame as a player shows it (of the original image for "
+        "`posebatch image`): origin at the top-left corner, x to the right, y down; a "
+        "pixel's centre has integer coordinates.")
+
+_PIXEL = "pixel"
+COLUMN_DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
+    # table -> column -> (unit, meaning); used only where the field's metadata has none
+    "keypoints": {
+        "time": ("s", "the frame's container timestamp (correct for variable frame rate)"),
+        "part": (None, "part name: nose, neck, right_shoulder, ... left_ear"),
+        "x": (_PIXEL, "as detected (the part left/right corrected)"),
+        "y": (_PIXEL, "as detected"),
+        "x_smooth": (None, "the track's trajectory, smoothed"),
+        "y_smooth": (None, "gap-filled, zero-lag low-pass filtered trajectory of the track; "
+                           "null when untracked"),
+    },
+    "people": {
+        "frame": (None, "index in presentation order, from 0"),
+        "time": ("s", "the frame's container timestamp"),
+        "person": (None, "index of the detection in the frame"),
+        "x_min": (None, "box of the parts found: left"),
+        "y_min": (None, "box of the parts found: top"),
+        "x_max": (None, "box of the parts found: right"),
+        "y_max": (None, "box of the parts found: bottom"),
+    },
+    "frames": {
+        "frame": (None, "index in presentation order, from 0; every frame has a row"),
+        "time": (None, "the container timestamp in seconds"),
+        "status": (None, "ok; corrupt (damaged picture data, concealed by the decoder and "
+                         "estimated all the same); decode_error; missing (listed by the "
+                         "header, not in the file); error (estimation failed or its chunk was "
+                         "given up on); skipped (live sessions: a newer frame was estimated)"),
+        "people": (None, "people detected (0 when nobody)"),
+        "error": (None, "why the frame has no estimate; null when ok"),
+    },
+    "tracks": {
+        "track": (None, "the person's id in the video (0, 1, ... by first appearance)"),
+        "first_frame": (None, "frame of the first detection"),
+        "last_frame": (None, "frame of the last detection"),
+    },
+    "videos": {
+        "video_id": (None, "the input's number in the job (names the table files)"),
+        "decoded_frames": (None, "frames that decoded"),
+        "height": (_PIXEL, "of the upright frame"),
+        "width": (_PIXEL, None),
+        "codec": (None, "the video stream's codec"),
+        "error": (None, "why the input failed or is partial; null when ok"),
+    },
+    "image_keypoints": {
+        "person_score": (None, "the person's score (as OpenPose)"),
+        "part": (None, "part name: nose, neck, right_shoulder, ... left_ear"),
+    },
+    "images": {
+        "image": (None, "image path as given"),
+        "width": (_PIXEL, None),
+        "height": (_PIXEL, None),
+        "people": (None, "people found"),
+        "error": (None, "why the image failed; null when ok"),
+    },
+}
+
+# table -> (where it is, what a row is, schema)
+TABLE_DOCS: dict[str, tuple[str, str, pa.Schema]] = {
+    "keypoints": ("OUT/keypoints/", "one row per (video, frame, person, part found), plus one "
+                  "per part filled in across a short gap of a track; one file per video",
+                  KEYPOINTS),
+    "people": ("OUT/people/", "one row per (video, frame, person detected)", PEOPLE),
+    "frames": ("OUT/frames/", "one row for every frame of every video that could be opened",
+               FRAMES),
+    "tracks": ("OUT/tracks/", "one row per (video, track): a person followed through a video",
+               TRACKS),
+    "videos": ("OUT/videos.parquet", "the index: one row per input, failed ones too; written "
+               "last", VIDEOS),
+    "image_keypoints": ("OUT/keypoints.parquet (posebatch image)", "one row per (image, "
+                        "person, part found)", IMAGE_KEYPOINTS),
+    "images": ("OUT/images.parquet (posebatch image)", "one row per input image", IMAGES),
+}
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        return f"{_type_name(t.value_type)}, dictionary-encoded (categorical in pandas)"
+    return {"double": "float64", "float": "float32", "halffloat": "float16"}.get(str(t), str(t))
+
+
+def describe_schema(schema: pa.Schema, extra: dict[str, tuple[str | None, str | None]]
+                    | None = None) -> list[dict[str, Any]]:
+    """One dict per column: ``name``, ``type``, ``nullable``, ``unit``, ``meaning`` (from the
+    field's metadata, else from ``extra``)."""
+    rows = []
+    for f in schema:
+        meta = {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
+        unit, doc = (extra or {}).get(f.name, (None, None))
+        rows.append({"name": f.name, "type": _type_name(f.type), "nullable": f.nullable,
+                     "unit": meta.get("unit") or unit, "meaning": meta.get("doc") or doc})
+    return rows
+
+
+def table_reference() -> list[dict[str, Any]]:
+    """The job's and ``posebatch image``'s tables: name, file, row, version, columns."""
+    return [{"name": name, "where": where, "row": row,
+             "version": f"{name}/{IMAGE_SCHEMA_VERSION if name.startswith('image') else SCHEMA_VERSION}",
+             "columns": describe_schema(schema, COLUMN_DOCS.get(name))}
+            for name, (where, row, schema) in TABLE_DOCS.items()]

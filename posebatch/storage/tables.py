@@ -23,7 +23,8 @@ NAMES = ("keypoints", "people", "frames", "tracks", "videos")
 
 @dataclass(frozen=True)
 class JobTables:
-    """The five tables of a job folder (see the README's "Tables" for every column)."""
+    """The five tables of a job folder (every column: the docs' table reference, generated
+    from the schemas in posebatch.storage.schemas)."""
 
     keypoints: pd.DataFrame
     people: pd.DataFrame
