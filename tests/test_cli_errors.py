@@ -30,6 +30,8 @@ BAD = {
     "run: scales that are not numbers": ["run", "x.mp4", "--out", "o", "--scales", "a,b"],
     "run: a negative tracking gap": ["run", "x.mp4", "--out", "o", "--max-gap", "-1"],
     "run: a missing input": ["run", "missing.mp4", "--out", "o"],
+    "run: an unknown model": ["run", "clip.mp4", "--out", "o", "--model", "nosuch"],
+    "run: a folder without videos": ["run", "empty", "--out", "o"],
     "run: no output folder": ["run", "missing.mp4"],
     "run: --height-m without --gait": ["run", "x.mp4", "--out", "o", "--height-m", "1.7"],
     "run: an unknown option": ["run", "x.mp4", "--out", "o", "--bogus"],
@@ -80,6 +82,7 @@ def workdir(tmp_path, monkeypatch):
                                               'maxgap = 1.0\n')
     (tmp_path / "bad_value.toml").write_text('inputs = ["a.mp4"]\nout = "o"\nchunk = "big"\n')
     (tmp_path / "not_toml.toml").write_text('inputs = ["a.mp4"\n')
+    (tmp_path / "clip.mp4").write_bytes(b"not really a video")
     (tmp_path / "gt.json").write_text('{"images": [], "annotations": []}')
     return tmp_path
 

@@ -259,8 +259,14 @@ def track_key(config: TrackConfig) -> str:
 
 
 def check_inputs(spec: JobSpec, resolve_asset=None) -> Discovery:
-    """The job's videos; a ConfigError when there is none at all (every input missing, or
-    folders without videos), so a job that cannot do anything is refused before it writes."""
+    """The job's videos, after its model and settings are checked: a ConfigError (or the
+    model's error) when the model is unknown, the settings do not resolve, or there is no
+    video at all (every input missing, or folders without videos), so that a job that cannot
+    run is refused before it writes anything."""
+    from ..models.manifest import get_model
+
+    model = get_model(spec.model)
+    pose_config(spec, model.input_size)
     found = discover(spec.inputs, spec.extensions, resolve_asset)
     if not found.videos:
         said = "; ".join(f"{p.path}: {p.error}" for p in found.problems[:3])
