@@ -40,6 +40,7 @@ Conventions: commands that read a job take its folder first (posebatch gait JOB)
 always where a command writes; an option has one name, meaning and default everywhere
 (posebatch config lists them); choices are case-insensitive. Exit codes: 0 all ok, 1 some
 inputs failed, 2 usage or configuration error, 3 interrupted or resumable (rerun)."""
+CONVENTION = " ".join(CONVENTION.split())      # one paragraph, wrapped to the terminal
 
 
 class _Group(TyperGroup):
@@ -49,6 +50,12 @@ class _Group(TyperGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
 
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:       # a command that does not say more itself
+            raise fail("interrupted", INTERRUPTED) from None
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
         try:
@@ -57,9 +64,8 @@ class _Group(TyperGroup):
         except click.exceptions.NoArgsIsHelpError as exc:
             if not standalone_mode:
                 raise
-            help_text = exc.ctx.get_help() if exc.ctx else ""   # Rich prints it itself
-            if help_text:
-                click.echo(help_text)
+            if exc.ctx is not None:
+                exc.ctx.get_help()      # Rich prints it
             sys.exit(USAGE)
         except click.ClickException as exc:
             if not standalone_mode:
@@ -69,7 +75,7 @@ class _Group(TyperGroup):
             message = " ".join(exc.format_message().replace("Value error, ", "").split())
             err.print(f"[red]error:[/red] {escape(message)}{escape(hint)}", highlight=False)
             sys.exit(USAGE)
-        except click.exceptions.Abort:
+        except typer.Abort:
             if not standalone_mode:
                 raise
             err.print("[yellow]interrupted[/yellow]")
@@ -87,8 +93,7 @@ TyperOption.display_type_rich = (  # type: ignore[method-assign]
 
 app = typer.Typer(cls=_Group, help="Batch human-pose analytics over images and videos.",
                   epilog=CONVENTION, no_args_is_help=True, pretty_exceptions_enable=False,
-                  context_settings={"help_option_names": ["-h", "--help"]},
-                  rich_markup_mode="rich")
+                  context_settings={"help_option_names": ["-h", "--help"]})
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
