@@ -42,13 +42,14 @@ def test_a_second_job_on_the_same_folder_is_refused_and_a_dead_ones_lock_taken_o
     ("chunk = 0", r"chunk must be a whole number, at least 1 \(frames\), got 0"),
     ("actors = 1.5", r"actors must be a whole number, at least 0, got 1.5 \(float\)"),
     ("upsample = 100", "upsample must be a number, at least 0.5 and at most 16 .*, got 100"),
-    ('upsample = "4"', r"upsample must be a number .* got '4' \(str\)"),
+    ('upsample = "4"', r"upsample must be a number, .* got '4' \(str\)"),
     ("frame_timeout = -1", r"frame_timeout must be a number, more than 0 \(s\), got -1"),
     ("inputs = [3]", r"inputs must be a list of strings, got \[3\] \(list\)"),
     ('precision = "fp8"', "precision must be fp32, bf16 or auto, got 'fp8'"),
     ("force = 1", r"force must be true or false, got 1 \(int\)"),
     ("[track]\nenabled = \"yes\"", "track.enabled must be true or false, got 'yes'"),
-    ("[track]\nmin_similarity = \"high\"", "track.min_similarity must be in"),
+    ("[track]\nmin_similarity = \"high\"", "track.min_similarity must be a number, more than 0 "
+                                            "and at most 1, got 'high'"),
     ("chunks = 32", r"unknown key 'chunks'; did you mean 'chunk'\?"),
 ])
 def test_job_specs_with_wrong_values_are_refused_by_name(tmp_path, line, message):
