@@ -4,7 +4,7 @@ For each network setting (preprocess mode, input height, precision, flip, scales
 runs once over every image of the COCO sets in ../shared (coco_dev: 50 train images, tune here;
 coco: 4 val images), then each post-processing setting (upsample ratio, sub-pixel peaks, person
 score) is evaluated on those outputs with pycocotools. Speed is measured in the same run on
-the demo video with posebatch.runner.bench's stage timings: the network (augmentations included) and
+the demo video with posebatch.bench's stage timings: the network (augmentations included) and
 the post-processing per frame, against the bare network of today's default (reference
 432x368, fp32) timed before and after, so ratios hold on any machine.
 
@@ -77,7 +77,7 @@ def label(net: dict, post: dict | None = None) -> str:
 def measure(grid: str, frames: int, out_path: Path) -> list[dict]:
     import cv2
 
-    from posebatch.runner.bench import _decode
+    from posebatch.bench import _decode
     from posebatch.runner.evaluate import evaluate, gt_images, to_coco
     from posebatch.engine.estimator import Estimator, result_from_network_output
     from posebatch.models.fetch import ensure_asset

@@ -5,14 +5,15 @@ import json
 
 import pytest
 
-from .helpers import need_shared, posebatch
+from .helpers import execute_notebook, need_shared, posebatch
 
 # The quick lane (`./dev test --quick`, `pytest -m "not slow"`): everything but the end-to-end
 # runs. A test is slow when it lives in one of these modules (each runs `posebatch` jobs,
 # streams or browsers as a user would) or needs a fixture that runs a job.
 _SLOW_MODULES = {"test_run", "test_track_job", "test_live", "test_live_source", "test_render",
                  "test_demo_parity", "test_gait_validation", "test_notebooks", "test_report"}
-_SLOW_FIXTURES = {"full_run", "demo_runs", "walk_dir", "bad_dir", "scores", "gait_set_run"}
+_SLOW_FIXTURES = {"full_run", "demo_runs", "walk_dir", "bad_dir", "scores", "gait_set_run",
+                  "notebooks_run"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -113,6 +114,26 @@ def demo_runs(tmp_path_factory):
         assert r.returncode == 0, r.stderr
         outs[chunk] = out
     return outs
+
+
+@pytest.fixture(scope="session")
+def notebooks_run(tmp_path_factory):
+    """``run(name, job=None)``: the notebook executed once per session (they run real jobs;
+    POSEBATCH_JOB=job), its outputs; ``run.folder`` holds the executed copies, which the docs
+    site is built from (tests/test_docs.py), so the suite never executes a notebook twice."""
+    folder = tmp_path_factory.mktemp("notebooks_executed")
+    done: dict[str, tuple] = {}
+
+    def run(name: str, job=None) -> list[dict]:
+        if name not in done:
+            work = tmp_path_factory.mktemp(name.split(".")[0])
+            env = {"POSEBATCH_JOB": str(job)} if job is not None else None
+            done[name] = (str(job), execute_notebook(name, work, env, save_to=folder / name))
+        assert done[name][0] == str(job), f"{name} was executed on another job"
+        return done[name][1]
+
+    run.folder = folder
+    return run
 
 
 GAIT_SET = ("demo_woman", "demo_woman_repeats", "biomech_normal")

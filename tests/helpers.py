@@ -195,14 +195,21 @@ GOLDEN_NAMES = ["ski", "p1", "p2", "p3", "apink1", "COCO_val2014_000000000357", 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def execute_notebook(name: str, path: Path) -> list[dict]:
-    """Run the notebook; return its outputs, none of which may be an error."""
+def execute_notebook(name: str, path: Path, env: dict[str, str] | None = None,
+                     save_to: Path | None = None) -> list[dict]:
+    """Run the notebook in ``path`` (``env``: variables its kernel sees); return its outputs,
+    none of which may be an error. ``save_to``: where the executed notebook is written."""
+    from unittest import mock
+
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path)}}).execute()
+    with mock.patch.dict(os.environ, env or {}):
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path)}}).execute()
+    if save_to is not None:
+        nbformat.write(nb, save_to)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     return outputs
@@ -229,3 +236,13 @@ def busy_pose_actor(processes, alive=lambda: True, timeout: float = 240):
                 pass
         time.sleep(0.05)
     raise AssertionError("no pose actor was seen running a chunk")
+
+
+def frame_keypoints(keypoints, frame: int, as_detected: bool = False):
+    """(people, 18, 3) detections of one frame of a keypoints table, through the package's
+    one rows -> arrays converter (posebatch.engine.poses.Poses)."""
+    from posebatch.engine.layout import COCO18
+    from posebatch.engine.poses import Poses
+
+    rows = keypoints[keypoints["frame"] == frame]
+    return Poses.from_rows(rows, COCO18, as_detected=as_detected).keypoints

@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from posebatch.storage.analyse import frame_keypoints
+from .helpers import frame_keypoints
 from posebatch.engine.config import Coords
 from posebatch.engine.estimator import pixels_to_cells
 from .helpers import match_within_one_cell, need_shared, posebatch, reference_cells

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from posebatch.engine.infer import probe_graph
 from posebatch.models import fetch, manifest as models
 from posebatch.errors import GraphError, IntegrityError, ModelNotCachedError, ModelNotFoundError
 from .helpers import need_shared
@@ -82,13 +83,14 @@ def test_add_rejects_a_file_that_is_not_a_pose_graph(cache, tmp_path):
     junk = tmp_path / "junk.pb"
     junk.write_bytes(b"\x00\x01 not a graph")
     with pytest.raises(GraphError, match="junk.pb is not a frozen TensorFlow graph"):
-        fetch.add_model("junk", junk, "image:0", "Openpose/concat_stage7:0", (432, 368), "coco18")
+        fetch.add_model("junk", junk, "image:0", "Openpose/concat_stage7:0", (432, 368), "coco18",
+                        probe_graph)
 
 
 def test_add_rejects_a_graph_without_the_tensors(cache, tmp_path, real_graph):
     with pytest.raises(GraphError, match=r"has no tensor nope:0 .* not a tf-pose-estimation"):
         fetch.add_model("other", real_graph, "nope:0", "Openpose/concat_stage7:0", (432, 368),
-                        "coco18")
+                        "coco18", probe_graph)
 
 
 def test_add_second_model_records_sha_and_runs(cache, tmp_path):
@@ -99,7 +101,7 @@ def test_add_second_model_records_sha_and_runs(cache, tmp_path):
     from posebatch.runner.images import read_image
 
     src = need_shared("models", "mobilenet_v2_small", "graph_opt.pb")
-    spec = fetch.add_model("mobilenet_v2_small", src, "x", "y", (0, 0), "coco18")
+    spec = fetch.add_model("mobilenet_v2_small", src, "x", "y", (0, 0), "coco18", probe_graph)
     assert spec.sha256 == "428a9d6e7bfc0319e1ce4de8c0191a9111cd281bea6ae2b496fd42c92d574160"
     assert models.get_model("mobilenet_v2_small").added
     with Estimator("mobilenet_v2_small", fetch=False) as est:
@@ -112,4 +114,4 @@ def test_add_refuses_a_different_file_under_a_manifest_name(cache, tmp_path, rea
     shutil.copy(real_graph, copy)
     with pytest.raises(IntegrityError, match="not the graph the manifest lists"):
         fetch.add_model("mobilenet_v2_small", copy, "image:0", "Openpose/concat_stage7:0",
-                        (432, 368), "coco18")
+                        (432, 368), "coco18", probe_graph)

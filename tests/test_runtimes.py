@@ -206,7 +206,7 @@ def test_cli_without_the_openvino_package(tmp_path):
                                           os.environ.get("PYTHONPATH", "")])}
     img = need_shared("data", "images", "p1.jpg")
     r = posebatch("image", img, "--out", tmp_path / "ov", "--runtime", "openvino", env=env)
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert "error: runtime openvino: OpenVINO is not installed" in r.stderr
     assert "Traceback" not in r.stderr
     r = posebatch("image", img, "--out", tmp_path / "auto", "--runtime", "auto", env=env)
@@ -221,7 +221,7 @@ def test_openvino_job_records_its_runtime_and_finds_tensorflows_people(demo_clip
     runtime (asked and resolved), the chunk key is TensorFlow's exactly where OpenVINO's
     outputs were measured equal to it, and every frame's people are those TensorFlow finds
     (the `estimator` fixture: the reference preset, TensorFlow)."""
-    from posebatch.storage.analyse import frame_keypoints
+    from .helpers import frame_keypoints
     from posebatch.decode import decode_sequential
     from posebatch.runner.spec import params_key
     from posebatch.storage.schemas import CHUNK_SCHEMA_VERSION

@@ -20,7 +20,7 @@ from posebatch.storage import tables
 from posebatch.engine.config import GaitConfig, TrackConfig
 from posebatch.errors import SchemaError
 from posebatch.export import export
-from posebatch.export.wide_csv import SCHEMA as CSV_SCHEMA
+from posebatch.export.wide_csv import schema as csv_schema
 from posebatch.gait import schema as gait_schema
 from posebatch.gait.outputs import write_gait
 from posebatch.engine.layout import COCO18
@@ -31,6 +31,8 @@ from posebatch.storage.schemas import (SCHEMA_VERSION, TABLES, VIDEOS, frame_tab
 
 from .walkers import walk
 from .helpers import REPO, posebatch
+
+CSV_SCHEMA = csv_schema(COCO18)
 
 # What each video of a synthetic job holds: a walker, someone standing, a walker whose
 # bout has no complete stride, frames without anybody, no frames at all.
@@ -76,6 +78,8 @@ def make_job(out, names) -> None:
                      "status": "ok", "frames": chunk["frames"].num_rows,
                      "width": 1920, "height": 1080, "tracks": tracked["tracks"].num_rows})
     store.write_videos(rows, {})
+    store.write_manifest({"schema": "posebatch.job/1", "state": "complete",
+                          "model": {"name": "mobilenet_thin", "layout": COCO18.name}})
 
 
 @pytest.fixture(scope="module")
@@ -231,13 +235,24 @@ def test_a_column_not_declared_is_an_error_and_a_missing_one_typed_nulls():
                          "gait.summary")
 
 
-def test_every_gait_column_is_in_the_readme():
-    """The README's gait tables name every declared column (with its unit there)."""
-    text = (REPO / "README.md").read_text()
-    start = text.index("### Gait tables")
-    section = text[start:text.index("\n#", start + 1)]
+def test_every_gait_column_is_in_the_docs():
+    """The docs' table reference (generated from these schemas when the site is built,
+    docs/hooks/reference.py) names every gait file and declared column with its unit."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_reference",
+                                                  REPO / "docs" / "hooks" / "reference.py")
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    page = reference.tables_page()
+    start = page.index("## Gait tables")
+    section = page[start:page.index("\n## ", start + 1)]
     for name, declared in gait_schema.TABLES.items():
-        assert f"`gait/{name}.parquet`" in section
+        assert f"OUT/gait/{name}.parquet" in section
         missing = [f.name for f in declared if f"`{f.name}`" not in section]
         assert not missing, (name, missing)
+        for f in declared:
+            unit = (f.metadata or {}).get(b"unit")
+            if unit:
+                assert f"| `{f.name}` |" in section and unit.decode() in section
 

@@ -201,11 +201,10 @@ def test_gait_of_the_demo_walker(demo_runs):
         assert not pd.read_parquet(out / "gait" / f"{name}.parquet").empty
 
 
-def test_gait_notebook_runs_on_the_demo_job(demo_runs, tmp_path, monkeypatch):
-    from .helpers import execute_notebook as execute, notebook_images as images
+def test_gait_notebook_runs_on_the_demo_job(demo_runs, notebooks_run):
+    from .helpers import notebook_images as images
 
-    monkeypatch.setenv("POSEBATCH_JOB", str(demo_runs[16]))
-    outputs = execute("30_gait.ipynb", tmp_path)
+    outputs = notebooks_run("30_gait.ipynb", demo_runs[16])
     assert len(images(outputs)) == 1                      # angles with the events
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     text = "".join(o.get("text", "") for o in outputs)

@@ -60,8 +60,9 @@ def models_add(
     layout: Annotated[str, typer.Option(help="Keypoint layout.")] = "coco18",
 ):
     """Add a local frozen graph with the same inputs and outputs; its sha256 is recorded."""
+    from ..engine.infer import probe_graph
     from ..models.fetch import add_model
 
     with guard():
-        spec = add_model(name, path, input, output, (width, height), layout)
+        spec = add_model(name, path, input, output, (width, height), layout, probe_graph)
     console.print(f"added {spec.name} (sha256 {spec.sha256})")

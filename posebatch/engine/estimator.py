@@ -121,7 +121,7 @@ def result_from_network_output(net_out: np.ndarray, image_size: tuple[int, int],
         if offsets is not None:
             kp = offsets.apply(kp)
     scores = person_scores(kp, scores, layout, config.person_score)
-    rows, cols = map_shape(*net_out.shape[:2], config.upsample)
+    rows, cols = map_shape(net_out.shape[0], net_out.shape[1], config.upsample)
     map_size = (cols, rows)
     net_size = (net_out.shape[1] * _STRIDE, net_out.shape[0] * _STRIDE)
     return PoseResult(keypoints=cells_to_pixels(kp, map_size, net_size, image_size,

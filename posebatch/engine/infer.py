@@ -239,3 +239,17 @@ class OpenVinoRunner(_Runner):
 
     def close(self) -> None:
         self._compiled.clear()
+
+
+def probe_graph(source: Path, input: str, output: str, layout: str) -> None:
+    """Check the graph's operations and tensors, then run it once on a small black image
+    (safe now: nothing in it can touch a file or run code) to see that its output has the
+    channels its keypoint layout needs."""
+    from .layout import get_layout
+
+    lay = get_layout(layout)
+    with GraphRunner(source, input, output, lay.n_heatmaps + lay.n_pafs) as runner:
+        out = runner.run(np.zeros((1, 64, 64, 3), np.float32))
+    if out.ndim != 4:
+        raise GraphError(f"{source} returned an output of shape {out.shape}; a pose graph "
+                         "returns N x H/8 x W/8 x channels maps.")

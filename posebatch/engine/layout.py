@@ -28,6 +28,13 @@ class KeypointLayout:
     draw_limbs: int
     flip_pairs: tuple[tuple[int, int], ...]
     coco17: tuple[int, ...]
+    # How precisely each part can be placed relative to the person's size (COCO's OKS sigmas;
+    # empty: 0.079, a shoulder's, for every part): the tracker's and the refiner's tolerance.
+    sigmas: tuple[float, ...] = ()
+    # Parts whose mean is the body's centre (the tracker's velocity); empty: all parts.
+    torso: tuple[int, ...] = ()
+    # Mirrored pairs that swap together (a limb's joints); empty: each pair alone.
+    swap_groups: tuple[tuple[tuple[int, int], ...], ...] = ()
 
     @property
     def n_parts(self) -> int:
@@ -52,6 +59,22 @@ class KeypointLayout:
             r, g, b = colorsys.hsv_to_rgb((i * 20 % 360) / 360.0, 1.0, 1.0)
             out.append((round(b * 255), round(g * 255), round(r * 255)))
         return out
+
+    def part_sigmas(self) -> np.ndarray:
+        """(P,) OKS sigma of each part."""
+        return np.asarray(self.sigmas if self.sigmas else (0.079,) * self.n_parts, np.float64)
+
+    def torso_mask(self) -> np.ndarray:
+        """(P,) the parts whose mean is the body's centre."""
+        mask = np.zeros(self.n_parts, bool)
+        mask[list(self.torso) if self.torso else slice(None)] = True
+        return mask
+
+    def mirrored_groups(self) -> list[list[tuple[int, int]]]:
+        """Mirrored pairs grouped by limb (each pair alone where the layout names no groups)."""
+        if self.swap_groups:
+            return [list(g) for g in self.swap_groups]
+        return [[p] for p in self.flip_pairs]
 
     def limbs_array(self) -> np.ndarray:
         return np.ascontiguousarray(self.limbs, dtype=np.int32)
@@ -89,6 +112,12 @@ COCO18 = KeypointLayout(
     flip_pairs=((2, 5), (3, 6), (4, 7), (8, 11), (9, 12), (10, 13), (14, 15), (16, 17)),
     # COCO-17 keypoint i is our part coco17[i] (COCO has no neck).
     coco17=(0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10),
+    # COCO's per-keypoint OKS sigmas in this order (the neck, which COCO lacks, takes the
+    # shoulders').
+    sigmas=(.026, .079, .079, .072, .062, .079, .072, .062, .107, .087, .089, .107, .087, .089,
+            .025, .025, .035, .035),
+    torso=(1, 2, 5, 8, 11),                                   # neck, shoulders, hips
+    swap_groups=(((2, 5), (3, 6), (4, 7)), ((8, 11), (9, 12), (10, 13)), ((14, 15), (16, 17))),
 )
 
 LAYOUTS: dict[str, KeypointLayout] = {COCO18.name: COCO18}
@@ -103,3 +132,9 @@ def get_layout(name: str) -> KeypointLayout:
         raise ConfigError(
             f"unknown keypoint layout {name!r}; known layouts: {', '.join(sorted(LAYOUTS))}"
         ) from None
+
+
+def job_layout(manifest: dict) -> KeypointLayout:
+    """The keypoint layout of a finished job's model, as its manifest records it (jobs written
+    before it was recorded ran coco18, the only layout then)."""
+    return get_layout(manifest.get("model", {}).get("layout", COCO18.name))

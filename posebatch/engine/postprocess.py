@@ -46,8 +46,9 @@ def upsample(net_out: np.ndarray, ratio: float) -> np.ndarray:
     """
     if net_out.ndim != 3:
         raise InputShapeError(f"expected network output of shape (h, w, C), got {net_out.shape}")
+    h, w = net_out.shape[:2]
     return _upsample.upsample(np.ascontiguousarray(net_out, dtype=np.float32),
-                              *map_shape(*net_out.shape[:2], ratio))
+                              *map_shape(h, w, ratio))
 
 
 @lru_cache(maxsize=8)
@@ -103,8 +104,8 @@ def _hot_boxes(net_heat: np.ndarray, thresh: float, out_h: int, out_w: int
     if not hot.any():
         return []
     # a cell lerps between source rows i and i + 1: a hot row i also reaches cells of row i - 1
-    hot = cv2.dilate(hot.astype(np.uint8), np.ones((3, 3), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    grown = cv2.dilate(np.asarray(hot, np.uint8), np.ones((3, 3), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
     h, w = net_heat.shape[:2]
     return [(int(np.floor(y * out_h / h)) - 1, int(np.ceil((y + bh) * out_h / h)) + 1,
              int(np.floor(x * out_w / w)) - 1, int(np.ceil((x + bw) * out_w / w)) + 1)
@@ -208,7 +209,7 @@ def find_peaks_refined(net_out: np.ndarray, layout: KeypointLayout, ratio: float
     ``thresh`` (:func:`subpixel_offsets`), read from the same smoothed crops: a peak lies
     within r of its box, so its neighbours' smoothed values are exact there too."""
     check_output(net_out, layout)
-    out_h, out_w = map_shape(*net_out.shape[:2], ratio)
+    out_h, out_w = map_shape(net_out.shape[0], net_out.shape[1], ratio)
     n = layout.n_parts
     net = np.ascontiguousarray(net_out, dtype=np.float32)
     peaks = np.zeros((out_h, out_w, n), np.float32)

@@ -106,8 +106,9 @@ def resolve_refine(quality: Quality | str | None, refine: str | None = None,
     """The RefineConfig of ``quality`` (``people`` for accurate, else ``off``), ``refine``
     (off | people) winning when given; ``settings`` (margin, ...) on top. ``reference``
     never refines unless asked: it is tf-pose-estimation's pipeline exactly."""
-    from .refine import RefineConfig
+    from .refine import Refine, RefineConfig
 
     q = Quality(quality) if quality is not None else DEFAULT_QUALITY
     mode = refine if refine is not None else REFINE_PRESETS.get(q, "off")
-    return RefineConfig(mode=mode, **{k: v for k, v in settings.items() if v is not None})
+    return RefineConfig(mode=Refine(mode),
+                        **{k: v for k, v in settings.items() if v is not None})

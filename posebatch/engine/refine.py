@@ -12,7 +12,7 @@ Pure functions over arrays (no Ray, no files): :func:`crop_for_box` (geometry),
 :func:`cut` (pixels), :func:`match` (which person of the crop), :func:`merge` (fallback
 parts) and :func:`refine_people` (all of it for one frame, with an estimator). The job's
 stage (boxes from the smoothed tracks, chunks on the pose actors) is
-``posebatch.runner.refine``.
+``posebatch.runner.refine_job``.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputShapeError
 from .layout import KeypointLayout, flip_index
-from ..track.associate import part_tolerance, person_height, similarity
+from .similarity import part_tolerance, person_height, similarity
 
 # Bump when what the second look produces changes: stored refine chunks are then redone.
 REFINE_ALGORITHM = 1
@@ -201,7 +201,7 @@ class Refined:
     @property
     def matched(self) -> np.ndarray:
         """(n,) bool: a person of the crop replaced the first pass's."""
-        return self.refined.any(1)
+        return np.asarray(self.refined.any(1))
 
 
 def refine_people(estimator, frame: np.ndarray, boxes: np.ndarray, first: np.ndarray,

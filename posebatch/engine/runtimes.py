@@ -93,7 +93,7 @@ def machine() -> dict:
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {}
+    out: dict[str, str | None] = {}
     for pkg in ("tensorflow", "openvino"):
         try:
             out[pkg] = version(pkg)
@@ -153,7 +153,9 @@ def measure(model: str, size: tuple[int, int], runs: int = MEASURE_RUNS) -> dict
     layout = get_layout(spec.layout)
     x = _probe_input(size)
     one = RuntimeConfig(intra_threads=1, inter_threads=1)
-    runners, outs, times = {}, {}, {}
+    runners: dict = {}
+    outs: dict = {}
+    times: dict = {}
     try:
         for r, p in candidates():
             runner = open_runner(path, spec.input, spec.output,

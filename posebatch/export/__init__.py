@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError
+from ..engine.layout import KeypointLayout, job_layout
+from ..storage.store import read_manifest
 from ..storage.tables import read
 
 
@@ -45,6 +47,7 @@ class VideoTables:
     keypoints: pd.DataFrame
     people: pd.DataFrame
     frames: pd.DataFrame
+    layout: KeypointLayout   # the job's model's (its manifest says which)
 
     @property
     def stem(self) -> str:
@@ -70,14 +73,16 @@ def select_videos(out: Path, video: str | None = None) -> list[pd.Series]:
     return [hit.iloc[0]]
 
 
-def video_tables(out: Path, row: pd.Series, track: int | None = None) -> VideoTables:
+def video_tables(out: Path, row: pd.Series, track: int | None = None,
+                 layout: KeypointLayout | None = None) -> VideoTables:
     vid = int(row["video_id"])
+    layout = layout if layout is not None else job_layout(read_manifest(out))
     kp = read(out, "keypoints", video_id=vid)
     people = read(out, "people", video_id=vid)
     if track is not None:
         kp = kp[kp["track"] == track]
         people = people[people["track"] == track]
-    return VideoTables(row, kp, people, read(out, "frames", video_id=vid))
+    return VideoTables(row, kp, people, read(out, "frames", video_id=vid), layout)
 
 
 def export(out: str | Path, fmt: Format | str, folder: str | Path | None = None,
@@ -95,10 +100,11 @@ def export(out: str | Path, fmt: Format | str, folder: str | Path | None = None,
     writer = {Format.OPENPOSE: openpose.write, Format.COCO: coco.write,
               Format.CSV: wide_csv.write, Format.TRC: trc.write}[fmt]
     result = ExportResult(fmt, folder)
+    layout = job_layout(read_manifest(out))
     for row in select_videos(out, video):
         if row["status"] != "ok":
             continue                 # nothing was estimated: the videos index says why
-        vt = video_tables(out, row, track)
+        vt = video_tables(out, row, track, layout)
         if track is not None and vt.keypoints.empty:
             continue
         kwargs = {"height_m": height_m} if fmt is Format.TRC else {}

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..storage.analyse import frame_keypoints
+from ..engine.poses import Poses
 from ..runner.evaluate import to_coco
 from ..storage.atomic import atomic_write_bytes
-from ..engine.layout import COCO18
+from ..errors import ConfigError
 
 # COCO's person category: its keypoint names (our part names in COCO order) and skeleton.
 SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7],
@@ -20,12 +20,15 @@ SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], 
             [5, 7]]
 
 
-def category(layout=COCO18) -> dict:
+def category(layout) -> dict:
     return {"id": 1, "name": "person", "supercategory": "person",
             "keypoints": [layout.parts[i] for i in layout.coco17], "skeleton": SKELETON}
 
 
 def write(vt, folder: Path) -> tuple[list[Path], int, int]:
+    if not vt.layout.coco17:
+        raise ConfigError(f"the job's keypoint layout {vt.layout.name} has no COCO keypoints; "
+                          "export it as openpose, csv or trc")
     folder.mkdir(parents=True, exist_ok=True)
     kp = vt.keypoints
     scores = {(int(p.frame), int(p.person)): float(p.score)
@@ -38,13 +41,12 @@ def write(vt, folder: Path) -> tuple[list[Path], int, int]:
                        "time": None if f.time != f.time else float(f.time),
                        "status": str(f.status)})
     for frame, rows in kp[~kp["filled"] & kp["person"].notna()].groupby("frame"):
-        people = frame_keypoints(rows, int(frame))       # (n, 18, 3), left/right corrected
-        present = np.unique(rows["person"].to_numpy(int))
-        results += to_coco(int(frame), people[present],
-                           np.array([scores.get((int(frame), int(p)), 0.0) for p in present]),
-                           COCO18)
+        people = Poses.from_rows(rows, vt.layout)        # left/right corrected
+        results += to_coco(int(frame), people.keypoints,
+                           np.array([scores.get((int(frame), int(p)), 0.0) for p in people.ids]),
+                           vt.layout)
     header = {"info": {"description": f"frames of {vt.row['video']} (posebatch export)"},
-              "images": images, "annotations": [], "categories": [category()]}
+              "images": images, "annotations": [], "categories": [category(vt.layout)]}
     a, b = folder / f"{vt.stem}.results.json", folder / f"{vt.stem}.images.json"
     atomic_write_bytes(a, json.dumps(results).encode())
     atomic_write_bytes(b, json.dumps(header).encode())

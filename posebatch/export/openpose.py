@@ -12,22 +12,23 @@ from pathlib import Path
 import numpy as np
 
 from ..storage.atomic import atomic_write_bytes
-from ..engine.layout import COCO18
+from ..engine.poses import Poses
 
 _EMPTY = ("face_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d",
           "pose_keypoints_3d", "face_keypoints_3d", "hand_left_keypoints_3d",
           "hand_right_keypoints_3d")
 
 
-def frame_people(rows, n_parts: int = COCO18.n_parts) -> list[dict]:
-    """The OpenPose ``people`` list of one frame's detections (keypoints table rows)."""
+def frame_people(rows, layout) -> list[dict]:
+    """The OpenPose ``people`` list of one frame's detections (keypoints table rows); a part
+    not found is 0, 0, 0 as OpenPose writes it."""
+    poses = Poses.from_rows(rows, layout)
+    track = rows.groupby("person", sort=True)["track"].first()
     people = []
-    for person, g in rows.groupby("person", sort=True):
-        flat = np.zeros((n_parts, 3), np.float64)
-        flat[g["part_id"].to_numpy(int)] = g[["x", "y", "score"]].to_numpy(np.float64)
-        track = g["track"].iloc[0]
-        people.append({"person_id": [int(track) if track == track and track is not None
-                                     else -1],
+    for kp, person in zip(poses.keypoints, poses.ids):
+        flat = np.nan_to_num(kp.astype(np.float64), nan=0.0)
+        t = track.get(person)
+        people.append({"person_id": [int(t) if t == t and t is not None else -1],
                        "pose_keypoints_2d": [round(float(v), 3) for v in flat.ravel()],
                        **{k: [] for k in _EMPTY}})
     return people
@@ -41,7 +42,7 @@ def write(vt, folder: Path) -> tuple[list[Path], int, int]:
     files, people = [], 0
     for f in vt.frames.itertuples(index=False):
         rows = by_frame.get(f.frame)
-        found = frame_people(rows) if rows is not None else []
+        found = frame_people(rows, vt.layout) if rows is not None else []
         people += len(found)
         doc = {"version": 1.3, "people": found,
                "posebatch": {"video": str(vt.row["video"]), "frame": int(f.frame),

@@ -14,7 +14,6 @@ import numpy as np
 from ..errors import ConfigError
 from ..storage.atomic import atomic_write_bytes
 from ..gait.angles import body_height
-from ..engine.layout import COCO18
 from ..storage.tables import wide
 
 MARKERS = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
@@ -44,7 +43,7 @@ def trc_text(name: str, frames: np.ndarray, times: np.ndarray, xyz: np.ndarray,
 
 def write(vt, folder: Path, height_m: float | None = None) -> tuple[list[Path], int, int]:
     folder.mkdir(parents=True, exist_ok=True)
-    table = wide(vt.keypoints)
+    table = wide(vt.keypoints, layout=vt.layout)
     frame_time = vt.frames.set_index("frame")["time"]
     height_px = int(vt.row["height"])
     files, frames = [], 0
@@ -52,8 +51,8 @@ def write(vt, folder: Path, height_m: float | None = None) -> tuple[list[Path], 
         w = w.reset_index().set_index("frame")
         span = np.arange(int(w.index.min()), int(w.index.max()) + 1)
         w = w.reindex(span)
-        xyz = np.zeros((len(span), COCO18.n_parts, 3))
-        for i, part in enumerate(COCO18.parts):
+        xyz = np.zeros((len(span), vt.layout.n_parts, 3))
+        for i, part in enumerate(vt.layout.parts):
             xyz[:, i, 0] = w[f"{part}_x"].to_numpy(np.float64)
             xyz[:, i, 1] = height_px - w[f"{part}_y"].to_numpy(np.float64)
         units = "px"

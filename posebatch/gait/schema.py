@@ -5,8 +5,8 @@ a track that does not walk or walks without a complete stride gives the same col
 as a walker's, with nulls where there is no number (and a ``reason`` in the summary). So one
 video's files read like another's, and the gait folders of many jobs read as one dataset.
 A column the analysis produces but its schema does not declare is an error
-(:class:`posebatch.errors.SchemaError`): declare it here, with its unit, document it in the
-README's "Gait tables" and bump :data:`GAIT_SCHEMA_VERSION`.
+(:class:`posebatch.errors.SchemaError`): declare it here, with its unit and meaning (the docs'
+table reference is generated from these fields), and bump :data:`GAIT_SCHEMA_VERSION`.
 
 Units: seconds, degrees, pixels of the upright frame, percent of a stride (``*_pct``);
 ``*_m``, ``*_m_s`` are null unless the walker's height is given (``--height-m``).
@@ -163,3 +163,38 @@ def table(name: str, df: pd.DataFrame | None) -> pa.Table:
 def frame(name: str, df: pd.DataFrame | None) -> pd.DataFrame:
     """The same as a DataFrame: what ``pd.read_parquet`` gives on the written file."""
     return table(name, df).to_pandas()
+
+
+# --- what the tables mean (docs/reference/tables.md is generated from this) ---------------
+# table -> (where it is, what a row is); every column's unit and meaning are in its field.
+TABLE_DOCS: dict[str, tuple[str, str]] = {
+    "angles": ("OUT/gait/angles.parquet", "one row per (track, frame): joint and segment "
+               "angles, sagittal, signed by the walking direction"),
+    "events": ("OUT/gait/events.parquet", "one row per gait event (a foot's initial contact "
+               "or toe-off)"),
+    "strides": ("OUT/gait/strides.parquet", "one row per stride: a foot's contact to its "
+                "next contact"),
+    "bouts": ("OUT/gait/bouts.parquet", "one row per walking bout of a track"),
+    "summary": ("OUT/gait/summary.parquet", "one row per (video, track); a track that does "
+                "not walk has a reason and nulls"),
+}
+
+# The bouts and summary figures that are means of a strides column: the per-stride value has
+# the plain name (its unit is in the schema), the mean says its unit in its name.
+MEAN_OF: dict[str, str] = {
+    "stride_time_s": "stride_time", "step_time_s": "step_time", "stance_pct": "stance_pct",
+    "swing_pct": "swing_pct", "double_support_pct": "double_support_pct",
+    "step_length_px": "step_length_px", "stride_length_px": "stride_length_px",
+    "speed_px_s": "speed_px_s", "step_length_m": "step_length_m",
+    "stride_length_m": "stride_length_m", "speed_m_s": "speed_m_s",
+}
+
+
+def table_reference() -> list[dict]:
+    """The gait tables: name, file, row, version, columns (as posebatch.storage.schemas')."""
+    from ..storage.schemas import describe_schema
+
+    return [{"name": f"gait.{name}", "where": where, "row": row,
+             "version": f"gait.{name}/{GAIT_SCHEMA_VERSION}",
+             "columns": describe_schema(TABLES[name])}
+            for name, (where, row) in TABLE_DOCS.items()]

@@ -14,8 +14,9 @@ import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Callable
 
-from ..errors import FetchError, GraphError, IntegrityError, ModelNotCachedError, ModelNotFoundError
+from ..errors import FetchError, IntegrityError, ModelNotCachedError, ModelNotFoundError
 from .manifest import AssetSpec, ModelSpec, Source, cache_dir, get_model, write_local_entry
 from ..storage.atomic import atomic_write_bytes, sha256_file
 
@@ -141,8 +142,12 @@ def ensure_model(name: str) -> tuple[ModelSpec, Path]:
 
 
 def add_model(name: str, source: Path, input: str, output: str, input_size: tuple[int, int],
-              layout: str) -> ModelSpec:
-    """Register a local frozen graph under ``name`` after checking its tensors and digest."""
+              layout: str, probe: Callable[[Path, str, str, str], None]) -> ModelSpec:
+    """Register a local frozen graph under ``name`` after checking its tensors and digest.
+
+    ``probe(source, input, output, layout)`` loads and runs the graph once and raises when it
+    is not a usable pose graph: the engine's :func:`posebatch.engine.infer.probe_graph`
+    (passed in, because the models layer sits below the engine that runs graphs)."""
 
     source = Path(source)
     if not source.is_file():
@@ -154,7 +159,7 @@ def add_model(name: str, source: Path, input: str, output: str, input_size: tupl
     if known is not None and not known.added:
         input, output, layout = known.input, known.output, known.layout
         input_size = known.input_size
-    _probe(source, input, output, layout)
+    probe(source, input, output, layout)
     digest = verify(source, known.sha256 if known and not known.added else None,
                     f"graph for model {name}",
                     "It is not the graph the manifest lists under this name; add it under "
@@ -166,23 +171,6 @@ def add_model(name: str, source: Path, input: str, output: str, input_size: tupl
     atomic_write_bytes(dest, source.read_bytes())
     write_local_entry(spec)
     return spec
-
-
-def _probe(source: Path, input: str, output: str, layout: str) -> None:
-    """Check the graph's operations and tensors, then run it once on a small black image
-    (safe now: nothing in it can touch a file or run code) to see that its output has the
-    channels its keypoint layout needs."""
-    import numpy as np
-
-    from ..engine.infer import GraphRunner
-    from ..engine.layout import get_layout
-
-    lay = get_layout(layout)
-    with GraphRunner(source, input, output, lay.n_heatmaps + lay.n_pafs) as runner:
-        out = runner.run(np.zeros((1, 64, 64, 3), np.float32))
-    if out.ndim != 4:
-        raise GraphError(f"{source} returned an output of shape {out.shape}; a pose graph "
-                         "returns N x H/8 x W/8 x channels maps.")
 
 
 def ensure_asset(spec: AssetSpec) -> Path:

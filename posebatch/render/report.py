@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine.layout import COCO18
+from ..engine.layout import KeypointLayout, job_layout
+from ..engine.poses import Poses
 from ..storage.atomic import atomic_path
 
 _THUMBS = 6
@@ -52,13 +53,13 @@ def _table(df: pd.DataFrame, cls: str = "") -> str:
     return df.to_html(index=False, border=0, classes=cls, float_format=lambda v: f"{v:.4g}")
 
 
-def _contact_sheet(video: pd.Series, kp: pd.DataFrame) -> list[str]:
+def _contact_sheet(video: pd.Series, kp: pd.DataFrame, layout: KeypointLayout
+                   ) -> list[str]:
     """``_THUMBS`` evenly spaced frames with the people drawn (tracks in their colours)."""
     import cv2
 
     from ..decode import decode_range, index_video, upright
     from .draw import draw_tracked
-    from .video import people_of_frame
 
     n = int(video.frames or 0)
     if n == 0 or not Path(video.path).exists():
@@ -71,8 +72,8 @@ def _contact_sheet(video: pd.Series, kp: pd.DataFrame) -> list[str]:
             image = upright(f.image, index.turn)
             rows = kp[kp.frame == f.index]
             if len(rows):
-                people, tracks = people_of_frame(rows, False, COCO18)
-                image = draw_tracked(image, people, tracks, COCO18)
+                poses = Poses.from_rows(rows, layout, by="track", smoothed=True)
+                image = draw_tracked(image, poses.keypoints, poses.ids, layout)
             scale = 360 / image.shape[1]
             out.append(_jpeg(cv2.resize(image, (360, max(2, int(image.shape[0] * scale))),
                                         interpolation=cv2.INTER_AREA)))
@@ -155,7 +156,7 @@ def build_report(out: Path) -> str:
         kp = job.keypoints[job.keypoints.video_id == vid]
         tracks = job.tracks[job.tracks.video_id == vid]
         if len(frames):
-            thumbs = _contact_sheet(v, kp)
+            thumbs = _contact_sheet(v, kp, job_layout(manifest))
             if thumbs:
                 parts.append("<div class='sheet'>" + "".join(
                     f"<img alt='frame' src='{t}'>" for t in thumbs) + "</div>")
@@ -190,7 +191,7 @@ def build_report(out: Path) -> str:
 
 
 def _safe_prefix(name: str) -> str:
-    from .batch import safe_name
+    from .video import safe_name
 
     return safe_name(name) + "."
 
@@ -198,6 +199,7 @@ def _safe_prefix(name: str) -> str:
 def write_report(out: Path) -> Path:
     """Write OUT/report.html (atomically) and return its path."""
     path = Path(out) / "report.html"
+    page = build_report(out)        # refuses a folder without a job before writing anything
     with atomic_path(path) as tmp:
-        tmp.write_text(build_report(out), encoding="utf-8")
+        tmp.write_text(page, encoding="utf-8")
     return path

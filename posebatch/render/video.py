@@ -10,6 +10,7 @@ not kept.
 from __future__ import annotations
 
 import fractions
+import re
 import tempfile
 from dataclasses import dataclass
 from enum import Enum
@@ -21,6 +22,7 @@ import pandas as pd
 
 from ..decode import VideoIndex, decode_range, upright
 from ..engine.layout import KeypointLayout
+from ..engine.poses import Poses
 from ..storage.atomic import atomic_path
 from .draw import caption, draw_tracked
 
@@ -55,28 +57,9 @@ class RenderOptions:
             raise ConfigError("--right is the right half of a side-by-side: overlay or skeleton")
 
 
-def people_of_frame(rows: pd.DataFrame, raw: bool, layout: KeypointLayout
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(keypoints (n, P, 3), tracks (n,)) to draw in one frame from its keypoints rows:
-    tracked people at their smoothed (gap-filled) positions, untracked detections as found;
-    with ``raw`` every detection as found (left/right corrected), no filled parts."""
-    if raw:
-        rows = rows[~rows["filled"]]
-        x, y = rows["x"], rows["y"]
-    else:
-        tracked = rows["track"].notna()
-        x = rows["x_smooth"].where(tracked, rows["x"])
-        y = rows["y_smooth"].where(tracked, rows["y"])
-    key = np.where(rows["track"].notna(), rows["track"].fillna(-1).to_numpy(np.int64),
-                   -2 - rows["person"].fillna(0).to_numpy(np.int64))
-    people = np.unique(key)
-    kp = np.zeros((len(people), layout.n_parts, 3), np.float32)
-    kp[..., :2] = np.nan
-    who = np.searchsorted(people, key)
-    score = rows["score"].fillna(0.5).to_numpy(np.float32)   # filled parts: half-faded
-    kp[who, rows["part_id"].to_numpy(np.int64)] = np.stack(
-        [x.to_numpy(np.float32), y.to_numpy(np.float32), score], 1)
-    return kp, np.where(people >= 0, people, -1)
+def safe_name(name: str) -> str:
+    """A file-name-safe form of a video's name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "video"
 
 
 def compose(image: np.ndarray, kp: np.ndarray, tracks: np.ndarray, opts: RenderOptions,
@@ -151,10 +134,11 @@ def render_range(index: VideoIndex, start: int, end: int, keypoints: pd.DataFram
             for fr in decode_range(index, start, end):
                 image = upright(fr.image, index.turn)
                 rows = by_frame.get(fr.index)
-                if rows is not None:
-                    kp, tracks = people_of_frame(rows, opts.raw, layout)
-                else:
-                    kp, tracks = np.zeros((0, layout.n_parts, 3), np.float32), np.zeros(0)
+                # tracked people at their smoothed (gap-filled) positions, untracked
+                # detections as found; raw: every detection as found, no filled parts
+                poses = Poses.from_rows(rows, layout, by="track", smoothed=not opts.raw) \
+                    if rows is not None else Poses.empty(layout)
+                kp, tracks = poses.keypoints, poses.ids
                 dots = _contact_points(marks.get(fr.index), kp, tracks, layout) \
                     if opts.events else []
                 lines = [name, f"frame {fr.index}   {fr.time:.3f} s   people {len(tracks)}"]

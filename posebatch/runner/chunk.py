@@ -225,11 +225,11 @@ class PoseWorker:
         return result
 
     def refine(self, task, index: VideoIndex, sink: ChunkSink | None = None):
-        """The second look at a chunk's tracked people (runner.refine); written here, like a
+        """The second look at a chunk's tracked people (runner.refine_job); written here, like a
         pose chunk, when this actor is on the driver's node."""
         import ray
 
-        from .refine import RefineStore, process_refine_chunk
+        from .refine_job import RefineStore, process_refine_chunk
 
         result = process_refine_chunk(self.estimator, index, task, self.decoder)
         result.node = ray.get_runtime_context().get_node_id()

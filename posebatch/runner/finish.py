@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from ..engine.config import TrackConfig
 from ..decode import VideoIndex
-from ..errors import PosebatchError
+from ..errors import ResumableError
 from ..engine.layout import KeypointLayout
 from ..storage.store import Store
 
@@ -35,7 +35,7 @@ class VideoWork:
     chunks: list[tuple[int, int]]
     index: VideoIndex
     stamp: dict
-    refine: str | None = None    # the second look's key (runner.refine), None: off
+    refine: str | None = None    # the second look's key (runner.refine_job), None: off
 
 
 def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLayout,
@@ -50,7 +50,7 @@ def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLa
     kp, people, frames = store.read_detections(work.key, work.chunks)
     refined = None
     if work.refine is not None:       # the second look's people in place of the first's
-        from .refine import RefineStore, apply_refined
+        from .refine_job import RefineStore, apply_refined
 
         second = RefineStore(out, params_key, work.refine).read(work.key, work.chunks)
         kp, people, refined = apply_refined(kp, people, second, layout)
@@ -154,7 +154,7 @@ class Finisher:
             except ray.exceptions.RayTaskError as exc:
                 cause = exc.as_instanceof_cause()
                 if isinstance(cause, OSError):
-                    raise PosebatchError(
+                    raise ResumableError(
                         f"{work.name}: writing its tables failed ({cause.strerror or cause}); "
                         "finished chunks are saved: fix that (space, permissions) and rerun "
                         "the same command to resume") from None

@@ -108,7 +108,7 @@ def run_images(paths: list[Path], out_dir: Path, estimator: Estimator, *, render
             res = dataclasses.replace(res, keypoints=again.keypoints, scores=again.scores)
             refined = again.refined
         outcome.width, outcome.height, outcome.people = img.shape[1], img.shape[0], res.n_people
-        c = keypoint_columns(res.keypoints, res.scores, res.layout)
+        c = keypoint_columns(res.keypoints, res.scores)
         for k, v in c.items():
             cols[k].append(v)
         cols["refined"].append(refined[res.keypoints[..., 2] > 0])

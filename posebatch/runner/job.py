@@ -23,7 +23,7 @@ from typing import Callable
 from .. import __version__
 from ..engine.config import PoseConfig
 from ..decode import chunk_ranges, index_video
-from ..errors import PosebatchError, VideoError
+from ..errors import PosebatchError, ResumableError, VideoError
 from .spec import JobSpec, discover, fingerprint, params_key, pose_config, refine_config, track_key
 from ..engine.quality import describe
 from ..engine.layout import KeypointLayout, get_layout
@@ -35,7 +35,7 @@ from .cluster import (ChunkFailure, ChunkPool, local_cpus, ray_runtime, resolve_
                       start_pool)
 from .finish import Finisher
 from .outcome import JobReport, Progress, VideoState, manifest_video, problem_row, video_row
-from .refine import RefineResult, RefineStage, RefineStore, RefineTask
+from .refine_job import RefineResult, RefineStage, RefineStore, RefineTask
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
             return _run_job(spec, progress, resolve_asset)
     except OSError as exc:       # the output's disk: full, read-only, gone
         where = f" {exc.filename}" if exc.filename else ""
-        raise PosebatchError(f"cannot write{where}: {exc.strerror or exc}; finished chunks are "
+        raise ResumableError(f"cannot write{where}: {exc.strerror or exc}; finished chunks are "
                              "saved: fix that (free space, permissions) and rerun the same "
                              "command to resume") from None
 
@@ -87,7 +87,8 @@ def _run_job(spec: JobSpec, progress: Progress | None,
     params["config"] = dataclasses.asdict(config)
     params["refine_config"] = dataclasses.asdict(second)
     job_meta = {"params": params, "params_key": pkey, "track_key": tkey, "refine_key": rkey,
-                "model": {"name": model.name, "sha256": model_sha}, "versions": versions()}
+                "model": {"name": model.name, "sha256": model_sha, "layout": model.layout},
+                "versions": versions()}
     # A video's dataset files describe what their content depends on (they may come from an
     # earlier run of the job with other run options); the index carries the whole job.
     table_meta = {"params_key": pkey, "track_key": tkey, "config": params["config"],
@@ -344,11 +345,11 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
         try:
             res: ChunkResult | ChunkFailure = pool.get_next_unordered()
         except ray.exceptions.RayActorError as exc:    # and no successor could be made
-            raise PosebatchError(
+            raise ResumableError(
                 f"a pose actor died ({exc}); finished chunks are saved: rerun "
                 "the same command to resume") from None
         except OSError as exc:
-            raise PosebatchError(
+            raise ResumableError(
                 f"a pose actor could not write its chunk ({exc.strerror or exc}); finished "
                 "chunks are saved: fix that (space, permissions) and rerun the same command "
                 "to resume") from None

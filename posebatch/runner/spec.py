@@ -3,7 +3,6 @@ covers, and the plan of frame chunks. Pure data and file discovery; Ray lives in
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import tomllib
@@ -16,11 +15,11 @@ from ..engine.config import (Coords, PersonScore, PoseConfig, Precision, Preproc
 from ..errors import ConfigError
 from ..engine.quality import Quality, resolve, resolve_refine
 from ..engine.refine import Refine, RefineConfig
+from . import options
 
 # Container extensions a directory is searched for (case-insensitive). A file named
 # explicitly on the command line is tried whatever its extension.
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts",
-                    ".mts", ".m2ts", ".wmv", ".flv", ".3gp", ".ogv")
+VIDEO_EXTENSIONS = options.VIDEO_EXTENSIONS
 
 ASSET_PREFIX = "asset:"
 
@@ -48,7 +47,7 @@ class JobSpec:
     refine: Refine | None = None     # a second look at each person (None: the preset's)
     chunk: int = 128                 # frames per task
     actors: int = 0                  # 0: one per `threads` CPUs of the local machine
-    threads: int = 1                 # TensorFlow intra-op threads (= CPUs reserved) per actor
+    threads: int = 0                 # TensorFlow threads (= CPUs reserved) per actor; 0: 1
     prefetch: int = 0                # frames an actor decodes ahead of its network (0: off)
     frame_timeout: float = 10.0      # s per frame before a chunk's worker is presumed hung
     address: str | None = None       # an existing Ray cluster; None starts a local runtime
@@ -57,113 +56,36 @@ class JobSpec:
     track: TrackConfig = field(default_factory=TrackConfig)   # [track] in a job file
 
     def __post_init__(self) -> None:
-        _check_types(self)
+        # every value as the option table (posebatch.runner.options) declares it
+        for opt in options.options(""):
+            value = getattr(self, opt.name)
+            if opt.name == "track":
+                continue
+            object.__setattr__(self, opt.name, options.check(opt, value))
         if isinstance(self.track, dict):
             object.__setattr__(self, "track", track_config(self.track))
+        elif not isinstance(self.track, TrackConfig):
+            raise ConfigError(f"track must be a table of tracking settings ([track] with keys "
+                              f"{', '.join(sorted(_TRACK_FIELDS))}), got {self.track!r}")
         object.__setattr__(self, "quality", Quality(self.quality))
         for name, kind in (("preprocess", Preprocess), ("coords", Coords),
                            ("precision", Precision), ("person_score", PersonScore),
                            ("runtime", Runtime), ("refine", Refine)):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, kind(getattr(self, name)))
-        if self.scales is not None:
-            object.__setattr__(self, "scales", tuple(float(x) for x in self.scales))
-        object.__setattr__(self, "inputs", tuple(str(i) for i in self.inputs))
+        if self.threads == 0:       # automatic: one thread (and CPU) per actor
+            object.__setattr__(self, "threads", 1)
         object.__setattr__(self, "extensions",
                            tuple(e.lower() if e.startswith(".") else f".{e.lower()}"
                                  for e in self.extensions))
-        if self.chunk < 1:
-            raise ConfigError(f"chunk must be at least 1 frame, got {self.chunk}")
-        if self.upsample is not None and not 1 <= self.upsample <= 16:
-            raise ConfigError(f"upsample must be from 1 to 16, got {self.upsample}")
-        if self.actors < 0:
-            raise ConfigError(f"actors must be 0 (automatic) or more, got {self.actors}")
-        if self.threads < 1:
-            raise ConfigError(f"threads per actor must be at least 1, got {self.threads}")
-        if not 0 <= self.prefetch <= 64:
-            raise ConfigError(f"prefetch must be 0 (off) to 64 frames, got {self.prefetch}")
-        if not self.frame_timeout > 0:
-            raise ConfigError(f"frame_timeout must be more than 0 seconds, got "
-                              f"{self.frame_timeout}")
-
-
-# What each option must be, for messages that say so (a job file can hold anything TOML has).
-_WHOLE = {"chunk": "a whole number of frames", "actors": "a whole number (0: automatic)",
-          "threads": "a whole number of threads", "prefetch": "a whole number of frames"}
-_NUMBER = {"frame_timeout": "a number of seconds"}
-_TEXT = {"out": "a folder path", "model": "a model name (posebatch models list)",
-         "quality": "fast, balanced, accurate or reference"}
-# Settings that may be left out (None: the quality preset's value).
-_OPTIONAL = {"preprocess": (str, "reference or aspect"), "coords": (str, "center or tfpose"),
-             "precision": (str, "fp32, bf16, int8 or auto"),
-             "runtime": (str, "tensorflow, openvino or auto"),
-             "person_score": (str, "openpose or parts"),
-             "refine": (str, "off or people"),
-             "height": (int, "a whole number of pixels (the network input height)"),
-             "upsample": ((int, float), "a number (the heatmap upsampling ratio)"),
-             "subpixel": (bool, "true or false"), "flip": (bool, "true or false"),
-             "scales": ((list, tuple), "a list of input scales, the first 1.0")}
-
-
-def _check_types(spec: "JobSpec") -> None:
-    """Each option of the type it must have, or a ConfigError that names it and says what it
-    should be (TOML gives strings, numbers, booleans, lists and tables)."""
-    def bad(name: str, want: str, v) -> ConfigError:
-        return ConfigError(f"{name} must be {want}, got {v!r} ({type(v).__name__})")
-
-    for name, want in _WHOLE.items():
-        v = getattr(spec, name)
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise bad(name, want, v)
-    for name, want in _NUMBER.items():
-        v = getattr(spec, name)
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v != v:
-            raise bad(name, want, v)
-    for name, want in _TEXT.items():
-        if not isinstance(getattr(spec, name), str):
-            raise bad(name, want, getattr(spec, name))
-    for name, (kind, want) in _OPTIONAL.items():
-        v = getattr(spec, name)
-        if v is None:
-            continue
-        if (not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool)
-                or v != v):
-            raise bad(name, want, v)
-        if name == "scales" and not all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                                        for x in v):
-            raise bad(name, want, v)
-    if spec.address is not None and not isinstance(spec.address, str):
-        raise bad("address", "HOST:PORT of a Ray cluster", spec.address)
-    if not isinstance(spec.force, bool):
-        raise bad("force", "true or false", spec.force)
-    for name in ("inputs", "extensions"):
-        v = getattr(spec, name)
-        if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
-            raise bad(name, "a list of strings" + (" (files, folders, asset:NAME)"
-                                                   if name == "inputs" else ""), v)
-    if not isinstance(spec.track, (dict, TrackConfig)):
-        raise bad("track", "a table of tracking settings", spec.track)
 
 
 _TRACK_FIELDS = {f.name for f in dataclasses.fields(TrackConfig)}
 
 
-def _unknown_key(key: str, known: set[str], where: str) -> ConfigError:
-    close = difflib.get_close_matches(key, sorted(known), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return ConfigError(f"{where}unknown key {key!r}{hint} (known keys: "
-                       f"{', '.join(sorted(known))})")
-
-
 def track_config(values: dict[str, Any]) -> TrackConfig:
     """A TrackConfig from a job file's ``[track]`` table (or the command line's options)."""
-    for key in values:
-        if key not in _TRACK_FIELDS:
-            raise _unknown_key(key, _TRACK_FIELDS, "[track]: ")
-    try:
-        return TrackConfig(**values)
-    except TypeError as exc:
-        raise ConfigError(f"[track]: {exc}") from None
+    return TrackConfig(**options.check_values(values, "track"))
 
 
 # What `posebatch demo` runs; jobs/demo.toml holds the same values (a test checks it).
@@ -181,13 +103,16 @@ def load_job_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"job file {path} not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"job file {path.name} is not valid TOML ({exc})") from None
     for key in data:
         if key not in _FIELDS:
-            raise _unknown_key(key, _FIELDS, f"{path}: ")
+            raise options.unknown_key(key, "", f"{path.name}: ")
     if "track" in data and not isinstance(data["track"], dict):
-        raise ConfigError(f"{path}: track must be a table ([track] with keys "
+        raise ConfigError(f"{path.name}: track must be a table ([track] with keys "
                           f"{', '.join(sorted(_TRACK_FIELDS))})")
+    for key in data.get("track", {}):
+        if key not in _TRACK_FIELDS:
+            raise options.unknown_key(key, "track", f"{path.name}: ")
     if isinstance(data.get("inputs"), str):
         data["inputs"] = [data["inputs"]]
     return data
@@ -210,7 +135,7 @@ def make_spec(job_file: Path | None, overrides: dict[str, Any]) -> JobSpec:
         return JobSpec(**values)
     except ConfigError:
         raise
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:     # not expected: the table checks every value
         raise ConfigError(f"invalid job option: {exc}") from None
 
 
@@ -331,3 +256,21 @@ def track_key(config: TrackConfig) -> str:
     and its detections are unchanged."""
     doc = {"track": dataclasses.asdict(config), "algorithm": TRACK_ALGORITHM}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def check_inputs(spec: JobSpec, resolve_asset=None) -> Discovery:
+    """The job's videos, after its model and settings are checked: a ConfigError (or the
+    model's error) when the model is unknown, the settings do not resolve, or there is no
+    video at all (every input missing, or folders without videos), so that a job that cannot
+    run is refused before it writes anything."""
+    from ..models.manifest import get_model
+
+    model = get_model(spec.model)
+    pose_config(spec, model.input_size)
+    found = discover(spec.inputs, spec.extensions, resolve_asset)
+    if not found.videos:
+        said = "; ".join(f"{p.path}: {p.error}" for p in found.problems[:3])
+        more = f" (and {len(found.problems) - 3} more)" if len(found.problems) > 3 else ""
+        raise ConfigError(f"no video to analyse: {said}{more}; name video files or folders "
+                          "that hold some")
+    return found

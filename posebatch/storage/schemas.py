@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import SchemaError
-from ..engine.layout import KeypointLayout
 from .atomic import atomic_path
 
 # Versions written into every file's metadata (``posebatch.schema`` = "TABLE/VERSION").
@@ -64,8 +63,15 @@ IMAGES = pa.schema([
 ])
 
 
-def keypoint_columns(keypoints: np.ndarray, scores: np.ndarray, layout: KeypointLayout,
-                     ) -> dict[str, np.ndarray]:
+class PartNames(Protocol):
+    """What a table needs of a keypoint layout (posebatch.engine.layout): its part names in
+    channel order, the ``part`` column's dictionary."""
+
+    @property
+    def parts(self) -> tuple[str, ...]: ...
+
+
+def keypoint_columns(keypoints: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
     """Long-format columns (one row per found part) from (n, P, 3) keypoints and (n,) scores."""
     found = keypoints[..., 2] > 0
     person, part = np.nonzero(found)
@@ -79,7 +85,7 @@ def keypoint_columns(keypoints: np.ndarray, scores: np.ndarray, layout: Keypoint
     }
 
 
-def part_array(part_ids: np.ndarray, layout: KeypointLayout) -> pa.DictionaryArray:
+def part_array(part_ids: np.ndarray, layout: PartNames) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(part_ids, pa.int8()),
                                           pa.array(list(layout.parts), pa.string()))
 
@@ -327,7 +333,7 @@ def _table(arrays: dict[str, Any], schema: pa.Schema) -> pa.Table:
                      for f in schema}, schema=schema)
 
 
-def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Table]:
+def frame_tables(frames: list[dict], layout: PartNames) -> dict[str, pa.Table]:
     """A chunk's three tables from per-frame records ``{frame, pts, time, status, error,
     keypoints (n, P, 3) or None, scores (n,) or None}``. Pure: same records, same bytes."""
     kcols: dict[str, list] = {k: [] for k in ("frame", "time", "person", "part_id", "x", "y",
@@ -336,9 +342,9 @@ def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Tab
         CHUNK_PEOPLE.names[2:])}
     for r in frames:
         kp, sc = r.get("keypoints"), r.get("scores")
-        if kp is None or len(kp) == 0:
+        if kp is None or sc is None or len(kp) == 0:
             continue
-        c = keypoint_columns(kp, sc, layout)
+        c = keypoint_columns(kp, sc)
         n = len(c["x"])
         kcols["frame"].append(np.full(n, r["frame"], np.int32))
         kcols["time"].append(np.full(n, np.nan if r["time"] is None else r["time"]))
@@ -369,7 +375,7 @@ def frame_tables(frames: list[dict], layout: KeypointLayout) -> dict[str, pa.Tab
 
 
 # --- the second look at each person (--refine people) -------------------------------------
-# Stored per chunk beside the chunk's tables (posebatch.runner.refine): the people of the
+# Stored per chunk beside the chunk's tables (posebatch.runner.refine_job): the people of the
 # chunk's frames that a person of their crop matched, as they replace the first pass's.
 
 REFINED_KEYPOINTS = pa.schema([
@@ -395,3 +401,114 @@ REFINED_PEOPLE = pa.schema([
 REFINE_TABLES = {"keypoints": REFINED_KEYPOINTS, "people": REFINED_PEOPLE}
 # 1: the tables above.
 REFINE_SCHEMA_VERSION = 1
+
+
+# --- what the tables mean (docs/reference/tables.md is generated from this) ---------------
+# The schemas above carry a unit or meaning in their field metadata for most columns; the
+# ones they leave out are here, beside them, so the written files stay exactly as they are.
+
+AXES = ("Pixel coordinates (`x`, `y`, `x_smooth`, `y_smooth`, `x_min` ... `y_max`) are in "
+        "pixels of the upright frame as a player shows it (of the original image for "
+        "`posebatch image`): origin at the top-left corner, x to the right, y down; a "
+        "pixel's centre has integer coordinates.")
+
+_PIXEL = "pixel"
+COLUMN_DOCS: dict[str, dict[str, tuple[str | None, str | None]]] = {
+    # table -> column -> (unit, meaning); used only where the field's metadata has none
+    "keypoints": {
+        "time": ("s", "the frame's container timestamp (correct for variable frame rate)"),
+        "part": (None, "part name: nose, neck, right_shoulder, ... left_ear"),
+        "x": (_PIXEL, "as detected (the part left/right corrected)"),
+        "y": (_PIXEL, "as detected"),
+        "x_smooth": (None, "the track's trajectory, smoothed"),
+        "y_smooth": (None, "gap-filled, zero-lag low-pass filtered trajectory of the track; "
+                           "null when untracked"),
+    },
+    "people": {
+        "frame": (None, "index in presentation order, from 0"),
+        "time": ("s", "the frame's container timestamp"),
+        "person": (None, "index of the detection in the frame"),
+        "x_min": (None, "box of the parts found: left"),
+        "y_min": (None, "box of the parts found: top"),
+        "x_max": (None, "box of the parts found: right"),
+        "y_max": (None, "box of the parts found: bottom"),
+    },
+    "frames": {
+        "frame": (None, "index in presentation order, from 0; every frame has a row"),
+        "time": (None, "the container timestamp in seconds"),
+        "status": (None, "ok; corrupt (damaged picture data, concealed by the decoder and "
+                         "estimated all the same); decode_error; missing (listed by the "
+                         "header, not in the file); error (estimation failed or its chunk was "
+                         "given up on); skipped (live sessions: a newer frame was estimated)"),
+        "people": (None, "people detected (0 when nobody)"),
+        "error": (None, "why the frame has no estimate; null when ok"),
+    },
+    "tracks": {
+        "track": (None, "the person's id in the video (0, 1, ... by first appearance)"),
+        "first_frame": (None, "frame of the first detection"),
+        "last_frame": (None, "frame of the last detection"),
+    },
+    "videos": {
+        "video_id": (None, "the input's number in the job (names the table files)"),
+        "decoded_frames": (None, "frames that decoded"),
+        "height": (_PIXEL, "of the upright frame"),
+        "width": (_PIXEL, None),
+        "codec": (None, "the video stream's codec"),
+        "error": (None, "why the input failed or is partial; null when ok"),
+    },
+    "image_keypoints": {
+        "person_score": (None, "the person's score (as OpenPose)"),
+        "part": (None, "part name: nose, neck, right_shoulder, ... left_ear"),
+    },
+    "images": {
+        "image": (None, "image path as given"),
+        "width": (_PIXEL, None),
+        "height": (_PIXEL, None),
+        "people": (None, "people found"),
+        "error": (None, "why the image failed; null when ok"),
+    },
+}
+
+# table -> (where it is, what a row is, schema)
+TABLE_DOCS: dict[str, tuple[str, str, pa.Schema]] = {
+    "keypoints": ("OUT/keypoints/", "one row per (video, frame, person, part found), plus one "
+                  "per part filled in across a short gap of a track; one file per video",
+                  KEYPOINTS),
+    "people": ("OUT/people/", "one row per (video, frame, person detected)", PEOPLE),
+    "frames": ("OUT/frames/", "one row for every frame of every video that could be opened",
+               FRAMES),
+    "tracks": ("OUT/tracks/", "one row per (video, track): a person followed through a video",
+               TRACKS),
+    "videos": ("OUT/videos.parquet", "the index: one row per input, failed ones too; written "
+               "last", VIDEOS),
+    "image_keypoints": ("OUT/keypoints.parquet (posebatch image)", "one row per (image, "
+                        "person, part found)", IMAGE_KEYPOINTS),
+    "images": ("OUT/images.parquet (posebatch image)", "one row per input image", IMAGES),
+}
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        return f"{_type_name(t.value_type)}, dictionary-encoded (categorical in pandas)"
+    return {"double": "float64", "float": "float32", "halffloat": "float16"}.get(str(t), str(t))
+
+
+def describe_schema(schema: pa.Schema, extra: dict[str, tuple[str | None, str | None]]
+                    | None = None) -> list[dict[str, Any]]:
+    """One dict per column: ``name``, ``type``, ``nullable``, ``unit``, ``meaning`` (from the
+    field's metadata, else from ``extra``)."""
+    rows = []
+    for f in schema:
+        meta = {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
+        unit, doc = (extra or {}).get(f.name, (None, None))
+        rows.append({"name": f.name, "type": _type_name(f.type), "nullable": f.nullable,
+                     "unit": meta.get("unit") or unit, "meaning": meta.get("doc") or doc})
+    return rows
+
+
+def table_reference() -> list[dict[str, Any]]:
+    """The job's and ``posebatch image``'s tables: name, file, row, version, columns."""
+    return [{"name": name, "where": where, "row": row,
+             "version": f"{name}/{IMAGE_SCHEMA_VERSION if name.startswith('image') else SCHEMA_VERSION}",
+             "columns": describe_schema(schema, COLUMN_DOCS.get(name))}
+            for name, (where, row, schema) in TABLE_DOCS.items()]

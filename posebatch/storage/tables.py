@@ -1,6 +1,6 @@
 """A job's output folder as pandas DataFrames, and the wide per-track view analyses start from.
 
-    from posebatch import tables
+    from posebatch.storage import tables
     t = tables.load("out/demo")          # keypoints, people, frames, tracks, videos
     kp = tables.read("out/demo", "keypoints", video_id=0)   # one video's rows, its file only
     walk = tables.wide(t.keypoints)      # one row per (video, track, time); right_knee_x, ...
@@ -15,16 +15,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..errors import ConfigError
-from ..engine.layout import COCO18, KeypointLayout
 from .store import video_file
-from .schemas import SCHEMA_VERSION
+from .schemas import SCHEMA_VERSION, PartNames
 
 NAMES = ("keypoints", "people", "frames", "tracks", "videos")
 
 
 @dataclass(frozen=True)
 class JobTables:
-    """The five tables of a job folder (see the README's "Tables" for every column)."""
+    """The five tables of a job folder (every column: the docs' table reference, generated
+    from the schemas in posebatch.storage.schemas)."""
 
     keypoints: pd.DataFrame
     people: pd.DataFrame
@@ -58,6 +58,12 @@ def read(out: str | Path, table: str, video_id: int | None = None,
     return pd.read_parquet(out / table, columns=columns)
 
 
+def require_job(out: str | Path) -> Path:
+    """``out`` when it holds a finished job's tables that this posebatch reads, else a
+    ConfigError saying what to do (commands that read a job check this before writing)."""
+    return _finished(Path(out))
+
+
 def _finished(out: Path) -> Path:
     """``out`` when it holds a finished job's tables of this posebatch's version."""
     legacy = out / "keypoints.parquet"
@@ -69,8 +75,9 @@ def _finished(out: Path) -> Path:
                           "the tables; finished chunks are reused")
     index = out / "videos.parquet"
     if not index.exists():
-        raise ConfigError(f"{index} not found: is {out} the --out folder of a finished "
-                          f"`posebatch run`? (`posebatch status {out}` tells)")
+        raise ConfigError(f"no finished job in {out} (it has no videos.parquet): give the "
+                          f"--out folder of a finished `posebatch run` (`posebatch status "
+                          f"{out}` tells how far a job got)")
     version = (pq.read_schema(index).metadata or {}).get(b"posebatch.schema", b"?").decode()
     if version != f"videos/{SCHEMA_VERSION}":
         raise ConfigError(f"{index} is {version}, this posebatch reads videos/"
@@ -80,11 +87,13 @@ def _finished(out: Path) -> Path:
 
 
 def wide(keypoints: pd.DataFrame, smooth: bool = True,
-         layout: KeypointLayout = COCO18) -> pd.DataFrame:
+         layout: PartNames | None = None) -> pd.DataFrame:
     """One row per (video, track, time) of the tracked keypoints, columns ``PART_x``,
     ``PART_y`` (smoothed and gap-filled by default; ``smooth=False``: as detected, left/right
     corrected) and ``PART_score``, plus ``frame``. Untracked detections are left out; a part
-    without a value in a frame is NaN. Columns follow the layout's part order."""
+    without a value in a frame is NaN. Columns follow the layout's part order (default: the
+    ``part`` column's own, every part of the model's layout as the tables store it)."""
+    parts = part_names(keypoints) if layout is None else layout.parts
     kp = keypoints[keypoints["track"].notna()]
     x, y = ("x_smooth", "y_smooth") if smooth else ("x", "y")
     kp = kp.assign(part=kp["part"].astype(str), track=kp["track"].astype(int))
@@ -93,9 +102,29 @@ def wide(keypoints: pd.DataFrame, smooth: bool = True,
     index = ["video", "track", "time"] if "video" in kp else ["track", "time"]
     table = kp.set_index(index + ["frame", "part"])[[x, y, "score"]].unstack("part")
     cols = {}
-    for part in layout.parts:
+    for part in parts:
         for value, suffix in ((x, "x"), (y, "y"), ("score", "score")):
             key = (value, part)
             cols[f"{part}_{suffix}"] = table[key] if key in table else float("nan")
     out = pd.DataFrame(cols, index=table.index).reset_index("frame")
     return out.sort_index()
+
+
+def part_names(keypoints: pd.DataFrame) -> tuple[str, ...]:
+    """The part names of a keypoints table in the layout's order: the ``part`` column's
+    dictionary (every part of the layout, found or not), else the names found, by part id."""
+    part = keypoints["part"]
+    if isinstance(part.dtype, pd.CategoricalDtype):
+        return tuple(str(c) for c in part.cat.categories)
+    ids = keypoints[["part_id", "part"]].drop_duplicates().sort_values("part_id")
+    return tuple(ids["part"].astype(str))
+
+
+def video_summary(videos: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
+    """Per video: frames, decoded, frames with people, mean people per frame, status."""
+    per = frames.groupby("video_id").agg(mean_people=("people", "mean"),
+                                         max_people=("people", "max"))
+    cols = ["video_id", "video", "frames", "decoded_frames", "people_frames", "fps",
+            "width", "height", "status", "error"]
+    return videos[cols].merge(per, on="video_id", how="left").fillna(
+        {"mean_people": 0.0, "max_people": 0})

@@ -16,48 +16,9 @@ from scipy.optimize import linear_sum_assignment
 
 from ..engine.config import TrackConfig
 from ..engine.layout import KeypointLayout, flip_index
+from ..engine.similarity import part_tolerance, person_height, similarity
 
-# COCO's per-keypoint OKS sigmas in COCO-18 order (the neck, which COCO lacks, takes the
-# shoulders'): how precisely each part can be placed, relative to the person's size.
-_COCO18_SIGMAS = np.array([.026, .079, .079, .072, .062, .079, .072, .062, .107, .087, .089,
-                           .107, .087, .089, .025, .025, .035, .035])
-# Parts whose mean is the body's centre for the velocity (neck, shoulders, hips).
-_TORSO = (1, 2, 5, 8, 11)
-_MIN_COMMON = 3          # similarity is averaged over at least this many parts
-_MIN_HEIGHT = 16.0       # pixels: the scale of a person never drops below this
 _VELOCITY_ALPHA = 0.5    # weight of the newest displacement in the velocity estimate
-
-
-def part_tolerance(layout: KeypointLayout) -> np.ndarray:
-    """(P,) tolerance per part as a fraction of the person's height: 2 x COCO's sigma (the
-    OKS kappa), with the person's height standing in for COCO's sqrt(area)."""
-    if layout.name == "coco18":
-        return 2 * _COCO18_SIGMAS
-    return np.full(layout.n_parts, 2 * 0.079)
-
-
-def person_height(kp: np.ndarray) -> float:
-    """Height in pixels of the box around the found parts (people stand up: steadier than
-    the width, which changes as they turn)."""
-    y = kp[kp[:, 2] > 0, 1]
-    return max(float(y.max() - y.min()), _MIN_HEIGHT) if len(y) else _MIN_HEIGHT
-
-
-def similarity(pred: np.ndarray, found_pred: np.ndarray, seen: np.ndarray,
-               height: np.ndarray, det: np.ndarray, tol: np.ndarray) -> np.ndarray:
-    """(T, D) OKS-like similarity in [0, 1] of T tracks' predicted keypoints ``pred``
-    (T, P, 2) and D detections ``det`` (D, P, 3): per common part exp(-d^2 / (2 (tol *
-    height)^2)), summed and divided by the parts in the track's last detection (``seen``,
-    (T, P)) or the detection (at least _MIN_COMMON), so a fragment of a person (the parser
-    sometimes splits one in two) scores below the whole person. ``found_pred`` (T, P): parts
-    the track can predict; ``height`` (T,) pixels; ``tol`` (P,) fractions of the height."""
-    found_det = det[..., 2] > 0
-    common = found_pred[:, None] & found_det[None]
-    d2 = ((pred[:, None] - det[None, :, :, :2]) ** 2).sum(-1)
-    scale = 2 * (tol[None, None] * height[:, None, None]) ** 2
-    e = np.exp(-np.where(common, d2, 0.0) / scale) * common
-    parts = (seen[:, None] | found_det[None]).sum(-1)
-    return e.sum(-1) / np.maximum(parts, _MIN_COMMON)
 
 
 @dataclass
@@ -104,8 +65,7 @@ def associate(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
     """
     tol = part_tolerance(layout)
     flip = flip_index(layout)
-    torso = np.zeros(layout.n_parts, bool)
-    torso[list(_TORSO) if layout.name == "coco18" else slice(None)] = True
+    torso = layout.torso_mask()
     open_: list[_Track] = []
     done: list[_Track] = []
     starts = np.searchsorted(frame, np.arange(len(times) + 1))

@@ -19,10 +19,8 @@ _JUMP_CAP = 0.5      # body heights: one wild part cannot dominate a decision
 
 
 def swap_groups(layout: KeypointLayout) -> list[list[tuple[int, int]]]:
-    """Mirrored pairs grouped by limb: COCO-18 arms, legs, face; else each pair alone."""
-    if layout.name == "coco18":
-        return [[(2, 5), (3, 6), (4, 7)], [(8, 11), (9, 12), (10, 13)], [(14, 15), (16, 17)]]
-    return [[p] for p in layout.flip_pairs]
+    """Mirrored pairs grouped by limb (arms, legs, face), as the layout names them."""
+    return layout.mirrored_groups()
 
 
 def _anchors(kp: np.ndarray, layout: KeypointLayout) -> np.ndarray:

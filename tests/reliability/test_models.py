@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from posebatch.engine.infer import probe_graph
 from posebatch.models import fetch, manifest as models
 from posebatch.errors import GraphError
 from posebatch.engine.infer import GraphRunner
@@ -41,7 +42,8 @@ def _pose_like(tf, image, channels=57):
 
 
 def _add(name: str, path: Path):
-    return fetch.add_model(name, path, "image:0", f"{OUT}:0", (432, 368), "coco18")
+    return fetch.add_model(name, path, "image:0", f"{OUT}:0", (432, 368), "coco18",
+                           probe_graph)
 
 
 @pytest.mark.parametrize("name, build, message", [
@@ -64,7 +66,7 @@ def test_graphs_that_touch_files_or_run_code_are_refused(cache, tmp_path, name, 
     assert name not in models.known_models()
     assert not target.exists()
     r = posebatch("models", "add", name, path, env={"POSEBATCH_CACHE": str(cache)})
-    assert r.returncode == 1 and "refused" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "refused" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_graphs_whose_tensors_are_not_a_pose_graphs_are_refused(cache, tmp_path):

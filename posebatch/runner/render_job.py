@@ -4,7 +4,6 @@ writing each segment as it arrives and joining them in order."""
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +12,11 @@ import pandas as pd
 
 from ..decode import chunk_ranges, index_video
 from ..errors import ConfigError
-from ..runner.spec import JobSpec
-from ..engine.layout import COCO18
+from .spec import JobSpec
+from ..engine.layout import job_layout
+from ..storage.store import read_manifest
 from ..storage.tables import read
-from .video import RenderOptions, join_segments, render_range, time_base
+from ..render.video import RenderOptions, join_segments, render_range, safe_name, time_base
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,6 @@ class Rendered:
     frames: int
 
 
-def safe_name(name: str) -> str:
-    """A file-name-safe form of a video's name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "video"
-
-
 def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = None,
                   start: float | None = None, end: float | None = None,
                   dest: Path | None = None, chunk: int = 64, actors: int = 0,
@@ -42,7 +37,7 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
     OUT/renders/NAME.STYLE.mp4. ``start``/``end``: seconds of each video to render."""
     import ray
 
-    from ..runner.cluster import local_cpus, ray_runtime, resolve_actors
+    from .cluster import local_cpus, ray_runtime, resolve_actors
 
     out = Path(out)
     table = read(out, "videos")
@@ -60,6 +55,7 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
         raise ConfigError(f"--out {dest} is one file but {len(table)} videos are to be "
                           "rendered: give a folder, or --video NAME")
     events = _contacts(out) if opts.events else pd.DataFrame()
+    layout = job_layout(read_manifest(out))
     plans = []
     for _, v in table.iterrows():
         index = index_video(Path(v.path))
@@ -88,7 +84,7 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
                     _collect(pending, work, block=True)
                 part = kp[(kp.frame >= s) & (kp.frame < e)]
                 marks = ev[(ev.frame >= s) & (ev.frame < e)] if len(ev) else ev
-                ref = task.remote(index, s, e, part, marks, opts, COCO18, v.video)
+                ref = task.remote(index, s, e, part, marks, opts, layout, v.video)
                 pending[ref] = [work / f"{i:06d}.mp4", None]
                 paths.append(pending[ref])
             while pending:

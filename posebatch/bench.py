@@ -13,14 +13,14 @@ from typing import Callable
 
 import pyarrow.parquet as pq
 
-from ..decode import (Frame, chunk_ranges, decode_range, index_video, picture_change,
+from .decode import (Frame, chunk_ranges, decode_range, index_video, picture_change,
                       picture_signature, upright)
-from ..engine.estimator import Estimator
-from .spec import JobSpec, params_key
-from ..engine.parse import parse_people
-from ..engine.postprocess import find_peaks, find_peaks_refined, split, upsample
-from ..engine.preprocess import preprocess
-from ..storage.schemas import CHUNK_SCHEMA_VERSION, frame_tables
+from .engine.estimator import Estimator
+from .runner.spec import JobSpec, params_key
+from .engine.parse import parse_people
+from .engine.postprocess import find_peaks, find_peaks_refined, split, upsample
+from .engine.preprocess import preprocess
+from .storage.schemas import CHUNK_SCHEMA_VERSION, frame_tables
 
 BARE = "network (bare)"        # TensorFlow fp32 at the input size: every ratio is against it
 NET = "network (as set)"       # with the precision, flip and scales asked for
@@ -82,7 +82,7 @@ def bench_stages(video: Path, est: Estimator, frames: int, times: StageTimes,
     reference preset's estimator, whose network is timed too (REFERENCE_NET), so presets'
     costs compare within one run; ``variants``: one estimator per runtime/precision (label ->
     estimator), each network timed on the same inputs (VARIANT)."""
-    from ..storage.store import Store
+    from .storage.store import Store
 
     cfg, layout = est.config, est.layout
     idx = index_video(video)
@@ -156,7 +156,7 @@ def _bench_refine(est: Estimator, imgs: list, refine, times: StageTimes) -> None
     """The second look at every person the first pass found in ``imgs``, in this process:
     per person (REFINE_PERSON, the figure that scales a job: about one network run each)
     and per frame at this video's number of people (REFINE_FRAME)."""
-    from ..engine.refine import refine_result
+    from .engine.refine import refine_result
 
     firsts = [est.estimate(im) for im in imgs]
     people = sum(r.n_people for r in firsts)
@@ -179,12 +179,12 @@ def bench_job(video: Path, spec: JobSpec, est: Estimator, frames: int, stage_fra
     video: its detections read back, tracked, smoothed and its tables written). Actor start-up is
     not in the per-frame figures (it is paid once per job): it is reported on its own, with
     the time to the first finished chunk and each actor's resident memory."""
-    from .spec import refine_config, track_key
-    from ..engine.refine import refine_key
-    from . import ChunkTask, local_cpus, ray_runtime, resolve_actors, start_pool
-    from .chunk import ChunkSink
-    from .finish import VideoWork, finish_video
-    from ..storage.store import Store
+    from .runner.spec import refine_config, track_key
+    from .engine.refine import refine_key
+    from .runner import ChunkTask, local_cpus, ray_runtime, resolve_actors, start_pool
+    from .runner.chunk import ChunkSink
+    from .runner.finish import VideoWork, finish_video
+    from .storage.store import Store
 
     second = refine_config(spec)
     rkey = refine_key(second, track_key(spec.track)) if second.enabled else None
@@ -248,7 +248,7 @@ def _refine_job(pool, store, work, ref, sink, est: Estimator, spec: JobSpec, sec
     come). Its earlier repeat's chunks are removed first, so each repeat does all of them."""
     import shutil
 
-    from .refine import RefineStore, plan_refine
+    from .runner.refine_job import RefineStore, plan_refine
 
     rstore = RefineStore(store.out, store.params_key, work.refine)
     shutil.rmtree(rstore.folder(work.key), ignore_errors=True)
@@ -273,7 +273,7 @@ def _render_time(store, index, frames: int, spec: JobSpec, layout) -> float:
     `posebatch render` default width), in this process, from the tracked tables."""
     import pandas as pd
 
-    from ..render.video import RenderOptions, Style, render_range
+    from .render.video import RenderOptions, Style, render_range
 
     kp = pq.read_table(store.dataset_path("keypoints", 0)).to_pandas()
     t = time.perf_counter()
