@@ -140,8 +140,7 @@ class ChunkPool:
     the ones queued behind it are redone uncharged, by the actors that work, at once. An
     actor whose chunk runs past ``timeout(task)`` seconds is presumed hung and stopped,
     which is handled the same way. A chunk charged twice comes back as a
-    :class:`ChunkFailure` instead of a result; a charged chunk's next attempt runs alone on
-    an idle actor (see ``_fill``), so it is never charged for a chunk queued behind it.
+    :class:`ChunkFailure` instead of a result.
 
     With ``ready`` (a call that answers once an actor is loaded: ``{"node", "pid"}``), a new
     actor gets chunks only when it has answered, so chunks never wait behind an actor that
@@ -447,29 +446,15 @@ class ChunkPool:
         self._waiting = {**{(t.video, t.start): (f, t) for f, t in rest}, **self._waiting}
         return failure
 
-    def _alone(self, i: int) -> bool:
-        """Actor ``i`` runs a chunk on a later attempt: nothing is queued behind it."""
-        return any((t.video, t.start) in self._charged
-                   for t in (self._calls[r][1] for r in self._queues[i]))
-
     def _fill(self) -> None:
-        """Hand waiting chunks to the least loaded actors. A chunk charged before runs alone
-        on its actor (given only to an idle one, nothing queued behind it): when an actor
-        dies, Ray may also lose the reply of the call it had just finished (the process is
-        gone before the reply is sent), so the oldest call of a dead actor is charged and
-        it may not be the one that killed it; alone, its next attempt is charged only for
-        what it does itself, and an innocent chunk is never given up on because its
-        successor on the actor is a poison input."""
         while self._waiting:
-            live = [i for i, a in enumerate(self.actors)
-                    if a is not None and self._load[i] < self.depth and not self._alone(i)]
+            live = [i for i, a in enumerate(self.actors) if a is not None]
             if not live:
                 return
             i = min(live, key=self._load.__getitem__)
-            key = self._pick(i, charged=not self._load[i])
-            if key is None:
+            if self._load[i] >= self.depth:
                 return
-            fn, task = self._waiting.pop(key)
+            fn, task = self._waiting.pop(self._pick(i))
             ref = fn(self.actors[i], task)
             self._running[ref] = i
             self._calls[ref] = (fn, task)
@@ -479,19 +464,14 @@ class ChunkPool:
             self._load[i] += 1
             self._last[i] = task
 
-    def _pick(self, i: int, charged: bool = True) -> tuple[int, int] | None:
-        """The waiting chunk for actor ``i`` (None: none it may take); ``charged``: chunks
-        charged before may be given (it is idle)."""
-        waiting = {k: v for k, v in self._waiting.items() if charged or k not in self._charged}
-        if not waiting:
-            return None
+    def _pick(self, i: int) -> tuple[int, int]:
         last = self._last[i]
-        if last is not None and (last.video, last.end) in waiting:
+        if last is not None and (last.video, last.end) in self._waiting:
             return last.video, last.end
         continued = {(t.video, t.end) for t in self._last if t is not None}
         runs: list[list] = []           # waiting chunks in maximal runs of consecutive ones
         prev = None
-        for key, (_, t) in waiting.items():
+        for key, (_, t) in self._waiting.items():
             if prev is not None and (t.video, t.start) == (prev.video, prev.end):
                 runs[-1].append(key)
             else:

@@ -82,34 +82,6 @@ def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local
     assert pool.replaced == 5                    # 1 + 2 deaths, 2 hangs
 
 
-def test_a_chunk_charged_before_runs_alone_on_its_worker():
-    """A worker that dies in a chunk may take the reply of the chunk it had just finished
-    with it (Ray had not sent it yet), and that chunk, the oldest it held, is charged. Its
-    next attempt is given only to an idle worker with nothing queued behind it, so a poison
-    chunk after it cannot get it charged a second time (given up on, its frames errors)."""
-    pool = ChunkPool(["a", "b", "c"], depth=2)
-    tasks = [ChunkTask(0, "v", s, s + 4) for s in range(0, 24, 4)]
-    for t in tasks:
-        pool.submit(lambda actor, t: (actor, t.start), t)
-    pool._charged[(0, 0)] = ["its worker died (ActorDiedError: ...)"]
-
-    def held():
-        return [[pool._calls[r][1].start for r in q] for q in pool._queues]
-
-    pool._fill()
-    assert held()[0] == [0]                      # alone on the idle worker it was given to
-    assert all(len(q) == 2 and 0 not in q for q in held()[1:])
-    assert len(pool._waiting) == 1
-    other = pool._queues[1][0]
-    pool._done(1, other)
-    pool._fill()
-    assert held()[0] == [0] and len(held()[1]) == 2 and not pool._waiting
-    pool._done(0, pool._queues[0][0])            # its result is in: the worker takes more
-    pool.submit(lambda actor, t: (actor, t.start), ChunkTask(0, "v", 24, 28))
-    pool._fill()
-    assert held()[0] == [24]
-
-
 def test_chunks_never_wait_for_a_replacement_that_cannot_start(local_ray, pools, tmp_path):
     """The issue's stuck job: a worker dies and its successor can never be placed (here it
     asks for a resource no node has). The other worker does the dead one's chunks at once,
