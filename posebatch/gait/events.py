@@ -14,6 +14,11 @@ feet take turns, so within a run of regular steps the sides alternate, and the o
 alternating assignments that agrees with more of the labels (which ankle was in front at the
 contact, behind at the toe-off) is kept. A swapped label can change an event's side, never
 its existence or its time; ``side_confidence`` says how much of the labels agreed.
+A bout's edges come from a speed measured over half a second, so its first and last steps lie
+partly outside it: events are searched up to a step beyond it (``_widened``) and kept within
+half a step of it. An extreme where the two ankles are never apart within a quarter step
+(both keypoints on one foot, the other hidden) is not an event: the feet pass each other
+only at mid-swing.
 
 Time: samples are placed on the frames' own timestamps, and frames that repeat the previous
 picture (``frames.repeat``) are left out, so a run of duplicated pictures is one instant and
