@@ -19,6 +19,7 @@ from .render import run_render
 
 
 _TRACK_PANEL = "Tracking and smoothing (a job file's \\[track] table)"
+_RANGE_PANEL = "What to analyse (per video: a job file's \\[videos.\"NAME\"] tables)"
 
 
 def _summary(report) -> None:
@@ -144,12 +145,31 @@ def run(
     cutoff: Annotated[Optional[float], typer.Option(
         "--cutoff", help="Low-pass cut-off (Hz) of the zero-lag Butterworth filter; 0: off. "
         "\\[default: 6]", show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+    start: Annotated[Optional[str], typer.Option(
+        "--start", help="Analyse from here: seconds (12.5, 12.5s, 1:02.5) or a frame (300f). "
+        "\\[default: the video's start]", show_default=False,
+        rich_help_panel=_RANGE_PANEL)] = None,
+    end: Annotated[Optional[str], typer.Option(
+        "--end", help="Up to (not including) here, in the same forms. \\[default: the "
+        "video's end]", show_default=False, rich_help_panel=_RANGE_PANEL)] = None,
+    every: Annotated[Optional[int], typer.Option(
+        "--every", help="Analyse every Nth frame of the range (times stay the container's). "
+        "\\[default: 1]", show_default=False, rich_help_panel=_RANGE_PANEL)] = None,
+    people: Annotated[Optional[int], typer.Option(
+        "--people", help="With --gait or --render: only the N most prominent tracks of each "
+        "video (time in view x size); the tables keep every track.", min=1)] = None,
 ):
     """Find and follow every person in every video frame: Parquet tables in OUT, resumable."""
     from ..runner.spec import make_spec
     from ..runner import run_job
 
     with guard():
+        from ..runner.spec import TrimError, check_people
+
+        if people is not None and not (gait or render):
+            raise TrimError("--people chooses the tracks of --gait and --render: add one of "
+                            "them (the tables keep every track)")
+        check_people(people)
         spec = make_spec(job, {"inputs": tuple(inputs or ()), "out": str(out) if out else None,
                                "model": model, "quality": quality,
                                **pose_overrides(preprocess, height, upsample, coords,
@@ -159,6 +179,7 @@ def run(
                                "actors": actors, "threads": threads, "address": address,
                                "frame_timeout": frame_timeout,
                                "force": force or None,
+                               "start": start, "end": end, "every": every,
                                "track": {"enabled": track, "max_gap": max_gap,
                                          "min_seen": min_seen,
                                          "min_similarity": min_similarity,
@@ -178,9 +199,9 @@ def run(
     if gait or render:
         with guard():
             if gait:
-                run_gait(Path(spec.out), height_m=height_m)
+                run_gait(Path(spec.out), height_m=height_m, people=people)
             if render:
-                run_render(Path(spec.out), render)
+                run_render(Path(spec.out), render, people=people)
     bad = [v["video"] for v in report.failed]
     if bad:
         err.print(f"[red]{len(bad)} of {len(report.videos)} inputs failed:[/red] "

@@ -8,19 +8,23 @@ import typer
 
 from ..render.video import Style
 from .common import app, console, guard
+from .gait import PeopleOpt
 
 
 def run_render(out: Path, style: Style, videos: list[str] | None = None,
                start: float | None = None, end: float | None = None,
                dest: Path | None = None, right: Style = Style.SKELETON, raw: bool = False,
                max_width: int = 1280, captions: bool = True, events: bool = True,
-               chunk: int = 64, actors: int = 0, address: str | None = None) -> list:
+               chunk: int = 64, actors: int = 0, address: str | None = None,
+               people: int | None = None) -> list:
     from ..runner.render_job import render_videos
+    from ..runner.spec import check_people
     from ..render.video import RenderOptions
 
     opts = RenderOptions(style=style, right=right, raw=raw, max_width=max_width,
                          captions=captions, events=events)
-    done = render_videos(out, opts, videos, start, end, dest, chunk, actors, address)
+    done = render_videos(out, opts, videos, start, end, dest, chunk, actors, address,
+                         check_people(people))
     for r in done:
         console.print(f"render: {r.path} ({r.frames} frames of {r.video})", soft_wrap=True)
     return done
@@ -52,11 +56,12 @@ def render(
     chunk: Annotated[int, typer.Option(help="Frames per render task.")] = 64,
     actors: Annotated[int, typer.Option(help="Parallel render tasks (0: one per CPU).")] = 0,
     address: Annotated[Optional[str], typer.Option(help="A running Ray cluster.")] = None,
+    people: PeopleOpt = None,
 ):
     """Draw a job's people on its videos: H.264 MP4s that play in browsers."""
     with guard():
         run_render(out, style, video, start, end, dest, right, raw, max_width, captions,
-                   events, chunk, actors, address)
+                   events, chunk, actors, address, people)
 
 
 @app.command()

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from .spec import JobSpec
 from ..engine.layout import job_layout
 from ..storage.store import read_manifest
-from ..storage.tables import read
+from ..storage.tables import keep_tracks, prominent, read
 from ..render.video import RenderOptions, join_segments, render_range, safe_name, time_base
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,12 @@ class Rendered:
 def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = None,
                   start: float | None = None, end: float | None = None,
                   dest: Path | None = None, chunk: int = 64, actors: int = 0,
-                  address: str | None = None) -> list[Rendered]:
+                  address: str | None = None, people: int | None = None) -> list[Rendered]:
     """Render the named videos of job folder ``out`` (all that decoded, by default) in
     ``opts.style``; files go to ``dest`` (a folder, or a .mp4 file for one video), by default
-    OUT/renders/NAME.STYLE.mp4. ``start``/``end``: seconds of each video to render."""
+    OUT/renders/NAME.STYLE.mp4. ``start``/``end``: seconds of each video to render.
+    ``people``: draw only the N most prominent tracks of each video
+    (``posebatch.storage.tables.prominence``)."""
     import ray
 
     from .cluster import local_cpus, ray_runtime, resolve_actors
@@ -55,6 +57,8 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
         raise ConfigError(f"--out {dest} is one file but {len(table)} videos are to be "
                           "rendered: give a folder, or --video NAME")
     events = _contacts(out) if opts.events else pd.DataFrame()
+    chosen = (prominent(read(out, "tracks"), read(out, "videos"), people)
+              if people is not None else None)
     layout = job_layout(read_manifest(out))
     plans = []
     for _, v in table.iterrows():
@@ -74,6 +78,8 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
         task = ray.remote(num_cpus=1)(render_range)
         for v, index, ranges, target in plans:
             kp = read(out, "keypoints", video_id=int(v.video_id))
+            if chosen is not None:
+                kp = keep_tracks(kp, chosen)
             ev = events[events.video == v.video] if len(events) else events
             work = target.parent / f".{target.name}.segments"
             shutil.rmtree(work, ignore_errors=True)

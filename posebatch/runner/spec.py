@@ -54,6 +54,12 @@ class JobSpec:
     address: str | None = None       # an existing Ray cluster; None starts a local runtime
     extensions: tuple[str, ...] = VIDEO_EXTENSIONS
     force: bool = False
+    # Which frames to analyse (posebatch.decode.parse_position: 12.5, 12.5s, 1:02.5 or 300f;
+    # None: the video's start, its end) and the stride; per video in ``videos``.
+    start: str | None = None
+    end: str | None = None
+    every: int = 1
+    videos: dict[str, dict[str, Any]] = field(default_factory=dict)  # [videos."NAME"] tables
     track: TrackConfig = field(default_factory=TrackConfig)   # [track] in a job file
 
     def __post_init__(self) -> None:
@@ -85,6 +91,17 @@ class JobSpec:
         if not self.frame_timeout > 0:
             raise ConfigError(f"frame_timeout must be more than 0 seconds, got "
                               f"{self.frame_timeout}")
+        trim = check_trim({"start": self.start, "end": self.end, "every": self.every})
+        for name in ("start", "end", "every"):
+            object.__setattr__(self, name, trim[name])
+        if not isinstance(self.videos, dict) or not all(
+                isinstance(v, dict) for v in self.videos.values()):
+            raise TrimError("videos must be tables of per-video settings: "
+                              '[videos."NAME"] with start, end or every')
+        object.__setattr__(self, "videos", {
+            str(name): {k: v for k, v in check_trim(entry, f'[videos."{name}"] ').items()
+                        if k in entry}
+            for name, entry in sorted(self.videos.items())})
 
 
 # What each option must be, for messages that say so (a job file can hold anything TOML has).
@@ -146,6 +163,75 @@ def _check_types(spec: "JobSpec") -> None:
 
 
 _TRACK_FIELDS = {f.name for f in dataclasses.fields(TrackConfig)}
+TRIM_KEYS = ("start", "end", "every")       # the keys of a job file's [videos."NAME"] table
+
+
+class TrimError(ConfigError):
+    """A bad start, end, every or people value (command line or job file): a usage error,
+    exit code 2."""
+
+    exit_code = 2
+
+
+def check_trim(values: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """``start``, ``end`` (positions, canonical: ``12.5s``, ``300f``; None: not given) and
+    ``every`` (a stride of at least 1) checked, from a job's options or a job file's
+    ``[videos."NAME"]`` table (``where`` says which); a ConfigError names the accepted forms."""
+    from ..decode import parse_position
+
+    for key in values:
+        if key not in TRIM_KEYS:
+            raise TrimError(str(_unknown_key(key, set(TRIM_KEYS), where)))
+    out: dict[str, Any] = {"start": None, "end": None, "every": 1}
+    for name in ("start", "end"):
+        if values.get(name) is not None:
+            try:
+                out[name] = parse_position(values[name], f"{where}{name}")
+            except ValueError as exc:
+                raise TrimError(str(exc)) from None
+    every = values.get("every", 1)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise TrimError(f"{where}every must be a whole number of frames, at least 1 (1: "
+                          f"every frame, 2: every other frame), got {every!r}")
+    out["every"] = every
+    start, end = out["start"], out["end"]
+    if start is not None and end is not None and start[-1] == end[-1] and \
+            float(start[:-1]) >= float(end[:-1]):
+        raise TrimError(f"{where}end ({end}) must come after start ({start}): the range "
+                          "is start up to, not including, end")
+    return out
+
+
+def check_people(people: int | None) -> int | None:
+    """``--people N``: None (every track) or a whole number of at least 1."""
+    if people is not None and (isinstance(people, bool) or not isinstance(people, int)
+                               or people < 1):
+        raise TrimError(f"people must be a whole number of tracks, at least 1, got {people!r}")
+    return people
+
+
+def video_trims(spec: "JobSpec", videos: list["VideoInput"]) -> dict[str, tuple]:
+    """Each video's (start, end, every): its ``[videos."NAME"]`` table's values (NAME: its name
+    in the tables, or its path), the job's where it gives none. A table that names no input
+    video is a ConfigError (a misspelt name would otherwise be ignored)."""
+    by_path = {v.path: v.name for v in videos}
+    names = {v.name for v in videos}
+    entries: dict[str, dict] = {}
+    for key, entry in spec.videos.items():
+        name = key if key in names else by_path.get(Path(key).expanduser().absolute())
+        if name is None:
+            shown = ", ".join(sorted(names)[:8]) + (", ..." if len(names) > 8 else "")
+            raise TrimError(f'[videos."{key}"] names no input video (their names: '
+                              f"{shown or 'none'})")
+        entries[name] = entry
+    job = {"start": spec.start, "end": spec.end, "every": spec.every}
+    out = {}
+    for v in videos:
+        values = {**job, **entries.get(v.name, {})}
+        if v.name in entries:       # a per-video start with the job's end: check them together
+            values = check_trim(values, f'[videos."{v.name}"] ')
+        out[v.name] = (values["start"], values["end"], values["every"])
+    return out
 
 
 def _unknown_key(key: str, known: set[str], where: str) -> ConfigError:
@@ -185,6 +271,15 @@ def load_job_file(path: Path) -> dict[str, Any]:
     for key in data:
         if key not in _FIELDS:
             raise _unknown_key(key, _FIELDS, f"{path}: ")
+    if "videos" in data and not (isinstance(data["videos"], dict) and all(
+            isinstance(v, dict) for v in data["videos"].values())):
+        raise TrimError(f'{path}: videos must be tables, one per video: [videos."NAME"] '
+                        f"with keys {', '.join(TRIM_KEYS)}")
+    for name, entry in data.get("videos", {}).items():
+        for key in entry:
+            if key not in TRIM_KEYS:
+                raise TrimError(str(_unknown_key(key, set(TRIM_KEYS),
+                                                 f'{path}: [videos."{name}"]: ')))
     if "track" in data and not isinstance(data["track"], dict):
         raise ConfigError(f"{path}: track must be a table ([track] with keys "
                           f"{', '.join(sorted(_TRACK_FIELDS))})")
@@ -372,6 +467,16 @@ OPTION_DOCS: dict[str, tuple[str | None, str]] = {
     "address": (None, "HOST:PORT of an existing Ray cluster; unset starts a local runtime"),
     "extensions": (None, "file extensions a folder is searched for (any case)"),
     "force": (None, "delete the stored chunks and recompute everything"),
+    "start": (None, "analyse from this point of each video: seconds on the video's clock "
+                    "(`12.5`, `12.5s`, `1:02.5`) or a frame number (`300f`); unset: its first "
+                    "frame"),
+    "end": (None, "analyse up to (not including) this point, in the same forms; unset: the "
+                  "video's end"),
+    "every": ("frames", "analyse every Nth frame of the range (1: all); the frames keep "
+                        "their container times"),
+    "videos": (None, "per-video `start`, `end`, `every`: a table `[videos.\"NAME\"]` per "
+                     "video (NAME: its name in the tables, or its path); they win over the "
+                     "job's"),
     "track.enabled": (None, "follow people through each video (track ids, left/right swaps, "
                             "gap filling, smoothing)"),
     "track.max_gap": ("s", "a person unseen for longer ends their track"),
@@ -390,7 +495,7 @@ _ALLOWED = {"quality": Quality, "preprocess": Preprocess, "coords": Coords,
             "precision": Precision, "runtime": Runtime, "person_score": PersonScore,
             "refine": Refine}
 _RANGES = {"chunk": ">= 1", "actors": ">= 0", "threads": ">= 1", "prefetch": "0-64",
-           "frame_timeout": "> 0", "upsample": "1-16", "height": "multiple of 8, >= 16",
+           "frame_timeout": "> 0", "upsample": "1-16", "every": ">= 1", "height": "multiple of 8, >= 16",
            "track.max_gap": ">= 0", "track.min_seen": ">= 0", "track.min_similarity": "(0, 1]",
            "track.swap_horizon": "> 0", "track.fill_gap": ">= 0", "track.cutoff": ">= 0"}
 
@@ -436,7 +541,8 @@ def _option_row(key: str, type_: Any, default: str) -> dict[str, Any]:
     unit, meaning = OPTION_DOCS[key]
     kind = _ALLOWED.get(key)
     names = {"str": "string", "float": "number", "int": "whole number", "bool": "true or false",
-             "tuple[str, ...]": "list of strings", "tuple[float, ...]": "list of numbers"}
+             "tuple[str, ...]": "list of strings", "tuple[float, ...]": "list of numbers",
+             "dict[str, dict[str, Any]]": "tables"}
     raw = str(type_).replace(" | None", "")
     type_name = "string" if kind else names.get(raw, raw)
     return {"key": key, "type": type_name,
