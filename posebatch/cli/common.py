@@ -39,7 +39,9 @@ def guard():
     except (PosebatchError, FileNotFoundError) as exc:
         if _state["debug"]:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        from rich.markup import escape     # a job file's [table] names are not markup
+
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(getattr(exc, "exit_code", 1)) from None
 
 

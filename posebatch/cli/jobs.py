@@ -157,15 +157,17 @@ def run(
         "\\[default: 1]", show_default=False, rich_help_panel=_RANGE_PANEL)] = None,
     people: Annotated[Optional[int], typer.Option(
         "--people", help="With --gait or --render: only the N most prominent tracks of each "
-        "video (time in view x size); the tables keep every track.", min=1)] = None,
+        "video (time in view x size); the tables keep every track.",
+        show_default=False)] = None,
 ):
     """Find and follow every person in every video frame: Parquet tables in OUT, resumable."""
     from ..runner.spec import make_spec
     from ..runner import run_job
 
     with guard():
-        from ..runner.spec import TrimError, check_people
+        from ..runner.spec import TrimError, check_people, check_trim
 
+        check_trim({"start": start, "end": end, "every": 1 if every is None else every}, "--")
         if people is not None and not (gait or render):
             raise TrimError("--people chooses the tracks of --gait and --render: add one of "
                             "them (the tables keep every track)")

@@ -26,7 +26,10 @@ def run_render(out: Path, style: Style, videos: list[str] | None = None,
     done = render_videos(out, opts, videos, start, end, dest, chunk, actors, address,
                          check_people(people))
     for r in done:
-        console.print(f"render: {r.path} ({r.frames} frames of {r.video})", soft_wrap=True)
+        shown = "" if people is None else \
+            f"; tracks {', '.join(map(str, r.tracks)) or 'none'}"
+        console.print(f"render: {r.path} ({r.frames} frames of {r.video}{shown})",
+                      soft_wrap=True)
     return done
 
 

@@ -26,6 +26,7 @@ class Rendered:
     video: str
     path: Path
     frames: int
+    tracks: tuple[int, ...] = ()     # the tracks drawn
 
 
 def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = None,
@@ -64,8 +65,10 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
     for _, v in table.iterrows():
         index = index_video(Path(v.path))
         times = index.times()
-        lo = int((times < start).sum()) if start is not None else 0
-        hi = int((times < end).sum()) if end is not None else index.frames
+        # the job's analysed range unless told otherwise (no rows outside it)
+        first, stop = _analysed(v, index.frames)
+        lo = int((times < start).sum()) if start is not None else first
+        hi = int((times < end).sum()) if end is not None else stop
         ranges = [(lo + s, lo + e) for s, e in chunk_ranges(max(hi - lo, 0), chunk)]
         target = Path(dest) if single else Path(dest or out / "renders") / \
             f"{safe_name(v.video)}.{opts.style.value}.mp4"
@@ -88,18 +91,35 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
             for i, (s, e) in enumerate(ranges):
                 if len(pending) >= workers:
                     _collect(pending, work, block=True)
-                part = kp[(kp.frame >= s) & (kp.frame < e)]
+                every = _every(v)      # a frame between analysed ones shows the last
+                part = kp[(kp.frame > s - every) & (kp.frame < e)]
                 marks = ev[(ev.frame >= s) & (ev.frame < e)] if len(ev) else ev
-                ref = task.remote(index, s, e, part, marks, opts, layout, v.video)
+                ref = task.remote(index, s, e, part, marks, opts, layout, v.video, every)
                 pending[ref] = [work / f"{i:06d}.mp4", None]
                 paths.append(pending[ref])
             while pending:
                 _collect(pending, work, block=True)
             join_segments(paths, target, time_base(index))
             shutil.rmtree(work, ignore_errors=True)
-            done.append(Rendered(v.video, target, ranges[-1][1] - ranges[0][0] if ranges else 0))
+            drawn = tuple(sorted({int(t) for t in kp["track"].dropna()}))
+            done.append(Rendered(v.video, target, ranges[-1][1] - ranges[0][0] if ranges else 0,
+                                 drawn))
             log.info("rendered %s -> %s", v.video, target)
     return done
+
+
+def _analysed(v, frames: int) -> tuple[int, int]:
+    """The frames the job analysed in video row ``v`` (first, end); all of them for a job
+    written before the range columns."""
+    first = getattr(v, "first_frame", None)
+    end = getattr(v, "end_frame", None)
+    return (0 if first is None or pd.isna(first) else int(first),
+            frames if end is None or pd.isna(end) else min(int(end), frames))
+
+
+def _every(v) -> int:
+    every = getattr(v, "every", None)
+    return 1 if every is None or pd.isna(every) else int(every)
 
 
 def _collect(pending: dict, work: Path, block: bool) -> None:
