@@ -114,8 +114,8 @@ def video_row(st: VideoState, stats: dict | None) -> dict:
                      size=st.size, status=st.status, error=st.error)
     if idx is None or stats is None:
         return row
-    missing = len(missing_frames(idx, st.span))
-    span = st.span
+    span = st.span or FrameRange(0, idx.frames)     # None: every frame (a live session)
+    missing = len(missing_frames(idx, span))
     row.update(container_frames=idx.container_frames, frames=span.count + missing,
                first_frame=span.first, end_frame=span.end, every=span.every,
                tracks=stats["tracks"], repeated_frames=stats["repeated"],
