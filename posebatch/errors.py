@@ -2,12 +2,23 @@
 
 Each subclass also inherits the builtin that matches its cause, so callers that already catch
 ``FileNotFoundError`` or ``ValueError`` keep working. Messages say what was expected, what was
-found, and what to do next.
+found, and what to do next. ``exit_code`` is the command line's exit status for each: 2 a usage
+or configuration error (the default), 1 an input that failed, 3 interrupted or resumable
+(rerun the same command).
 """
 
 
 class PosebatchError(Exception):
     """Base of every error posebatch raises on purpose."""
+
+    exit_code = 2
+
+
+class ResumableError(PosebatchError, RuntimeError):
+    """The job stopped for a cause outside it (a full disk, a dead worker); its finished
+    chunks are kept and a rerun of the same command resumes. The CLI exits with code 3."""
+
+    exit_code = 3
 
 
 class ConfigError(PosebatchError, ValueError):
@@ -27,7 +38,9 @@ class ModelNotCachedError(PosebatchError, FileNotFoundError):
 
 
 class FetchError(PosebatchError, OSError):
-    """Downloading a model or the demo video failed."""
+    """Downloading a model or the demo video failed (try again: exit code 3)."""
+
+    exit_code = 3
 
 
 class IntegrityError(PosebatchError, ValueError):
@@ -41,9 +54,13 @@ class GraphError(PosebatchError, ValueError):
 class ImageReadError(PosebatchError, OSError):
     """An image file could not be read or decoded."""
 
+    exit_code = 1
+
 
 class VideoError(PosebatchError, OSError):
     """A video could not be opened or decoded."""
+
+    exit_code = 1
 
 
 class SchemaError(PosebatchError, TypeError):

@@ -86,7 +86,7 @@ def test_models_list_shows_cache_state():
 def test_errors_are_one_line_without_traceback(tmp_path):
     r = runner.invoke(app, ["image", str(tmp_path / "x.jpg"), "--out", str(tmp_path), "--model",
                             "nosuchmodel"])
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     assert "error: unknown model 'nosuchmodel'" in r.output
     assert "Traceback" not in r.output
 
@@ -95,8 +95,8 @@ def test_run_with_a_misspelt_job_key_is_one_clear_line(tmp_path):
     job = tmp_path / "job.toml"
     job.write_text('inputs = ["clip.mp4"]\nout = "o"\nactor = 2\n')
     r = runner.invoke(app, ["run", "--job", str(job)])
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     assert "unknown key 'actor'; did you mean 'actors'?" in r.output
     assert "Traceback" not in r.output
     r = runner.invoke(app, ["status", str(tmp_path)])
-    assert r.exit_code == 1 and "no manifest.json" in r.output
+    assert r.exit_code == 2 and "no manifest.json" in r.output

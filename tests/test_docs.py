@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from .helpers import REPO
 
@@ -41,7 +40,7 @@ def test_readme_is_a_short_entry_point():
 
 
 def test_reference_covers_every_column_and_option():
-    from posebatch.runner import spec as job
+    from posebatch.runner import options, spec as job
     from posebatch.engine.config import TrackConfig
     from posebatch.gait import schema as gait_schema
     from posebatch.storage.schemas import table_reference
@@ -53,16 +52,18 @@ def test_reference_covers_every_column_and_option():
     assert {t["name"] for t in tables} >= {"keypoints", "people", "frames", "tracks", "videos",
                                            "gait.angles", "gait.events", "gait.strides",
                                            "gait.bouts", "gait.summary"}
-    keys = {r["key"] for r in job.option_reference()}
+    keys = {(f"{o.section}." if o.section else "") + o.name for o in options.OPTIONS}
     assert keys == ({f.name for f in dataclasses.fields(job.JobSpec)} - {"track"}
                     | {f"track.{f.name}" for f in dataclasses.fields(TrackConfig)})
+    reference = options.option_reference()
+    assert all(f"`{o.name}`" in reference for o in options.OPTIONS)
     for mean, per_stride in gait_schema.MEAN_OF.items():
         assert mean in gait_schema.SUMMARY.names and mean in gait_schema.BOUTS.names
         assert per_stride in gait_schema.STRIDES.names
 
 
 def test_site_builds_strict_with_generated_reference(tmp_path):
-    from posebatch.runner import spec as job
+    from posebatch.runner import options
     from posebatch.storage.schemas import table_reference
 
     site = build_site(tmp_path / "site")
@@ -71,9 +72,9 @@ def test_site_builds_strict_with_generated_reference(tmp_path):
     for t in table_reference():
         for c in t["columns"]:
             assert c["name"] in tables
-    options = text(site / "reference" / "options" / "index.html")
-    for r in job.option_reference():
-        assert r["key"] in options
+    page = text(site / "reference" / "options" / "index.html")
+    for o in options.OPTIONS:
+        assert o.name in page and o.help.split()[0] in page
     cli = text(site / "reference" / "cli" / "index.html")
     for command in ("posebatch run", "posebatch gait", "posebatch export", "posebatch live",
                     "posebatch models add"):

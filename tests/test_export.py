@@ -69,7 +69,7 @@ def test_coco_results_load_in_pycocotools(full_run, tmp_path):
 
     out, _ = full_run
     r = posebatch("export", out, "--format", "coco", "--out", tmp_path, "--video", "b/clip.mp4")
-    assert r.returncode == 1 and "no video named 'b/clip.mp4'" in r.stderr  # names are full
+    assert r.returncode == 2 and "no video named 'b/clip.mp4'" in r.stderr  # names are full
     name = read(out, "videos").video.astype(str).iloc[1]
     r = posebatch("export", out, "--format", "coco", "--out", tmp_path, "--video", name)
     assert r.returncode == 0, r.stderr
@@ -133,8 +133,8 @@ def test_trc_per_track_reads_in_pose2sim_in_pixels_and_metres(full_run, tmp_path
 def test_export_errors_are_clear(full_run, tmp_path):
     out, _ = full_run
     r = posebatch("export", out, "--format", "trc", "--track", 999)
-    assert r.returncode == 1 and "no track 999" in r.stderr
+    assert r.returncode == 2 and "no track 999" in r.stderr
     r = posebatch("export", out, "--format", "csv", "--height-m", 1.7)
-    assert r.returncode == 1 and "applies to the trc format only" in r.stderr
+    assert r.returncode == 2 and "applies to the trc format only" in r.stderr
     r = posebatch("export", tmp_path, "--format", "csv")
-    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -87,7 +87,7 @@ def test_live_udp_stream_into_tables_with_a_web_preview(demo_frames, tmp_path):
     assert f"{live['received']} frames received" in stdout
     st = subprocess.run([sys.executable, "-m", "posebatch", "status", str(out)],
                         capture_output=True, text=True, timeout=60)
-    assert st.returncode == 1 and "holds a live session (complete" in st.stderr
+    assert st.returncode == 2 and "holds a live session (complete" in st.stderr
 
 
 def test_a_stream_that_starts_late_is_waited_for_and_sigterm_ends_cleanly(demo_frames,
@@ -142,5 +142,5 @@ def test_a_source_that_never_opens_is_a_clear_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "posebatch", "live", str(tmp_path / "no.mp4"),
                         "--out", str(tmp_path / "o"), "--preview", "none"],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "no such file, and not a camera index" in r.stderr
+    assert r.returncode == 2 and "no such file, and not a camera index" in r.stderr
     assert "Traceback" not in r.stderr

@@ -47,7 +47,7 @@ def test_job_options_override_the_preset_and_the_manifest_records_the_result(tmp
     assert (cfg.preprocess, cfg.net_height, cfg.subpixel) == (
         acc.preprocess, acc.net_height, acc.subpixel)
     f.write_text('inputs = ["v.mp4"]\nout = "o"\nquality = "best"\n')
-    with pytest.raises(ConfigError, match="invalid job option"):
+    with pytest.raises(ConfigError, match="quality must be fast, balanced, accurate or reference, got .best."):
         make_spec(f, {})
     f.write_text('inputs = ["v.mp4"]\nout = "o"\nflip = "yes"\n')
     with pytest.raises(ConfigError, match=r"flip must be true or false, got 'yes'"):

@@ -206,7 +206,7 @@ def test_cli_without_the_openvino_package(tmp_path):
                                           os.environ.get("PYTHONPATH", "")])}
     img = need_shared("data", "images", "p1.jpg")
     r = posebatch("image", img, "--out", tmp_path / "ov", "--runtime", "openvino", env=env)
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert "error: runtime openvino: OpenVINO is not installed" in r.stderr
     assert "Traceback" not in r.stderr
     r = posebatch("image", img, "--out", tmp_path / "auto", "--runtime", "auto", env=env)

@@ -204,10 +204,11 @@ runner = CliRunner()
     (["--start", "12x"], "--start must be seconds (12.5 or 12.5s), minutes:seconds (1:02.5) "
                          "or a frame number (300f), got '12x'"),
     (["--end", "3f", "--start", "5f"], "end (3f) must come after start (5f)"),
-    (["--every", "0"], "every must be a whole number of frames, at least 1"),
+    (["--every", "0"], "--every must be a whole number, at least 1 (frames), got 0"),
     (["--people", "1"], "--people chooses the tracks of --gait and --render"),
-    (["--people", "0", "--gait"], "people must be a whole number of tracks, at least 1"),
-    (["--job", "stop"], '[videos."a.mp4"]: unknown key \'stop\''),
+    (["--people", "0", "--gait"], "--people must be a whole number of tracks, at least 1"),
+    (["--job", "stop"], '[videos."a.mp4"] unknown key \'stop\''),
+    (["--job", "late"], '[videos."a.mp4"] end (1.0s) must come after start (2.0s)'),
     (["--job", "other"], '[videos."c.mp4"] names no input video (their names: a.mp4)'),
 ])
 def test_bad_ranges_fail_with_exit_code_2_and_one_line_before_anything_is_written(
@@ -216,6 +217,9 @@ def test_bad_ranges_fail_with_exit_code_2_and_one_line_before_anything_is_writte
     shutil.copy(demo_clip, clip)
     if args[:2] == ["--job", "stop"]:
         (tmp_path / "j.toml").write_text('[videos."a.mp4"]\nstop = "3s"\n')
+        args = ["--job", str(tmp_path / "j.toml")]
+    elif args[:2] == ["--job", "late"]:
+        (tmp_path / "j.toml").write_text('end = "1s"\n[videos."a.mp4"]\nstart = "2s"\n')
         args = ["--job", str(tmp_path / "j.toml")]
     elif args[:2] == ["--job", "other"]:
         (tmp_path / "j.toml").write_text('[videos."c.mp4"]\nend = "3s"\n')

@@ -23,7 +23,7 @@ SOURCES = {
     "axes": "posebatch.storage.schemas:AXES",
     "gait_tables": "posebatch.gait.schema:table_reference",
     "gait_mean_of": "posebatch.gait.schema:MEAN_OF",
-    "options": "posebatch.runner.spec:option_reference",
+    "options": "posebatch.runner.options:option_reference",
     "cli": "posebatch.cli:app",
 }
 
@@ -88,25 +88,16 @@ def tables_page() -> str:
 
 
 def options_page() -> str:
-    def values(r: dict) -> str:
-        parts = [r["allowed"] if r["allowed"] and "|" in r["allowed"] else r["type"]]
-        if r["allowed"] and "|" not in r["allowed"]:
-            parts.append(r["allowed"])
-        if r["unit"]:
-            parts.append(r["unit"])
-        return "; ".join(parts)
-
-    rows = [[f"`{r['key']}`", values(r), f"`{r['default']}`" if r["default"][:1] not in
-             ("p", "r") else r["default"], r["meaning"]] for r in source("options")()]
+    """The option table's own Markdown (posebatch.runner.options: the one declaration that
+    also makes the command-line options, checks job files and prints ``posebatch config``)."""
     return ("# Job options\n\n"
-            "Generated from the job spec when the site is built. These are the keys of a TOML "
-            "job file (`posebatch run --job FILE`); `track.*` keys go in its `[track]` table. "
-            "The same options exist on the command line of `posebatch run` as `--key-name` "
-            "(`track.max_gap` as `--max-gap`, `track.enabled = false` as `--no-track`; see the "
-            "[command reference](cli.md)); a command-line option wins over the job file. An "
-            "unknown key is an error naming the closest one. \"preset's\" defaults come from "
-            "`quality` (shown: the default preset's value).\n\n"
-            + _table(["key", "values (type; range; unit)", "default", "meaning"], rows)
+            "Generated from the option table when the site is built. These are the keys of a "
+            "TOML job file (`posebatch run --job FILE`); `[track]` keys go in its `[track]` "
+            "table. The same options exist on the command line as the flag shown; a "
+            "command-line option wins over the job file. An unknown key is an error naming the "
+            "closest one. `posebatch config` prints a complete, commented job file with every "
+            "option at its default.\n\n"
+            + source("options")()
             + "\nAn example job file:\n\n```toml\ninputs = [\"videos/session1\"]\n"
               "out = \"results/session1\"\nquality = \"accurate\"\nchunk = 64\n\n[track]\n"
               "max_gap = 1.0\ncutoff = 6\n```\n")

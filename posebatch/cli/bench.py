@@ -8,41 +8,27 @@ import typer
 from rich.table import Table
 
 from ..engine.config import Precision, Runtime
-from ..engine.quality import DEFAULT_QUALITY, Quality, describe
-from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
-                     RuntimeOpt, PreOpt, QualityOpt, RefineOpt, ScalesOpt, SubpixelOpt, UpOpt,
-                     app, console, err,
-                     estimator, guard, pose_overrides, resolve_asset)
+from ..engine.quality import Quality, describe
+from .common import Given, command, console, err, estimator, guard, resolve_asset
 
 
-@app.command()
+def _estimator(model: str, quality, settings: dict):
+    """An Estimator at TensorFlow's own thread choice (bench compares networks with it)."""
+    return estimator(Given({"model": model, "quality": quality, **settings}))
+
+
+@command()
 def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job processes per "
                             "repeat.")] = 128,
           stage_frames: Annotated[int, typer.Option(help="Frames per repeat for the per-stage "
                                   "timings (held in memory).")] = 30,
           repeats: Annotated[int, typer.Option(help="Repeats; medians are reported.")] = 3,
-          chunk: Annotated[int, typer.Option(help="Frames per job task.")] = 32,
-          actors: Annotated[int, typer.Option(help="Job actors (0: CPUs / threads).")] = 0,
-          threads: Annotated[int, typer.Option(help="TensorFlow threads per actor.")] = 1,
-          prefetch: Annotated[int, typer.Option(help="Frames each actor decodes ahead of its "
-                              "network (0: decode in turn).")] = 0,
-          model: ModelOpt = "mobilenet_thin",
-          quality: QualityOpt = DEFAULT_QUALITY,
-          preprocess: PreOpt = None,
-          height: HeightOpt = None,
-          upsample: UpOpt = None,
-          coords: CoordsOpt = None,
-          precision: PrecisionOpt = None,
-          runtime: RuntimeOpt = None,
-          subpixel: SubpixelOpt = None,
-          flip: FlipOpt = None,
-          scales: ScalesOpt = None,
-          person_score: PersonScoreOpt = None,
-          refine: RefineOpt = None,
-          video: Annotated[Optional[Path], typer.Option(help="Video to use instead of the "
-                           "demo video.")] = None,
-          address: Annotated[Optional[str], typer.Option(help="Run the job's actors on this "
-                             "existing Ray cluster (give --actors).")] = None):
+          chunk: Annotated[int, typer.Option(help="Frames per job task (smaller than a "
+                         "job's default, so that --frames make several chunks).", min=1)] = 32,
+          video: Annotated[Optional[Path], typer.Option(
+              help="Video to use instead of the demo video.", exists=True, dir_okay=False,
+              show_default=False)] = None,
+          *, opts: Given):
     """Frames/s of each stage, end to end in one process and through the job (Ray), with the
     bare network measured in the same run and the ratios printed."""
     import numpy as np
@@ -53,32 +39,33 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
     from ..runner.spec import JobSpec, refine_config
     from ..engine.runtimes import candidates, label
 
+    model, quality = opts.value("model"), Quality(opts.value("quality"))
+    refine = opts.get("refine")
     with guard():
+        spec = JobSpec(inputs=(str(video or "-"),), out="-", chunk=chunk, **opts.section(""))
+        actors, threads, prefetch = spec.actors, spec.threads, spec.prefetch
         video = video or resolve_asset("demo_video")
-        settings = pose_overrides(preprocess, height, upsample, coords, precision, subpixel,
-                                  flip, scales, person_score, runtime=runtime)
+        settings = opts.pose()
         # TensorFlow's own thread choice. Ratios are to TensorFlow's plain fp32 network at the
         # same input size (a second estimator when another runtime or precision, flip or
         # scales are asked for); every runtime/precision this machine runs is timed on the
         # same frames, and the reference preset's network too, so all compare within one run.
-        est = estimator(model, quality, **settings)
+        est = _estimator(model, quality, settings)
         cfg = est.config
         plain = dict(settings, flip=False, scales=(1.0,))
         as_bare = (Runtime.TENSORFLOW, Precision.FP32, False, (1.0,))
-        bare = (estimator(model, quality, **dict(plain, runtime=Runtime.TENSORFLOW,
-                                                 precision=Precision.FP32))
+        bare = (_estimator(model, quality, dict(plain, runtime=Runtime.TENSORFLOW,
+                                                precision=Precision.FP32))
                 if (cfg.runtime, cfg.precision, cfg.flip, cfg.scales) != as_bare else None)
-        variants = {label(r, p): estimator(model, quality, **dict(plain, runtime=r, precision=p))
+        variants = {label(r, p): _estimator(model, quality, dict(plain, runtime=r, precision=p))
                     for r, p in candidates()[1:]}
         # the reference network, timed for comparison (the estimator itself when it is one)
         reference = (est if quality is Quality.REFERENCE and not any(
-            v is not None for v in settings.values()) else estimator(model, Quality.REFERENCE))
+            v is not None for v in settings.values()) else _estimator(model, Quality.REFERENCE, {}))
         for e in (bare, reference, *variants.values()):    # first runs are slow
             if e is not None:
                 e.network(np.zeros((368, 432, 3), np.uint8))
-        spec = JobSpec(inputs=(str(video),), out="-", model=model, quality=quality,
-                       chunk=chunk, actors=actors, threads=threads, prefetch=prefetch,
-                       address=address, refine=refine, **settings)
+        spec = JobSpec(inputs=(str(video),), out="-", chunk=chunk, **opts.section(""))
         times = StageTimes()
         info = bench_job(video, spec, est, frames, stage_frames, repeats, times,
                          on_repeat=lambda r: err.print(f"repeat {r + 1}/{repeats} done"),

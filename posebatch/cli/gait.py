@@ -11,7 +11,7 @@ from .common import app, console, guard
 
 HeightOpt = Annotated[Optional[float], typer.Option(
     "--height-m", help="The walker's height in metres: lengths and speed in metres too "
-    "(scaled by the track's median standing height, an approximation).")]
+    "(scaled by the track's median standing height, an approximation).", show_default=False)]
 
 
 PeopleOpt = Annotated[Optional[int], typer.Option(
@@ -48,13 +48,22 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
         console.print(f"{name}: {p}", soft_wrap=True)
 
 
-@app.command()
-def gait(out: Annotated[Path, typer.Argument(help="A finished job's output folder.")],
+@app.command(no_args_is_help=True)
+def gait(out: Annotated[Path, typer.Argument(help="A finished job's folder (posebatch run --out).",
+                                    metavar="JOB", show_default=False)],
          video: Annotated[Optional[str], typer.Option(help="Only this video (its name in "
-                                                     "the tables).")] = None,
-         track: Annotated[Optional[int], typer.Option(help="Only this track.")] = None,
+                                                     "the tables).", show_default=False)] = None,
+         track: Annotated[Optional[int], typer.Option(help="Only this track.",
+                                                      show_default=False)] = None,
          height_m: HeightOpt = None,
          people: PeopleOpt = None):
-    """Gait of every walking track: angles, events, strides and summary in OUT/gait/."""
+    """Gait of every walking track: angles, events, strides and summary in JOB/gait/."""
+    from ..engine.config import GaitConfig
+    from ..runner.spec import check_people
+    from ..storage.tables import require_job
+
     with guard():
+        GaitConfig(height_m=height_m)
+        check_people(people)
+        require_job(out)
         run_gait(out, video, track, height_m, people)

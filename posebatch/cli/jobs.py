@@ -7,19 +7,13 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..engine.quality import Quality
+from rich.markup import escape
+
+from ..engine.config import GaitConfig
 from ..render.video import Style
-from .common import (QUALITY_PANEL, CoordsOpt, FlipOpt, HeightOpt, PersonScoreOpt, PrecisionOpt,
-                     PreOpt, RefineOpt, RuntimeOpt, ScalesOpt, SubpixelOpt, UpOpt, app, console,
-                     err, guard, pose_overrides,
-                     resolve_asset)
+from .common import (INPUTS_FAILED, INTERRUPTED, Given, app, command, console, err, fail,
+                     guard, resolve_asset)
 from .progress import job_progress
-from .gait import run_gait
-from .render import run_render
-
-
-_TRACK_PANEL = "Tracking and smoothing (a job file's \\[track] table)"
-_RANGE_PANEL = "What to analyse (per video: a job file's \\[videos.\"NAME\"] tables)"
 
 
 def _summary(report) -> None:
@@ -32,7 +26,7 @@ def _summary(report) -> None:
         if v["status"] == "ok" and v["people_frames"] == 0:
             status = "[yellow]ok, nobody found[/yellow]"
         if v["error"]:
-            notes.append(f"[red]{v['video']}[/red]: {v['error']}")
+            notes.append(f"[red]{escape(v['video'])}[/red]: {escape(str(v['error']))}")
         t.add_row(v["video"], str(v["frames"]), str(v["decoded_frames"]),
                   str(v["people_frames"]), "" if v["tracks"] is None else str(v["tracks"]),
                   f"{v['seconds']:.1f}", status)
@@ -65,45 +59,17 @@ def write_summary_json(report, path: Path) -> None:
     atomic_write_bytes(Path(path), json.dumps(summary, indent=2).encode())
 
 
-@app.command()
+@command(no_args_is_help=True)
 def run(
     inputs: Annotated[Optional[list[str]], typer.Argument(
         help="Video files and folders (searched recursively), or asset:demo_video.",
-        show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder.")] = None,
-    job: Annotated[Optional[Path], typer.Option("--job", help="A TOML job spec (see jobs/); "
-                   "options given here override it.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model name (posebatch "
-                     "models list). \\[default: mobilenet_thin]", show_default=False)] = None,
-    quality: Annotated[Optional[Quality], typer.Option(
-        "--quality", help="fast | balanced | accurate | reference (tf-pose-estimation "
-        "exactly): a bundle of the settings below, chosen from the measured speed/accuracy "
-        "curve (README); any of them given on its own wins. \\[default: balanced]",
-        show_default=False, rich_help_panel=QUALITY_PANEL)] = None,
-    preprocess: PreOpt = None,
-    height: HeightOpt = None,
-    upsample: UpOpt = None,
-    precision: PrecisionOpt = None,
-    runtime: RuntimeOpt = None,
-    coords: CoordsOpt = None,
-    subpixel: SubpixelOpt = None,
-    flip: FlipOpt = None,
-    scales: ScalesOpt = None,
-    person_score: PersonScoreOpt = None,
-    refine: RefineOpt = None,
-    chunk: Annotated[Optional[int], typer.Option("--chunk", help="Frames per task. "
-                     "\\[default: 128]", show_default=False)] = None,
-    actors: Annotated[Optional[int], typer.Option("--actors", help="Pose actors (0: CPUs / "
-                      "threads). \\[default: 0]", show_default=False)] = None,
-    threads: Annotated[Optional[int], typer.Option("--threads", help="TensorFlow threads "
-                       "(CPUs reserved) per actor. \\[default: 1]", show_default=False)] = None,
-    address: Annotated[Optional[str], typer.Option("--address", help="Address of a running "
-                       "Ray cluster (HOST:PORT); without it a local runtime is started.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Recompute every chunk.")] = False,
-    frame_timeout: Annotated[Optional[float], typer.Option(
-        "--frame-timeout", help="Seconds per frame (plus 120 s) a chunk may run before its "
-        "worker is presumed hung, stopped and replaced. \\[default: 10]",
-        show_default=False)] = None,
+        metavar="INPUTS", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where the job writes: "
+                   "its tables, manifest and renders (the job's folder).",
+                   show_default=False)] = None,
+    job: Annotated[Optional[Path], typer.Option("--job", help="A TOML job file (posebatch "
+                   "config prints one with every option); options given here override it.",
+                   show_default=False)] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress",
                         help="Show progress: a bar on a terminal, a line every "
                         "--log-interval seconds otherwise.")] = True,
@@ -114,91 +80,53 @@ def run(
                      "table; errors and failed inputs are still reported.")] = False,
     summary_json: Annotated[Optional[Path], typer.Option(
         "--summary-json", help="Also write the outcome as JSON to this file (per video: "
-        "status, frames, error; totals).")] = None,
-    track: Annotated[Optional[bool], typer.Option(
-        "--track/--no-track", help="Follow people through each video. \\[default: track]",
-        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
-    max_gap: Annotated[Optional[float], typer.Option(
-        "--max-gap", help="Seconds a person may go unseen and keep their track. \\[default: 1]",
-        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
-    min_seen: Annotated[Optional[float], typer.Option(
-        "--min-seen", help="Seconds a track must be detected to be reported. \\[default: 0.3]",
-        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
-    min_similarity: Annotated[Optional[float], typer.Option(
-        "--min-similarity", help="Keypoint similarity (0-1) below which a detection never "
-        "continues a track. \\[default: 0.2]", show_default=False,
-        rich_help_panel=_TRACK_PANEL)] = None,
-    swap_horizon: Annotated[Optional[float], typer.Option(
-        "--swap-horizon", help="Seconds of left/right relabelling one body height of jumps "
-        "pays for (longer swaps are left alone). \\[default: 0.2]", show_default=False,
-        rich_help_panel=_TRACK_PANEL)] = None,
-    fill_gap: Annotated[Optional[float], typer.Option(
-        "--fill-gap", help="Longest gap (s) in a keypoint that is interpolated. \\[default: 0.2]",
-        show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
+        "status, frames, error; totals).", show_default=False)] = None,
     gait: Annotated[bool, typer.Option("--gait", help="Then analyse the gait of every "
                     "walking track (posebatch gait OUT).")] = False,
     height_m: Annotated[Optional[float], typer.Option(
-        "--height-m", help="With --gait: the walker's height in metres.")] = None,
+        "--height-m", help="With --gait: the walker's height in metres (lengths and speed in "
+        "metres).", show_default=False)] = None,
     render: Annotated[Optional[Style], typer.Option(
         "--render", help="Then render every video in this style (posebatch render OUT "
-        "--style STYLE).")] = None,
-    cutoff: Annotated[Optional[float], typer.Option(
-        "--cutoff", help="Low-pass cut-off (Hz) of the zero-lag Butterworth filter; 0: off. "
-        "\\[default: 6]", show_default=False, rich_help_panel=_TRACK_PANEL)] = None,
-    start: Annotated[Optional[str], typer.Option(
-        "--start", help="Analyse from here: seconds (12.5, 12.5s, 1:02.5) or a frame (300f). "
-        "\\[default: the video's start]", show_default=False,
-        rich_help_panel=_RANGE_PANEL)] = None,
-    end: Annotated[Optional[str], typer.Option(
-        "--end", help="Up to (not including) here, in the same forms. \\[default: the "
-        "video's end]", show_default=False, rich_help_panel=_RANGE_PANEL)] = None,
-    every: Annotated[Optional[int], typer.Option(
-        "--every", help="Analyse every Nth frame of the range (times stay the container's). "
-        "\\[default: 1]", show_default=False, rich_help_panel=_RANGE_PANEL)] = None,
+        "--style STYLE).", case_sensitive=False, show_default=False)] = None,
     people: Annotated[Optional[int], typer.Option(
         "--people", help="With --gait or --render: only the N most prominent tracks of each "
-        "video (time in view x size); the tables keep every track.",
-        show_default=False)] = None,
+        "video (seconds in view x median box height / frame height); the tables keep every "
+        "track.", show_default=False)] = None,
+    *, opts: Given,
 ):
     """Find and follow every person in every video frame: Parquet tables in OUT, resumable."""
-    from ..runner.spec import make_spec
     from ..runner import run_job
+    from ..runner.spec import check_inputs, check_people, make_spec, video_trims
 
+    if height_m is not None and not gait:
+        raise fail("--height-m applies to the gait analysis: add --gait (or run posebatch "
+                   "gait OUT --height-m M after the job)")
+    if people is not None and not (gait or render):
+        raise fail("--people chooses the tracks of --gait and --render: add one of them (the "
+                   "tables keep every track)")
     with guard():
-        from ..runner.spec import TrimError, check_people, check_trim
-
-        check_trim({"start": start, "end": end, "every": 1 if every is None else every}, "--")
-        if people is not None and not (gait or render):
-            raise TrimError("--people chooses the tracks of --gait and --render: add one of "
-                            "them (the tables keep every track)")
+        if height_m is not None:
+            GaitConfig(height_m=height_m)
         check_people(people)
         spec = make_spec(job, {"inputs": tuple(inputs or ()), "out": str(out) if out else None,
-                               "model": model, "quality": quality,
-                               **pose_overrides(preprocess, height, upsample, coords,
-                                                precision, subpixel, flip, scales,
-                                                person_score, runtime=runtime),
-                               "refine": refine, "chunk": chunk,
-                               "actors": actors, "threads": threads, "address": address,
-                               "frame_timeout": frame_timeout,
-                               "force": force or None,
-                               "start": start, "end": end, "every": every,
-                               "track": {"enabled": track, "max_gap": max_gap,
-                                         "min_seen": min_seen,
-                                         "min_similarity": min_similarity,
-                                         "swap_horizon": swap_horizon, "fill_gap": fill_gap,
-                                         "cutoff": cutoff}})
+                               **opts.section(""), "track": opts.section("track")})
+        found = check_inputs(spec, resolve_asset)
+        video_trims(spec, found.videos)       # a [videos."NAME"] table that names no input
         try:
             report = run_job(spec, job_progress(err, progress and not quiet, log_interval),
                              resolve_asset)
         except KeyboardInterrupt:
-            err.print(f"[yellow]interrupted: finished chunks are kept in {spec.out}; run the "
-                      "same command again to resume[/yellow]")
-            raise typer.Exit(130) from None
+            raise fail(f"interrupted: finished chunks are kept in {spec.out}; run the same "
+                       "command again to resume", INTERRUPTED) from None
         if summary_json:
             write_summary_json(report, summary_json)
     if not quiet:
         _summary(report)
     if gait or render:
+        from .gait import run_gait
+        from .render import run_render
+
         with guard():
             if gait:
                 run_gait(Path(spec.out), height_m=height_m, people=people)
@@ -207,12 +135,13 @@ def run(
     bad = [v["video"] for v in report.failed]
     if bad:
         err.print(f"[red]{len(bad)} of {len(report.videos)} inputs failed:[/red] "
-                  + ", ".join(bad), highlight=False)
-        raise typer.Exit(1)
+                  + escape(", ".join(bad)), highlight=False)
+        raise typer.Exit(INPUTS_FAILED)
 
 
 @app.command()
-def status(out: Annotated[Path, typer.Argument(help="A job's output folder.")]):
+def status(out: Annotated[Path, typer.Argument(help="A job's folder (posebatch run --out).",
+                                               show_default=False)]):
     """Per-video progress of a job (running, stopped or complete): done, running, pending,
     failed."""
     from ..runner.status import job_status
@@ -236,26 +165,29 @@ def status(out: Annotated[Path, typer.Argument(help="A job's output folder.")]):
     console.print(f"{done}/{total} frames done")
 
 
-@app.command()
-def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/demo"),
-         renders: Annotated[int, typer.Option(help="Frames to draw as PNG for a first look.")] = 4,
-         quality: Annotated[Optional[Quality], typer.Option(
-             "--quality", help="fast | balanced | accurate | reference. \\[default: "
-             "balanced]", show_default=False)] = None,
-         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True):
+@command()
+def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Where the demo job "
+                                           "writes.")] = Path("out/demo"),
+         renders: Annotated[int, typer.Option(help="Frames to draw as PNG for a first look.",
+                                              min=0)] = 4,
+         progress: Annotated[bool, typer.Option("--progress/--no-progress",
+                                                help="Show progress.")] = True,
+         *, opts: Given):
     """The main job on the built-in demo: fetch the model and the Sports2D demo video from
     PyPI, run `posebatch run` on every frame (jobs/demo.toml), its gait, a side-by-side MP4."""
     from ..runner.spec import DEMO_JOB, JobSpec
     from ..runner import run_job
 
     with guard():
-        spec = JobSpec(**{**DEMO_JOB, "out": str(out),
-                          **({"quality": quality} if quality else {})})
+        spec = JobSpec(**{**DEMO_JOB, "out": str(out), **opts.section("")})
         try:
             report = run_job(spec, job_progress(err, progress), resolve_asset)
         except KeyboardInterrupt:
-            err.print("[yellow]interrupted: run posebatch demo again to resume[/yellow]")
-            raise typer.Exit(130) from None
+            raise fail("interrupted: run posebatch demo again to resume",
+                       INTERRUPTED) from None
+        from .gait import run_gait
+        from .render import run_render
+
         pngs = _draw_frames(report, out / "renders", renders)
         _summary(report)
         if not report.failed:
@@ -267,7 +199,16 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
     console.print("open the tables with pandas: see notebooks/20_videos.ipynb and "
                   "notebooks/30_gait.ipynb")
     if report.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(INPUTS_FAILED)
+
+
+@app.command("config")
+def config():
+    """Print a complete job file with every option at its default, its unit and allowed
+    values (posebatch config > job.toml; posebatch run --job job.toml)."""
+    from ..runner.options import job_file
+
+    typer.echo(job_file(), nl=False)
 
 
 def _draw_frames(report, folder: Path, n: int) -> list[Path]:

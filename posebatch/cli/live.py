@@ -9,22 +9,23 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..engine.quality import DEFAULT_QUALITY
-from .common import (CoordsOpt, FlipOpt, HeightOpt, ModelOpt, PersonScoreOpt, PrecisionOpt,
-                     RuntimeOpt,
-                     PreOpt, QualityOpt, ScalesOpt, SubpixelOpt, ThreadsOpt, UpOpt, app, console,
-                     err, guard, pose_overrides)
+from ..live.session import Preview
+from .common import Given, command, console, err, guard, model_config
 
 
-@app.command()
+@command(no_args_is_help=True)
 def live(
     source: Annotated[str, typer.Argument(help="A camera index (0: /dev/video0), a stream "
-                      "address (rtsp://, http://, udp://, srt://, ...) or a video file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (one per session).")],
+                      "address (rtsp://, http://, udp://, srt://, ...) or a video file.",
+                      show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where the session writes its "
+                   "tables (a new folder per session).", show_default=False)],
     duration: Annotated[Optional[float], typer.Option(
-        help="Seconds to run (default: until Ctrl-C, SIGTERM or the source ends).")] = None,
-    preview: Annotated[Optional[str], typer.Option(
-        help="window | web | none. \\[default: a window when there is a display, else web]",
+        help="Seconds to run. \\[default: until Ctrl-C, SIGTERM or the source ends]",
+        show_default=False)] = None,
+    preview: Annotated[Optional[Preview], typer.Option(
+        help="window: an OpenCV window; web: a page on http://127.0.0.1:PORT/; none. "
+        "\\[default: a window when there is a display, else web]", case_sensitive=False,
         show_default=False)] = None,
     port: Annotated[int, typer.Option(help="Port of the web preview on 127.0.0.1.")] = 8765,
     wait: Annotated[Optional[float], typer.Option(
@@ -36,43 +37,21 @@ def live(
         "camera).")] = False,
     chunk_seconds: Annotated[float, typer.Option(
         help="Seconds between writes of the tables (a crash loses at most these).")] = 5.0,
-    track: Annotated[bool, typer.Option("--track/--no-track",
-                     help="Follow people through the session.")] = True,
-    model: ModelOpt = "mobilenet_thin",
-    quality: QualityOpt = DEFAULT_QUALITY,
-    preprocess: PreOpt = None,
-    height: HeightOpt = None,
-    upsample: UpOpt = None,
-    coords: CoordsOpt = None,
-    precision: PrecisionOpt = None,
-    runtime: RuntimeOpt = None,
-    subpixel: SubpixelOpt = None,
-    flip: FlipOpt = None,
-    scales: ScalesOpt = None,
-    person_score: PersonScoreOpt = None,
-    threads: ThreadsOpt = 0,
+    *, opts: Given,
 ):
     """Estimate every person in a live source, newest frame first (skipped frames are rows
     too): tables in OUT rewritten every few seconds, readable while the session runs."""
     from ..engine.config import RuntimeConfig, TrackConfig
-    from ..errors import ConfigError
     from ..engine.layout import get_layout
     from ..live.preview import WebPreview, WindowPreview, annotate
-    from ..live.session import LiveOptions, Preview, run_live
-    from ..models.manifest import get_model
-    from ..engine.quality import resolve
+    from ..live.session import LiveOptions, run_live
+
+    from ..live.source import parse_source
 
     with guard():
-        spec = get_model(model)
-        config = resolve(quality, spec.name, spec.input_size, **pose_overrides(
-            preprocess, height, upsample, coords, precision, subpixel, flip, scales,
-            person_score, runtime=runtime))
-        if preview is None:
-            preview = "window" if os.environ.get("DISPLAY") else "web"
-        try:
-            mode = Preview(preview)
-        except ValueError:
-            raise ConfigError(f"--preview must be window, web or none, got {preview!r}") from None
+        spec, config = model_config(opts)
+        parse_source(source, realtime)      # a source that is not there: said before anything
+        mode = preview or (Preview.WINDOW if os.environ.get("DISPLAY") else Preview.WEB)
         options = LiveOptions(duration=duration, chunk_seconds=chunk_seconds, realtime=realtime,
                               preview=mode, port=port, wait=wait)
         shown = None
@@ -98,8 +77,10 @@ def live(
             return bool(getattr(shown, "quit", False))
 
         try:
-            report = run_live(source, out, config, TrackConfig(enabled=track), options,
-                              RuntimeConfig(intra_threads=threads), on_frame=on_frame,
+            report = run_live(source, out, config,
+                              TrackConfig(enabled=opts.value("track.enabled")), options,
+                              RuntimeConfig(intra_threads=opts.value("threads")),
+                              on_frame=on_frame,
                               on_wait=lambda url: err.print(
                                   f"waiting for {url} to start (Ctrl-C to stop)",
                                   highlight=False, soft_wrap=True))

@@ -199,6 +199,7 @@ def _safe_prefix(name: str) -> str:
 def write_report(out: Path) -> Path:
     """Write OUT/report.html (atomically) and return its path."""
     path = Path(out) / "report.html"
+    page = build_report(out)        # refuses a folder without a job before writing anything
     with atomic_path(path) as tmp:
-        tmp.write_text(build_report(out), encoding="utf-8")
+        tmp.write_text(page, encoding="utf-8")
     return path

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from ..engine.config import TrackConfig
 from ..decode import FrameRange, VideoIndex
-from ..errors import PosebatchError
+from ..errors import ResumableError
 from ..engine.layout import KeypointLayout
 from ..storage.store import Store
 
@@ -155,7 +155,7 @@ class Finisher:
             except ray.exceptions.RayTaskError as exc:
                 cause = exc.as_instanceof_cause()
                 if isinstance(cause, OSError):
-                    raise PosebatchError(
+                    raise ResumableError(
                         f"{work.name}: writing its tables failed ({cause.strerror or cause}); "
                         "finished chunks are saved: fix that (space, permissions) and rerun "
                         "the same command to resume") from None

@@ -23,7 +23,7 @@ from typing import Callable
 from .. import __version__
 from ..engine.config import PoseConfig
 from ..decode import frame_range, index_video
-from ..errors import PosebatchError, VideoError
+from ..errors import PosebatchError, ResumableError, VideoError
 from .spec import (Discovery, JobSpec, discover, fingerprint, params_key, pose_config,
                    refine_config, track_key, video_trims)
 from ..engine.quality import describe
@@ -62,7 +62,7 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
             return _run_job(spec, progress, found, trims)
     except OSError as exc:       # the output's disk: full, read-only, gone
         where = f" {exc.filename}" if exc.filename else ""
-        raise PosebatchError(f"cannot write{where}: {exc.strerror or exc}; finished chunks are "
+        raise ResumableError(f"cannot write{where}: {exc.strerror or exc}; finished chunks are "
                              "saved: fix that (free space, permissions) and rerun the same "
                              "command to resume") from None
 
@@ -363,11 +363,11 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
         try:
             res: ChunkResult | ChunkFailure = pool.get_next_unordered()
         except ray.exceptions.RayActorError as exc:    # and no successor could be made
-            raise PosebatchError(
+            raise ResumableError(
                 f"a pose actor died ({exc}); finished chunks are saved: rerun "
                 "the same command to resume") from None
         except OSError as exc:
-            raise PosebatchError(
+            raise ResumableError(
                 f"a pose actor could not write its chunk ({exc.strerror or exc}); finished "
                 "chunks are saved: fix that (space, permissions) and rerun the same command "
                 "to resume") from None

@@ -58,6 +58,12 @@ def read(out: str | Path, table: str, video_id: int | None = None,
     return pd.read_parquet(out / table, columns=columns)
 
 
+def require_job(out: str | Path) -> Path:
+    """``out`` when it holds a finished job's tables that this posebatch reads, else a
+    ConfigError saying what to do (commands that read a job check this before writing)."""
+    return _finished(Path(out))
+
+
 def _finished(out: Path) -> Path:
     """``out`` when it holds a finished job's tables of this posebatch's version."""
     legacy = out / "keypoints.parquet"
@@ -69,8 +75,9 @@ def _finished(out: Path) -> Path:
                           "the tables; finished chunks are reused")
     index = out / "videos.parquet"
     if not index.exists():
-        raise ConfigError(f"{index} not found: is {out} the --out folder of a finished "
-                          f"`posebatch run`? (`posebatch status {out}` tells)")
+        raise ConfigError(f"no finished job in {out} (it has no videos.parquet): give the "
+                          f"--out folder of a finished `posebatch run` (`posebatch status "
+                          f"{out}` tells how far a job got)")
     version = (pq.read_schema(index).metadata or {}).get(b"posebatch.schema", b"?").decode()
     if version != f"videos/{SCHEMA_VERSION}":
         raise ConfigError(f"{index} is {version}, this posebatch reads videos/"

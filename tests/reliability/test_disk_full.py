@@ -41,7 +41,7 @@ def test_a_full_disk_stops_the_job_clearly_and_a_rerun_finishes_it(full_run, wal
     out = small_disk / "out"
     fill(small_disk, 96 * 1024)             # room for a few chunks, not for the job
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
-    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.returncode == 3, r.stdout + r.stderr      # resumable: rerun
     assert "No space left on device" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert "rerun the same command to resume" in r.stderr, r.stderr
     assert not (out / "videos.parquet").exists()          # nothing looks complete

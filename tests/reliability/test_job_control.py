@@ -23,7 +23,7 @@ def test_a_second_job_on_the_same_folder_is_refused_and_a_dead_ones_lock_taken_o
     try:
         wait_for_chunk(out, first)
         second = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
-        assert second.returncode == 1
+        assert second.returncode == 2
         assert f"is being written by another posebatch job (pid {first.pid} on " in \
             second.stderr, second.stderr
         assert job_status(out).alive
@@ -38,17 +38,18 @@ def test_a_second_job_on_the_same_folder_is_refused_and_a_dead_ones_lock_taken_o
 
 
 @pytest.mark.parametrize("line, message", [
-    ('chunk = "big"', r"^chunk must be a whole number of frames, got 'big' \(str\)$"),
-    ("chunk = 0", "chunk must be at least 1 frame, got 0"),
-    ("actors = 1.5", r"actors must be a whole number \(0: automatic\), got 1.5 \(float\)"),
-    ("upsample = 100", "upsample must be from 1 to 16, got 100"),
-    ('upsample = "4"', r"upsample must be a number .* got '4' \(str\)"),
-    ("frame_timeout = -1", "frame_timeout must be more than 0 seconds, got -1"),
-    ("inputs = [3]", r"inputs must be a list of strings .* got \[3\] \(list\)"),
-    ('precision = "fp8"', "invalid job option: 'fp8' is not a valid Precision"),
+    ('chunk = "big"', r"^chunk must be a whole number, at least 1 \(frames\), got 'big' \(str\)$"),
+    ("chunk = 0", r"chunk must be a whole number, at least 1 \(frames\), got 0"),
+    ("actors = 1.5", r"actors must be a whole number, at least 0, got 1.5 \(float\)"),
+    ("upsample = 100", "upsample must be a number, at least 0.5 and at most 16 .*, got 100"),
+    ('upsample = "4"', r"upsample must be a number, .* got '4' \(str\)"),
+    ("frame_timeout = -1", r"frame_timeout must be a number, more than 0 \(s\), got -1"),
+    ("inputs = [3]", r"inputs must be a list of strings, got \[3\] \(list\)"),
+    ('precision = "fp8"', "precision must be fp32, bf16 or auto, got 'fp8'"),
     ("force = 1", r"force must be true or false, got 1 \(int\)"),
     ("[track]\nenabled = \"yes\"", "track.enabled must be true or false, got 'yes'"),
-    ("[track]\nmin_similarity = \"high\"", "track.min_similarity must be in"),
+    ("[track]\nmin_similarity = \"high\"", "track.min_similarity must be a number, more than 0 "
+                                            "and at most 1, got 'high'"),
     ("chunks = 32", r"unknown key 'chunks'; did you mean 'chunk'\?"),
 ])
 def test_job_specs_with_wrong_values_are_refused_by_name(tmp_path, line, message):
@@ -59,12 +60,13 @@ def test_job_specs_with_wrong_values_are_refused_by_name(tmp_path, line, message
         make_spec(f, {})
 
 
-def test_a_job_file_error_is_one_clear_line_and_exit_code_1(tmp_path):
+def test_a_job_file_error_is_one_clear_line_and_exit_code_2(tmp_path):
     f = tmp_path / "job.toml"
     f.write_text('inputs = ["a.mp4"]\nout = "o"\nchunk = "big"\n')
     r = posebatch("run", "--job", f)
-    assert r.returncode == 1
-    assert r.stderr.strip() == "error: chunk must be a whole number of frames, got 'big' (str)"
+    assert r.returncode == 2     # a configuration error, as on the command line
+    assert r.stderr.strip() == ("error: chunk must be a whole number, at least 1 (frames), "
+                                "got 'big' (str)")
     assert "Traceback" not in r.stderr
 
 

@@ -66,7 +66,7 @@ def test_graphs_that_touch_files_or_run_code_are_refused(cache, tmp_path, name, 
     assert name not in models.known_models()
     assert not target.exists()
     r = posebatch("models", "add", name, path, env={"POSEBATCH_CACHE": str(cache)})
-    assert r.returncode == 1 and "refused" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "refused" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_graphs_whose_tensors_are_not_a_pose_graphs_are_refused(cache, tmp_path):
