@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from posebatch.cli import app
-from posebatch.decode import FrameRange, index_video, parse_position
+from posebatch.decode import FrameRange, chunk_ranges, index_video, parse_position
 from posebatch.engine.config import TrackConfig
 from posebatch.engine.layout import COCO18
 from posebatch.storage import tables
@@ -44,6 +44,8 @@ def test_positions_parse_to_seconds_or_frames_and_bad_ones_name_the_forms():
 def test_chunks_lie_on_a_grid_from_frame_0_so_a_wider_range_keeps_the_inner_ones():
     full = FrameRange(0, 300, 1).chunks(128)
     assert full == [(0, 128), (128, 256), (256, 300)]        # what jobs without a range do
+    for n, c in ((1, 1), (230, 16), (1000, 128), (77, 200)):  # their chunks: the same files
+        assert FrameRange(0, n).chunks(c) == chunk_ranges(n, c)
     assert FrameRange(100, 200, 1).chunks(128) == [(100, 128), (128, 200)]
     assert FrameRange(2, 20, 3).chunks(2) == [(2, 6), (8, 12), (14, 18)]
     wider = FrameRange(2, 23, 3).chunks(2)
