@@ -153,3 +153,23 @@ def _empty_row(video_id: int, video: str, path: str, **values) -> dict:
 def problem_row(video_id: int, problem) -> dict:
     return _empty_row(video_id, problem.path, str(Path(problem.path).absolute()),
                       error=problem.error)
+
+
+def write_summary_json(report: JobReport, path: Path) -> None:
+    """The job's outcome for machines: totals and one entry per input (atomic write)."""
+    import json
+
+    from ..storage.atomic import atomic_write_bytes
+
+    summary = {
+        "schema": "posebatch.summary/1", "out": str(report.out),
+        "manifest": str(report.manifest), "seconds": round(report.seconds, 3),
+        "frames_total": report.frames_total, "frames_done_this_run": report.frames_done,
+        "inputs": len(report.videos), "failed": len(report.failed),
+        "tables": {k: str(v) for k, v in report.tables.items()},
+        "videos": [{k: v[k] for k in ("video_id", "video", "path", "status", "error", "frames",
+                                      "decoded_frames", "people_frames", "corrupt_frames",
+                                      "tracks")}
+                   for v in report.videos],
+    }
+    atomic_write_bytes(Path(path), json.dumps(summary, indent=2).encode())
