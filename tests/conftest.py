@@ -12,7 +12,8 @@ from .helpers import execute_notebook, need_shared, posebatch
 # streams or browsers as a user would) or needs a fixture that runs a job.
 _SLOW_MODULES = {"test_run", "test_track_job", "test_live", "test_live_source", "test_render",
                  "test_demo_parity", "test_gait_validation", "test_notebooks", "test_report"}
-_SLOW_FIXTURES = {"full_run", "demo_runs", "walk_dir", "bad_dir", "scores", "notebooks_run"}
+_SLOW_FIXTURES = {"full_run", "demo_runs", "walk_dir", "bad_dir", "scores", "notebooks_run",
+                  "trim_run"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -69,21 +69,30 @@ def run(
     render: Annotated[Optional[Style], typer.Option(
         "--render", help="Then render every video in this style (posebatch render OUT "
         "--style STYLE).", case_sensitive=False, show_default=False)] = None,
+    people: Annotated[Optional[int], typer.Option(
+        "--people", help="With --gait or --render: only the N most prominent tracks of each "
+        "video (seconds in view x median box height / frame height); the tables keep every "
+        "track.", show_default=False)] = None,
     *, opts: Given,
 ):
     """Find and follow every person in every video frame: Parquet tables in OUT, resumable."""
     from ..runner import run_job
-    from ..runner.spec import check_inputs, make_spec
+    from ..runner.spec import check_inputs, check_people, make_spec, video_trims
 
     if height_m is not None and not gait:
         raise fail("--height-m applies to the gait analysis: add --gait (or run posebatch "
                    "gait OUT --height-m M after the job)")
+    if people is not None and not (gait or render):
+        raise fail("--people chooses the tracks of --gait and --render: add one of them (the "
+                   "tables keep every track)")
     with guard():
         if height_m is not None:
             GaitConfig(height_m=height_m)
+        check_people(people)
         spec = make_spec(job, {"inputs": tuple(inputs or ()), "out": str(out) if out else None,
                                **opts.section(""), "track": opts.section("track")})
-        check_inputs(spec, resolve_asset)
+        found = check_inputs(spec, resolve_asset)
+        video_trims(spec, found.videos)       # a [videos."NAME"] table that names no input
         try:
             report = run_job(spec, job_progress(err, progress and not quiet, log_interval),
                              resolve_asset)
@@ -102,9 +111,9 @@ def run(
 
         with guard():
             if gait:
-                run_gait(Path(spec.out), height_m=height_m)
+                run_gait(Path(spec.out), height_m=height_m, people=people)
             if render:
-                run_render(Path(spec.out), render)
+                run_render(Path(spec.out), render, people=people)
     bad = [v["video"] for v in report.failed]
     if bad:
         err.print(f"[red]{len(bad)} of {len(report.videos)} inputs failed:[/red] "
