@@ -365,3 +365,102 @@ def picture_change(before: np.ndarray, after: np.ndarray) -> float:
     few flickering pixels do not)."""
     diff = np.abs(after.astype(np.int16) - before.astype(np.int16))
     return float(np.percentile(diff, 99.5))
+
+
+# --- trimming: which frames of a video a job analyses ------------------------------------------
+# A position in a video is given in seconds on the video's own clock (the frames' ``time``,
+# from the container's timestamps) or as a frame number (the ``frame`` column, 0-based):
+# ``12.5``, ``12.5s``, ``1:02.5`` (minutes:seconds) or ``300f``.
+POSITION_FORMS = "seconds (12.5 or 12.5s), minutes:seconds (1:02.5) or a frame number (300f)"
+
+
+def parse_position(value: object, name: str = "position") -> str:
+    """``value`` (a number of seconds, or text in one of POSITION_FORMS) as its canonical
+    text, ``12.5s`` or ``300f``; a ValueError naming ``name`` and the accepted forms."""
+    def bad() -> ValueError:
+        return ValueError(f"{name} must be {POSITION_FORMS}, got {value!r}")
+
+    if isinstance(value, bool):
+        raise bad()
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text.endswith("f"):
+            digits = text[:-1].strip()
+            if not digits.isdigit():
+                raise bad()
+            return f"{int(digits)}f"
+        text = text[:-1].strip() if text.endswith("s") else text
+        parts = text.split(":")
+        try:
+            seconds = float(parts[-1])
+        except ValueError:
+            raise bad() from None
+        if len(parts) > 3 or len(parts) > 1 and not 0 <= seconds < 60:
+            raise bad()
+        for i, m in enumerate(reversed(parts[:-1])):
+            if not m.isdigit():
+                raise bad()
+            seconds += int(m) * 60 ** (i + 1)
+    else:
+        raise bad()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")) or seconds < 0:
+        raise bad()
+    return f"{seconds!r}s"
+
+
+def position_frame(position: str, times: np.ndarray) -> int:
+    """The index of the first frame at or after ``position`` (canonical text,
+    :func:`parse_position`) among frames at ``times`` (sorted seconds); len(times) past the
+    end."""
+    if position.endswith("f"):
+        return min(int(position[:-1]), len(times))
+    return int(np.searchsorted(times, float(position[:-1]) - 1e-9, side="left"))
+
+
+@dataclass(frozen=True)
+class FrameRange:
+    """The frames of a video a job analyses: ``first``, ``first + every``, ... before ``end``
+    (exclusive). ``to_end``: the range runs to the video's end (no end given, or one past
+    it), so frames the container lists but does not hold are accounted for too."""
+
+    first: int
+    end: int
+    every: int = 1
+    to_end: bool = True
+
+    @property
+    def count(self) -> int:
+        return len(range(self.first, self.end, self.every))
+
+    def frames(self) -> np.ndarray:
+        return np.arange(self.first, self.end, self.every, dtype=np.int64)
+
+    def chunks(self, chunk: int) -> list[tuple[int, int]]:
+        """The range cut into tasks of at most ``chunk`` analysed frames, on a grid of
+        ``chunk * every`` frames from frame 0 (so a range that grows keeps its inner chunks):
+        (first frame, last frame + 1) of each; with every > 1 a chunk holds its first frame
+        and every ``every``-th after it."""
+        if chunk < 1:
+            raise ValueError(f"chunk length must be at least 1 frame, got {chunk}")
+        frames = self.frames()
+        if not len(frames):
+            return []
+        cell = frames // (chunk * self.every)
+        cuts = np.flatnonzero(np.diff(cell)) + 1
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [len(frames)]]) - 1
+        return [(int(frames[s]), int(frames[e]) + 1) for s, e in zip(starts, ends)]
+
+
+def frame_range(index: VideoIndex, start: str | None = None, end: str | None = None,
+                every: int = 1) -> FrameRange:
+    """The frames of ``index``'s video from ``start`` up to (not including) ``end``
+    (canonical positions; None: the video's first frame, its end), every ``every``-th."""
+    times = index.times()
+    first = position_frame(start, times) if start is not None else 0
+    stop = position_frame(end, times) if end is not None else index.frames
+    to_end = end is None or (end.endswith("f") and int(end[:-1]) >= index.container_frames
+                             and int(end[:-1]) >= index.frames)
+    return FrameRange(first, max(first, stop), every, to_end)

@@ -13,7 +13,7 @@ from .helpers import execute_notebook, need_shared, posebatch
 _SLOW_MODULES = {"test_run", "test_track_job", "test_live", "test_live_source", "test_render",
                  "test_demo_parity", "test_gait_validation", "test_notebooks", "test_report"}
 _SLOW_FIXTURES = {"full_run", "demo_runs", "walk_dir", "bad_dir", "scores", "gait_set_run",
-                  "notebooks_run"}
+                  "notebooks_run", "trim_run"}
 
 
 def pytest_collection_modifyitems(config, items):

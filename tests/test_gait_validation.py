@@ -34,8 +34,8 @@ def test_labelled_clips_are_read_with_their_labels(tmp_path):
 def test_contacts_and_toe_offs_are_found_where_the_labels_are(scores):
     every = scores["all"]
     assert every["contact_labels"] >= 20 and every["toe_off_labels"] >= 19
-    assert every["contact_recall_2"] >= 0.8 and every["contact_precision_2"] >= 0.9
-    assert every["toe_off_recall_2"] >= 0.7 and every["toe_off_precision_2"] >= 0.7
+    assert every["contact_recall_2"] >= 0.95 and every["contact_precision_2"] >= 0.95
+    assert every["toe_off_recall_2"] >= 0.8 and every["toe_off_precision_2"] >= 0.8
     assert every["contact_abs_error_frames"] <= 1.0
     assert abs(every["contact_error_ms"]) <= 35          # no systematic lateness left
 

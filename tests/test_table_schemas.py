@@ -76,7 +76,8 @@ def make_job(out, names) -> None:
                           {})
         rows.append({"video_id": vid, "video": f"{name}.mp4", "path": f"/videos/{name}.mp4",
                      "status": "ok", "frames": chunk["frames"].num_rows,
-                     "width": 1920, "height": 1080, "tracks": tracked["tracks"].num_rows})
+                     "width": 1920, "height": 1080, "tracks": tracked["tracks"].num_rows,
+                     "first_frame": 0, "end_frame": chunk["frames"].num_rows, "every": 1})
     store.write_videos(rows, {})
     store.write_manifest({"schema": "posebatch.job/1", "state": "complete",
                           "model": {"name": "mobilenet_thin", "layout": COCO18.name}})
@@ -197,6 +198,9 @@ def test_job_tables_have_their_schema_for_every_video(jobs):
                 assert _fields(got) == _fields(TABLES[table]), (case, table)
                 assert got.metadata[b"posebatch.schema"] == f"{table}/{SCHEMA_VERSION}".encode()
         assert _fields(pq.read_schema(out / INDEX)) == _fields(VIDEOS)
+        videos = pd.read_parquet(out / INDEX)      # the frames analysed: rows of frames
+        assert (videos.end_frame - videos.first_frame == videos.frames).all()
+        assert videos.every.tolist() == [1] * len(videos)
     assert pq.read_metadata(jobs["empty"] / "keypoints" / "00000000.parquet").num_rows == 0
 
 

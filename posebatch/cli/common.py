@@ -193,6 +193,7 @@ def _parameter(o: table.Option) -> inspect.Parameter:
         kind, default, decl = Optional[bool], None, (f"{o.cli}/--no-{o.cli[2:]}",)
     else:
         base = {"int": int, "float": float, "str": str, "floats": str, "strs": str,
+                "position": str,
                 "choice": choice_enum(o.name, o.choices) if o.choices else str}[o.kind]
         kind, default, decl = Optional[base], None, (o.cli,)
     if o.short:

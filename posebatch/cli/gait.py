@@ -14,16 +14,24 @@ HeightOpt = Annotated[Optional[float], typer.Option(
     "(scaled by the track's median standing height, an approximation).", show_default=False)]
 
 
+PeopleOpt = Annotated[Optional[int], typer.Option(
+    "--people", help="Only the N most prominent tracks of each video (seconds in view x "
+    "median box height / frame height); the tables keep every track.", show_default=False)]
+
+
 def run_gait(out: Path, video: str | None = None, track: int | None = None,
-             height_m: float | None = None) -> None:
+             height_m: float | None = None, people: int | None = None) -> None:
     """Analyse, write OUT/gait/ and print the per-track summary."""
     from ..engine.config import GaitConfig
     from ..gait import analyse
     from ..gait.outputs import write_gait
     from ..storage.tables import load
 
+    from ..runner.spec import check_people
+
     config = GaitConfig(height_m=height_m)
-    result = analyse(load(out), config, video=video, track=track)
+    result = analyse(load(out), config, video=video, track=track,
+                     people=check_people(people))
     paths = write_gait(out, result, config)
     t = Table("video", "track", "strides", "cadence (steps/min)", "stride (s)", "stance %",
               "symmetry %", "speed" + (" (m/s)" if height_m else " (px/s)"), "note",
@@ -47,12 +55,15 @@ def gait(out: Annotated[Path, typer.Argument(help="A finished job's folder (pose
                                                      "the tables).", show_default=False)] = None,
          track: Annotated[Optional[int], typer.Option(help="Only this track.",
                                                       show_default=False)] = None,
-         height_m: HeightOpt = None):
+         height_m: HeightOpt = None,
+         people: PeopleOpt = None):
     """Gait of every walking track: angles, events, strides and summary in JOB/gait/."""
     from ..engine.config import GaitConfig
+    from ..runner.spec import check_people
     from ..storage.tables import require_job
 
     with guard():
         GaitConfig(height_m=height_m)
+        check_people(people)
         require_job(out)
-        run_gait(out, video, track, height_m)
+        run_gait(out, video, track, height_m, people)

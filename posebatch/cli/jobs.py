@@ -39,26 +39,6 @@ def _summary(report) -> None:
     console.print(f"settings: {report.settings}", soft_wrap=True, highlight=False)
 
 
-def write_summary_json(report, path: Path) -> None:
-    """The job's outcome for machines: totals and one entry per input (atomic write)."""
-    import json
-
-    from ..storage.atomic import atomic_write_bytes
-
-    summary = {
-        "schema": "posebatch.summary/1", "out": str(report.out),
-        "manifest": str(report.manifest), "seconds": round(report.seconds, 3),
-        "frames_total": report.frames_total, "frames_done_this_run": report.frames_done,
-        "inputs": len(report.videos), "failed": len(report.failed),
-        "tables": {k: str(v) for k, v in report.tables.items()},
-        "videos": [{k: v[k] for k in ("video_id", "video", "path", "status", "error", "frames",
-                                      "decoded_frames", "people_frames", "corrupt_frames",
-                                      "tracks")}
-                   for v in report.videos],
-    }
-    atomic_write_bytes(Path(path), json.dumps(summary, indent=2).encode())
-
-
 @command(no_args_is_help=True)
 def run(
     inputs: Annotated[Optional[list[str]], typer.Argument(
@@ -89,21 +69,30 @@ def run(
     render: Annotated[Optional[Style], typer.Option(
         "--render", help="Then render every video in this style (posebatch render OUT "
         "--style STYLE).", case_sensitive=False, show_default=False)] = None,
+    people: Annotated[Optional[int], typer.Option(
+        "--people", help="With --gait or --render: only the N most prominent tracks of each "
+        "video (seconds in view x median box height / frame height); the tables keep every "
+        "track.", show_default=False)] = None,
     *, opts: Given,
 ):
     """Find and follow every person in every video frame: Parquet tables in OUT, resumable."""
     from ..runner import run_job
-    from ..runner.spec import check_inputs, make_spec
+    from ..runner.spec import check_inputs, check_people, make_spec, video_trims
 
     if height_m is not None and not gait:
         raise fail("--height-m applies to the gait analysis: add --gait (or run posebatch "
                    "gait OUT --height-m M after the job)")
+    if people is not None and not (gait or render):
+        raise fail("--people chooses the tracks of --gait and --render: add one of them (the "
+                   "tables keep every track)")
     with guard():
         if height_m is not None:
             GaitConfig(height_m=height_m)
+        check_people(people)
         spec = make_spec(job, {"inputs": tuple(inputs or ()), "out": str(out) if out else None,
                                **opts.section(""), "track": opts.section("track")})
-        check_inputs(spec, resolve_asset)
+        found = check_inputs(spec, resolve_asset)
+        video_trims(spec, found.videos)       # a [videos."NAME"] table that names no input
         try:
             report = run_job(spec, job_progress(err, progress and not quiet, log_interval),
                              resolve_asset)
@@ -111,6 +100,8 @@ def run(
             raise fail(f"interrupted: finished chunks are kept in {spec.out}; run the same "
                        "command again to resume", INTERRUPTED) from None
         if summary_json:
+            from ..runner.outcome import write_summary_json
+
             write_summary_json(report, summary_json)
     if not quiet:
         _summary(report)
@@ -120,9 +111,9 @@ def run(
 
         with guard():
             if gait:
-                run_gait(Path(spec.out), height_m=height_m)
+                run_gait(Path(spec.out), height_m=height_m, people=people)
             if render:
-                run_render(Path(spec.out), render)
+                run_render(Path(spec.out), render, people=people)
     bad = [v["video"] for v in report.failed]
     if bad:
         err.print(f"[red]{len(bad)} of {len(report.videos)} inputs failed:[/red] "
@@ -176,10 +167,11 @@ def demo(out: Annotated[Path, typer.Option("--out", "-o", help="Where the demo j
         except KeyboardInterrupt:
             raise fail("interrupted: run posebatch demo again to resume",
                        INTERRUPTED) from None
+        from ..render.stills import draw_frames
         from .gait import run_gait
         from .render import run_render
 
-        pngs = _draw_frames(report, out / "renders", renders)
+        pngs = draw_frames(report.out, report.videos, out / "renders", renders)
         _summary(report)
         if not report.failed:
             run_gait(out)
@@ -200,38 +192,3 @@ def config():
     from ..runner.options import job_file
 
     typer.echo(job_file(), nl=False)
-
-
-def _draw_frames(report, folder: Path, n: int) -> list[Path]:
-    """Draw ``n`` evenly spaced frames of the first video from the keypoints table, as the
-    renders draw them (each track in its colour, labelled with its id)."""
-    import cv2
-
-    from .. import render
-    from ..engine.poses import Poses
-    from ..storage.store import read_manifest
-    from ..decode import decode_sequential, index_video, upright
-    from ..engine.layout import job_layout
-    from ..storage.tables import read
-
-    ok = [v for v in report.videos if v["status"] == "ok" and v["frames"]]
-    if not ok or n <= 0:
-        return []
-    video = ok[0]
-    kp = read(report.out, "keypoints", video_id=video["video_id"])
-    layout = job_layout(read_manifest(report.out))
-    picks = {int(i * video["frames"] / n) for i in range(n)}
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    turn = index_video(Path(video["path"])).turn
-    for f in decode_sequential(Path(video["path"])):
-        if f.index in picks:
-            poses = Poses.from_rows(kp[kp.frame == f.index], layout, by="track", smoothed=True)
-            drawn = render.draw_tracked(upright(f.image, turn), poses.keypoints, poses.ids,
-                                        layout)
-            p = folder / f"frame{f.index:04d}.png"
-            cv2.imwrite(str(p), drawn)
-            out.append(p)
-        if f.index >= max(picks):
-            break
-    return out

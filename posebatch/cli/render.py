@@ -8,6 +8,7 @@ import typer
 
 from ..render.video import Style
 from .common import app, choice_enum, console, guard
+from .gait import PeopleOpt
 
 # The right half of a side-by-side: what it can be (not side-by-side itself).
 Right = choice_enum("right", (Style.SKELETON.value, Style.OVERLAY.value))
@@ -17,15 +18,21 @@ def run_render(out: Path, style: Style, videos: list[str] | None = None,
                start: float | None = None, end: float | None = None,
                dest: Path | None = None, right: Style = Style.SKELETON, raw: bool = False,
                max_width: int = 1280, captions: bool = True, events: bool = True,
-               chunk: int = 64, actors: int = 0, address: str | None = None) -> list:
+               chunk: int = 64, actors: int = 0, address: str | None = None,
+               people: int | None = None) -> list:
     from ..runner.render_job import render_videos
+    from ..runner.spec import check_people
     from ..render.video import RenderOptions
 
     opts = RenderOptions(style=style, right=right, raw=raw, max_width=max_width,
                          captions=captions, events=events)
-    done = render_videos(out, opts, videos, start, end, dest, chunk, actors, address)
+    done = render_videos(out, opts, videos, start, end, dest, chunk, actors, address,
+                         check_people(people))
     for r in done:
-        console.print(f"render: {r.path} ({r.frames} frames of {r.video})", soft_wrap=True)
+        shown = "" if people is None else \
+            f"; tracks {', '.join(map(str, r.tracks)) or 'none'}"
+        console.print(f"render: {r.path} ({r.frames} frames of {r.video}{shown})",
+                      soft_wrap=True)
     return done
 
 
@@ -60,14 +67,17 @@ def render(
                                         min=0)] = 0,
     address: Annotated[Optional[str], typer.Option(help="HOST:PORT of a running Ray cluster; "
                        "without it a local runtime is started.", show_default=False)] = None,
+    people: PeopleOpt = None,
 ):
     """Draw a job's people on its videos: H.264 MP4s that play in browsers."""
+    from ..runner.spec import check_people
     from ..storage.tables import require_job
 
     with guard():
+        check_people(people)
         require_job(out)
         run_render(out, style, video, start, end, dest, Style(right.value), raw, max_width,
-                   captions, events, chunk, actors, address)
+                   captions, events, chunk, actors, address, people)
 
 
 @app.command(no_args_is_help=True)

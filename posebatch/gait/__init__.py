@@ -93,11 +93,15 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGa
 
 
 def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
-            track: int | None = None) -> GaitResult:
-    """Every track of the job's tables (``posebatch.storage.tables.load``), or the ones named."""
-    from ..storage.tables import wide
+            track: int | None = None, people: int | None = None) -> GaitResult:
+    """Every track of the job's tables (``posebatch.storage.tables.load``), or the ones named;
+    ``people``: only the N most prominent tracks of each video
+    (``posebatch.storage.tables.prominence``)."""
+    from ..storage.tables import keep_tracks, prominent, wide
 
     kp = job.keypoints
+    if people is not None:
+        kp = keep_tracks(kp, prominent(job.tracks, job.videos, people))
     if video is not None:
         kp = kp[kp["video"].astype(str) == video]
     if track is not None:

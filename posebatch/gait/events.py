@@ -14,6 +14,11 @@ feet take turns, so within a run of regular steps the sides alternate, and the o
 alternating assignments that agrees with more of the labels (which ankle was in front at the
 contact, behind at the toe-off) is kept. A swapped label can change an event's side, never
 its existence or its time; ``side_confidence`` says how much of the labels agreed.
+A bout's edges come from a speed measured over half a second, so its first and last steps lie
+partly outside it: events are searched up to a step beyond it (``_widened``) and kept within
+half a step of it. An extreme where the two ankles are never apart within a quarter step
+(both keypoints on one foot, the other hidden) is not an event: the feet pass each other
+only at mid-swing.
 
 Time: samples are placed on the frames' own timestamps, and frames that repeat the previous
 picture (``frames.repeat``) are left out, so a run of duplicated pictures is one instant and
@@ -201,27 +206,64 @@ def assign_sides(times: np.ndarray, evidence: np.ndarray, step: float
     return sides, conf
 
 
+def _apart(t: np.ndarray, gap: np.ndarray, when: float, half: float) -> float:
+    """The largest ``gap`` (front minus rear ankle) within ``half`` seconds of ``when``."""
+    near = (np.abs(t - when) <= half) & np.isfinite(gap)
+    return float(gap[near].max()) if near.any() else 0.0
+
+
+def _widened(t: np.ndarray, hip_x: np.ndarray, b: Bout, step: float) -> tuple[int, int]:
+    """Samples [lo, hi) of the track around bout ``b``: up to one ``step`` (s) beyond each of
+    its edges, stopping where the mid-hip moves the other way (a turn, another bout)."""
+    against = np.nan_to_num(hip_speed(t, hip_x) * b.direction) < 0
+    lo = b.start
+    while lo > 0 and t[b.start] - t[lo - 1] <= step and not against[lo - 1]:
+        lo -= 1
+    hi = b.end
+    while hi < len(t) and t[hi] - t[b.end - 1] <= step and not against[hi]:
+        hi += 1
+    return lo, hi
+
+
 def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: int,
                 config: GaitConfig, fresh: np.ndarray | None = None) -> list[dict]:
     """Contacts and toe-offs of both feet in bout ``k`` of a track's wide view ``w`` (times
     ``t``, mid-hip ``hip`` (T, 2), stature ``height`` px), as rows for the events table.
     ``fresh`` (T,) bool: False for frames that repeat the previous picture (left out)."""
-    sl = slice(b.start, b.end)
-    keep = np.ones(b.end - b.start, bool) if fresh is None else fresh[sl].astype(bool)
-    tb = picture_times(t[sl], keep)[keep]
-    rel = {s: (b.direction * (xy(w, f"{s}_ankle")[sl, 0] - hip[sl, 0]) / height)[keep]
-           for s in SIDES}
-    front = np.maximum(rel["right"], rel["left"])        # NaN where either ankle is missing
-    rear = np.minimum(rel["right"], rel["left"])
+    def signals(lo: int, hi: int):
+        sl = slice(lo, hi)
+        keep = np.ones(hi - lo, bool) if fresh is None else fresh[sl].astype(bool)
+        tb = picture_times(t[sl], keep)[keep]
+        rel = {s: (b.direction * (xy(w, f"{s}_ankle")[sl, 0] - hip[sl, 0]) / height)[keep]
+               for s in SIDES}
+        # NaN where either ankle is missing
+        return tb, rel, np.maximum(rel["right"], rel["left"]), np.minimum(rel["right"], rel["left"])
+
+    tb, rel, front, rear = signals(b.start, b.end)
     step, clarity = step_period(tb, front)
     if step is None:
         return []
+    # the bout's edges come from a speed measured over half a second, so its first and last
+    # steps lie partly outside it, and an extreme at an edge has no prominence on its cut
+    # side: search a step beyond each edge (while the hips do not move the other way), keep
+    # the events within half a step of the bout
+    lo, hi = _widened(t, hip[:, 0], b, step)
+    tb, rel, front, rear = signals(lo, hi)
+    apart = front - rear
     frames = w["frame"].to_numpy()
     rows = []
     for name, signal, maximum, lag in (("contact", front, True, config.contact_lag),
                                        ("toe_off", rear, False, config.toe_off_lag)):
-        found = spaced(extremes(tb, signal, config.min_prominence, maximum),
-                       config.min_spacing * step)
+        # the feet pass each other only at mid-swing, half a step from any contact or
+        # toe-off, so within a quarter step of a real one they are apart; where they never
+        # are (both ankle keypoints on one foot, the other hidden, as a walker comes into
+        # view), an extreme is not an event
+        found = [f for f in extremes(tb, signal, config.min_prominence, maximum)
+                 if _apart(tb, apart, f[0], step / 4) >= config.min_prominence]
+        found = spaced(found, config.min_spacing * step)
+        if not found:
+            continue
+        found = [f for f in found if b.t0 - step / 2 <= f[0] <= b.t1 + step / 2]
         if not found:
             continue
         when = np.array([f[0] for f in found])

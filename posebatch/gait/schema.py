@@ -113,9 +113,10 @@ _FIGURES = [
     _f("stride_time_cv_pct", pa.float64(), "%", "coefficient of variation"),
     _seconds("step_time_sd_s", "standard deviation; null with one stride"),
     _f("step_time_cv_pct", pa.float64(), "%", "coefficient of variation"),
-    _f("cadence_steps_per_min", pa.float64(), "steps/min", "60 / the mean time between "
-       "consecutive contacts (every step of the walk; 120 / stride_time_s with fewer than "
-       "two steps)"),
+    _f("cadence_steps_per_min", pa.float64(), "steps/min", "60 / the step time of the "
+       "front foot's rhythm (events.step_period, bouts weighted by their contacts) where "
+       "the contacts agree with it within 15 %, else 60 / the mean time between "
+       "consecutive contacts (120 / stride_time_s with fewer than two steps)"),
     _f("symmetry_index", pa.float64(), "%", "2|L-R|/(L+R) x 100 of the sides' mean step "
        "time; null without strides of both feet"),
     _f("stance_symmetry_index", pa.float64(), "%", "the same of stance_pct"),

@@ -109,10 +109,12 @@ def time_base(index: VideoIndex) -> fractions.Fraction:
 
 def render_range(index: VideoIndex, start: int, end: int, keypoints: pd.DataFrame,
                  contacts: pd.DataFrame, opts: RenderOptions, layout: KeypointLayout,
-                 name: str) -> tuple[bytes, list[int]]:
+                 name: str, every: int = 1) -> tuple[bytes, list[int]]:
     """Frames [start, end) drawn and encoded as one closed MP4 segment: (its bytes, the
     source pts of its frames in order). ``keypoints``: the video's rows for these frames;
-    ``contacts``: gait contacts (frame, track, side) to mark, possibly empty."""
+    ``contacts``: gait contacts (frame, track, side) to mark, possibly empty. ``every``: the
+    job's stride; a frame it did not analyse shows the people of the last one that it did
+    (``keypoints`` then starts up to ``every - 1`` frames before ``start``)."""
     import av
 
     tb = time_base(index)
@@ -134,6 +136,9 @@ def render_range(index: VideoIndex, start: int, end: int, keypoints: pd.DataFram
             for fr in decode_range(index, start, end):
                 image = upright(fr.image, index.turn)
                 rows = by_frame.get(fr.index)
+                if rows is None and every > 1:    # held from the last analysed frame
+                    rows = next((by_frame[f] for f in range(fr.index - 1, fr.index - every, -1)
+                                 if f in by_frame), None)
                 # tracked people at their smoothed (gap-filled) positions, untracked
                 # detections as found; raw: every detection as found, no filled parts
                 poses = Poses.from_rows(rows, layout, by="track", smoothed=not opts.raw) \

@@ -28,6 +28,12 @@ class ChunkTask:
     key: str            # the video's store key
     start: int
     end: int
+    every: int = 1      # the frames start, start + every, ... before end (the job's stride)
+
+    @property
+    def frames(self) -> int:
+        """How many frames the chunk analyses."""
+        return len(range(self.start, self.end, self.every))
 
 
 @dataclass(frozen=True)
@@ -111,14 +117,19 @@ class _Decoded:
 
 def _decode_chunk(estimator, index: VideoIndex, task: ChunkTask, outcome: ChunkOutcome,
                   stopped: list[str], decoder: RangeDecoder) -> Iterator[_Decoded]:
-    """Each decoded frame of the range, compared with the previous frame's picture (decoded
+    """Each analysed frame of the range (with a stride, every ``task.every``-th from its
+    start; the frames between are decoded, as a video must be, but not compared nor
+    prepared), compared with the previous analysed frame's picture (frame - every: decoded
     for the purpose when it belongs to the previous chunk) and prepared for the network. A
     decoder error ends the range early: its reason goes to ``stopped``."""
-    before = None                    # (frame index, signature) of the last decoded frame
+    step = task.every
+    before = None                    # (frame index, signature) of the last analysed frame
     try:
-        for fr in decoder.range(index, max(task.start - 1, 0), task.end, outcome):
+        for fr in decoder.range(index, max(task.start - step, 0), task.end, outcome):
+            if (fr.index - task.start) % step:
+                continue             # between two analysed frames
             sig = picture_signature(fr.image)
-            change = (picture_change(before[1], sig) if before and before[0] == fr.index - 1
+            change = (picture_change(before[1], sig) if before and before[0] == fr.index - step
                       else None)
             before = (fr.index, sig)
             if fr.index < task.start:
@@ -138,7 +149,7 @@ def _decode_chunk(estimator, index: VideoIndex, task: ChunkTask, outcome: ChunkO
 
 def process_chunk(estimator, index: VideoIndex, task: ChunkTask, prefetch: int = 0,
                   decoder: RangeDecoder | None = None) -> ChunkResult:
-    """Decode frames [start, end) and estimate every one, decoding up to ``prefetch`` frames
+    """Decode frames [start, end) and estimate every one (every ``task.every``-th), decoding up to ``prefetch`` frames
     ahead in a thread. Every frame of the range gets a record: frames the decoder did not
     produce are ``decode_error`` with the reason; repeated pictures are marked. A worker's own
     ``decoder`` continues where its previous chunk of the same video ended."""
@@ -164,7 +175,7 @@ def process_chunk(estimator, index: VideoIndex, task: ChunkTask, prefetch: int =
     stop_error = stopped[0] if stopped else None
     tb = index.time_base
     rows = []
-    for i in range(task.start, task.end):
+    for i in range(task.start, task.end, task.every):
         rec = records.get(i)
         if rec is None:
             pts = int(index.pts[i])
@@ -183,7 +194,7 @@ def failed_chunk_tables(index: VideoIndex, task: ChunkTask, reason: str, layout
     tb = index.time_base
     rows = [{"frame": i, "pts": int(index.pts[i]), "time": int(index.pts[i]) * tb,
              "status": "error", "error": f"chunk [{task.start}, {task.end}) failed: {reason}"}
-            for i in range(task.start, task.end)]
+            for i in range(task.start, task.end, task.every)]
     return frame_tables(rows, layout)
 
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine.config import TrackConfig
-from ..decode import VideoIndex
+from ..decode import FrameRange, VideoIndex
 from ..errors import ResumableError
 from ..engine.layout import KeypointLayout
 from ..storage.store import Store
@@ -36,6 +36,7 @@ class VideoWork:
     index: VideoIndex
     stamp: dict
     refine: str | None = None    # the second look's key (runner.refine_job), None: off
+    span: FrameRange | None = None   # the frames analysed (None: all)
 
 
 def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLayout,
@@ -71,7 +72,7 @@ def finish_video(out: Path, params_key: str, work: VideoWork, layout: KeypointLa
         tables = track_tables(kp, people, frames, layout, TrackConfig(enabled=False), refined)
         stats["track_error"] = f"tracking failed: {type(exc).__name__}: {exc}"
         stats["tracks"] = None
-    missing = missing_rows(work.index)
+    missing = missing_rows(work.index, work.span)
     tables["frames"] = frames if missing is None else pa.concat_tables([frames, missing])
     store.write_video(work.video_id, work.name, tables, work.stamp, stats, params)
     return stats
@@ -119,7 +120,7 @@ class Finisher:
 
     def submit(self, st: "VideoState", stamp: dict, refine: str | None = None) -> None:
         self.queue.append(VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp,
-                                    refine))
+                                    refine, st.span))
         self._launch()
 
     def _launch(self) -> None:

@@ -22,9 +22,10 @@ from typing import Callable
 
 from .. import __version__
 from ..engine.config import PoseConfig
-from ..decode import chunk_ranges, index_video
+from ..decode import frame_range, index_video
 from ..errors import PosebatchError, ResumableError, VideoError
-from .spec import JobSpec, discover, fingerprint, params_key, pose_config, refine_config, track_key
+from .spec import (Discovery, JobSpec, discover, fingerprint, params_key, pose_config,
+                   refine_config, track_key, video_trims)
 from ..engine.quality import describe
 from ..engine.layout import KeypointLayout, get_layout
 from ..engine.refine import refine_key
@@ -54,9 +55,11 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
             resolve_asset: Callable[[str], Path] | None = None) -> JobReport:
     """Run (or resume) a job. Bad inputs are reported in the tables, never raised. One job
     at a time per output folder (a second one is refused)."""
+    found = discover(spec.inputs, spec.extensions, resolve_asset)
+    trims = video_trims(spec, found.videos)     # before anything is written
     try:
         with output_lock(Path(spec.out)):
-            return _run_job(spec, progress, resolve_asset)
+            return _run_job(spec, progress, found, trims)
     except OSError as exc:       # the output's disk: full, read-only, gone
         where = f" {exc.filename}" if exc.filename else ""
         raise ResumableError(f"cannot write{where}: {exc.strerror or exc}; finished chunks are "
@@ -64,8 +67,8 @@ def run_job(spec: JobSpec, progress: Progress | None = None,
                              "command to resume") from None
 
 
-def _run_job(spec: JobSpec, progress: Progress | None,
-             resolve_asset: Callable[[str], Path] | None) -> JobReport:
+def _run_job(spec: JobSpec, progress: Progress | None, found: Discovery,
+             trims: dict[str, tuple]) -> JobReport:
     from ..models.fetch import ensure_model
     from ..storage.atomic import sha256_file
 
@@ -96,19 +99,19 @@ def _run_job(spec: JobSpec, progress: Progress | None,
                   "refine": params["refine_config"] if rkey else None,
                   "model": job_meta["model"], "versions": job_meta["versions"]}
 
-    found = discover(spec.inputs, spec.extensions, resolve_asset)
     states = [VideoState(i, v.name, v.path) for i, v in enumerate(found.videos)]
-    plan_s = _plan(states, spec.chunk)
-    pending = [ChunkTask(st.video_id, st.key, s, e) for st in states if st.index is not None
-               for s, e in st.chunks if not store.is_done(st.key, s, e)]
+    plan_s = _plan(states, spec.chunk, trims)
+    pending = [ChunkTask(st.video_id, st.key, s, e, st.span.every) for st in states
+               if st.index is not None for s, e in st.chunks if not store.is_done(st.key, s, e)]
     per_video = Counter(t.video for t in pending)
     for st in states:
         st.remaining = per_video[st.video_id]
-    total = sum(st.index.frames for st in states if st.index is not None)
-    todo = sum(t.end - t.start for t in pending)
+    total = sum(st.span.count for st in states if st.index is not None)
+    todo = sum(t.frames for t in pending)
     # A video's dataset files are reused when they carry its stamp; all others go now, so the
     # datasets only ever hold files of this job.
-    stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey, rkey)
+    stamps = {st.video_id: video_stamp(st.video_id, st.name, st.key, pkey, tkey, rkey,
+                                       st.range_entry())
               for st in states if st.index is not None}
     stats = {vid: store.video_stats(vid, stamp) for vid, stamp in stamps.items()}
     stats = {vid: s for vid, s in stats.items() if s is not None and per_video[vid] == 0}
@@ -252,9 +255,16 @@ def _try_write_manifest(store: Store, manifest: dict) -> None:
         log.error("could not record the job's state in %s: %s", store.out, exc)
 
 
-def _plan(states: list[VideoState], chunk: int) -> float:
-    """Fingerprint and index every video (packets only) and cut it into chunks; a video that
-    cannot be read is marked failed, with the reason. Returns the seconds it took."""
+def _plan(states: list[VideoState], chunk: int, trims: dict[str, tuple]) -> float:
+    """Fingerprint and index every video (packets only), find the frames to analyse
+    (``trims``: the video's start, end and stride) and cut them into chunks; a video that
+    cannot be read, or whose range holds no frame, is marked failed, with the reason. Returns
+    the seconds it took.
+
+    A chunk's result depends only on the video, the settings, the stride and its frames: the
+    stride is part of the chunk store's video key (``VIDEOKEY.everyN``, none for 1) and a
+    chunk's file is named by its first and last frames, so a rerun reuses exactly the chunks
+    whose frames it analyses again, and nothing else."""
     t = time.perf_counter()
     for st in states:
         try:
@@ -263,14 +273,22 @@ def _plan(states: list[VideoState], chunk: int) -> float:
             st.index = index_video(st.path)
             if st.index.frames == 0:
                 raise VideoError(f"{st.path}: the video stream holds no frames")
+            start, end, every = trims.get(st.name, (None, None, 1))
+            st.span = frame_range(st.index, start, end, every)
+            if st.span.count == 0:
+                n, last, st.index = st.index.frames, st.index.times()[-1], None
+                raise VideoError(f"{st.path}: the range from {start or 'its start'} to "
+                                 f"{end or 'its end'} holds none of its frames (it has {n} "
+                                 f"frames, the last at {last:.3f} s)")
         except (OSError, VideoError) as exc:
             st.status = "error"
             st.error = str(exc) if isinstance(exc, VideoError) else f"{st.path}: cannot read " \
                 f"({exc.strerror or exc})"
             log.error("%s", st.error)
             continue
-        st.key = video_key(st.path, st.fingerprint)
-        st.chunks = chunk_ranges(st.index.frames, chunk)
+        st.key = video_key(st.path, st.fingerprint) + (
+            f".every{st.span.every}" if st.span.every > 1 else "")
+        st.chunks = st.span.chunks(chunk)
     return time.perf_counter() - t
 
 
@@ -362,7 +380,7 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
             t = res.task
             res = ChunkResult(t, failed_chunk_tables(states[t.video].index, t, res.reason,
                                                      layout), "failed", res.reason, 0.0,
-                              bad_frames=t.end - t.start)
+                              bad_frames=t.frames)
         if not first:
             first.append(time.perf_counter())
         t = res.task
@@ -378,7 +396,7 @@ def _infer(pool, pending: list[ChunkTask], states: list[VideoState], store: Stor
         if st.remaining == 0:
             n_done += 1
             n_failed += results_bad[t.video] > 0
-        progress.advance(t.end - t.start, n_done, n_failed)
+        progress.advance(t.frames, n_done, n_failed)
         if st.remaining == 0:
             on_video_done(st)
         between()

@@ -68,6 +68,13 @@ class Option:
         """What values are allowed, in words: ``fast, balanced, accurate or reference``."""
         if self.choices:
             return _either(self.choices)
+        if self.kind == "position":
+            from ..decode import POSITION_FORMS
+
+            return POSITION_FORMS
+        if self.kind == "videos":
+            return ("a table per video, [videos.\"NAME\"], with start, end and every "
+                    "(e.g. videos.\"clip.mp4\".start = \"2s\")")
         what = {"int": "a whole number", "float": "a number", "bool": "true or false",
                 "str": "text", "floats": "a list of numbers", "strs": "a list of strings"
                 }[self.kind]
@@ -108,6 +115,8 @@ def _show(v: Any) -> str:
 _ACC = "Accuracy and cost"
 _TRACK = "Tracking and smoothing (a job file's [track] table)"
 _JOB = "The job"
+_RANGE = "What to analyse"
+TRIM_KEYS = ("start", "end", "every")     # the keys of a job file's [videos."NAME"] table
 
 OPTIONS: tuple[Option, ...] = (
     # what to analyse and where the tables go
@@ -179,6 +188,18 @@ OPTIONS: tuple[Option, ...] = (
            panel=_JOB),
     Option("force", "bool", False, "Recompute every chunk (finished ones are normally kept).",
            commands=("run",), panel=_JOB),
+    # which frames to analyse
+    Option("start", "position", None, "Analyse each video from this point: seconds on its "
+           "clock (the time column) or a frame number; the video's first frame when not "
+           "given.", commands=("run",), panel=_RANGE),
+    Option("end", "position", None, "Up to, not including, this point; the video's end when "
+           "not given.", commands=("run",), panel=_RANGE),
+    Option("every", "int", 1, "Analyse every Nth frame of the range (start, start + N, ...); "
+           "times stay the container's.", unit="frames", low=1, commands=("run",),
+           panel=_RANGE),
+    Option("videos", "videos", None, 'Per-video start, end and every: a table [videos."NAME"] '
+           "per video (NAME: its name in the tables, or its path); its values win over the "
+           "job's.", panel=_RANGE),
     # [track]
     Option("enabled", "bool", True, "Follow people through each video.", section="track",
            flag="track", commands=("run", "live"), panel=_TRACK),
@@ -258,6 +279,15 @@ def check(opt: Option, value: Any, cli: bool = False) -> Any:
             raise ConfigError(f"{name} must be {opt.allowed()}{unit}, got {v!r}")
         return v
 
+    if opt.kind == "position":
+        from ..decode import parse_position
+
+        try:
+            return parse_position(value, name)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if opt.kind == "videos":
+        return _check_videos(value)
     if opt.kind == "choice":
         text = value.value if hasattr(value, "value") else value
         if not isinstance(text, str) or text.lower() not in opt.choices:
@@ -295,6 +325,33 @@ def check(opt: Option, value: Any, cli: bool = False) -> Any:
     return nums
 
 
+def _check_videos(value: Any) -> dict[str, dict[str, Any]]:
+    """A job file's ``[videos."NAME"]`` tables: {NAME: {start, end, every}} checked."""
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError('videos must be tables, one per video: [videos."NAME"] with keys '
+                          f"{', '.join(TRIM_KEYS)}; got {value!r}")
+    out = {}
+    for video, entry in sorted(value.items()):
+        where = f'[videos."{video}"] '
+        checked = {}
+        for key, v in entry.items():
+            if key not in TRIM_KEYS:
+                close = difflib.get_close_matches(key, TRIM_KEYS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"{where}unknown key {key!r}{hint} (known keys: "
+                                  f"{', '.join(TRIM_KEYS)})")
+            try:
+                checked[key] = check(BY_KEY[key], v)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}{exc}") from None
+        if checked.get("start") and checked.get("end"):
+            from .spec import check_range
+
+            check_range(checked["start"], checked["end"], where)
+        out[str(video)] = checked
+    return out
+
+
 def check_values(values: dict[str, Any], section: str = "", cli: bool = False,
                  where: str = "") -> dict[str, Any]:
     """Every value checked (:func:`check`); an unknown key names the closest known one."""
@@ -316,6 +373,9 @@ def _toml(v: Any) -> str:
         return repr(v)
     if isinstance(v, (tuple, list)):
         return "[" + ", ".join(_toml(x) for x in v) + "]"
+    if isinstance(v, dict):         # an inline table
+        return "{ " + ", ".join(f"{_toml(k) if not k.isidentifier() else k} = {_toml(x)}"
+                                for k, x in v.items()) + " }"
     return str(v)
 
 
@@ -370,6 +430,12 @@ def _example(o: Option) -> Any:
 
     if o.name == "address":
         return "127.0.0.1:6379"
+    if o.name == "start":
+        return "12.5s"
+    if o.name == "end":
+        return "300f"
+    if o.name == "videos":
+        return {"clip.mp4": {"start": "1:30", "end": "2:45", "every": 2}}
     if o.name == "refine":
         return REFINE_PRESETS.get(DEFAULT_QUALITY, "off")
     v = PRESETS[DEFAULT_QUALITY].get(o.name)

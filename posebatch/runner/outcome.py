@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..decode import VideoIndex
+from ..decode import FrameRange, VideoIndex
 from ..storage.store import Store
 from ..storage.schemas import CHUNK_FRAMES, status_array
 
@@ -24,6 +24,7 @@ class VideoState:
     fingerprint: str | None = None
     index: VideoIndex | None = None
     key: str = ""
+    span: FrameRange | None = None      # the frames analysed
     chunks: list[tuple[int, int]] = field(default_factory=list)
     remaining: int = 0
     status: str = "ok"
@@ -32,6 +33,13 @@ class VideoState:
     @property
     def failed(self) -> bool:
         return self.status != "ok"
+
+    def range_entry(self) -> dict | None:
+        """The frames analysed, as the manifest and the video's stamp record them."""
+        if self.span is None:
+            return None
+        return {"first_frame": self.span.first, "end_frame": self.span.end,
+                "every": self.span.every, "to_end": self.span.to_end}
 
 
 @dataclass
@@ -63,13 +71,13 @@ class Progress:
     def stop(self) -> None: ...
 
 
-def missing_rows(index: VideoIndex) -> pa.Table | None:
+def missing_rows(index: VideoIndex, span: FrameRange | None = None) -> pa.Table | None:
     """Frames the container header promises beyond those it holds (a cut file): status
-    ``missing``, no timestamp."""
-    n = index.container_frames - index.frames
+    ``missing``, no timestamp; only those of ``span`` when it runs to the video's end."""
+    frames = missing_frames(index, span)
+    n = len(frames)
     if n <= 0:
         return None
-    frames = list(range(index.frames, index.container_frames))
     return pa.table({
         "frame": pa.array(frames, pa.int32()), "pts": pa.nulls(n, pa.int64()),
         "time": pa.nulls(n, pa.float64()), "status": status_array(["missing"] * n),
@@ -80,10 +88,20 @@ def missing_rows(index: VideoIndex) -> pa.Table | None:
     }, schema=CHUNK_FRAMES)
 
 
+def missing_frames(index: VideoIndex, span: FrameRange | None = None) -> list[int]:
+    """The frames the container lists beyond those it holds that ``span`` analyses."""
+    if span is None:
+        return list(range(index.frames, index.container_frames))
+    if not span.to_end:
+        return []
+    return [i for i in range(max(index.frames, span.first), index.container_frames)
+            if (i - span.first) % span.every == 0]
+
+
 def manifest_video(st: VideoState, store: Store) -> dict:
     return {"video_id": st.video_id, "name": st.name, "path": str(st.path),
             "fingerprint": st.fingerprint, "frames": st.index.frames if st.index else None,
-            "chunks": st.chunks, "store": str(store.chunk_dir(st.key).relative_to(store.out))
+            "range": st.range_entry(), "chunks": st.chunks, "store": str(store.chunk_dir(st.key).relative_to(store.out))
             if st.key else None, "status": st.status if st.failed else "pending",
             "error": st.error}
 
@@ -96,8 +114,10 @@ def video_row(st: VideoState, stats: dict | None) -> dict:
                      size=st.size, status=st.status, error=st.error)
     if idx is None or stats is None:
         return row
-    missing = max(0, idx.container_frames - idx.frames)
-    row.update(container_frames=idx.container_frames, frames=idx.frames + missing,
+    span = st.span or FrameRange(0, idx.frames)     # None: every frame (a live session)
+    missing = len(missing_frames(idx, span))
+    row.update(container_frames=idx.container_frames, frames=span.count + missing,
+               first_frame=span.first, end_frame=span.end, every=span.every,
                tracks=stats["tracks"], repeated_frames=stats["repeated"],
                decoded_frames=stats["decoded"], people_frames=stats["people"], fps=idx.fps,
                width=idx.display_size[0], height=idx.display_size[1], codec=idx.codec,
@@ -108,7 +128,7 @@ def video_row(st: VideoState, stats: dict | None) -> dict:
         row["status"] = "partial"
         parts = []
         if bad:
-            parts.append(f"{bad} of {idx.frames} frames failed (first: {stats['first_error']})")
+            parts.append(f"{bad} of {span.count} frames failed (first: {stats['first_error']})")
         if missing:
             parts.append(f"{missing} frames listed by the container are missing (file cut?)")
         if corrupt:
@@ -126,9 +146,30 @@ def _empty_row(video_id: int, video: str, path: str, **values) -> dict:
             "size": None, "status": "error", "error": None, "container_frames": None,
             "frames": 0, "decoded_frames": 0, "people_frames": 0, "fps": None, "width": None,
             "height": None, "codec": None, "rotation": None, "decode": None, "seconds": 0.0,
-            "tracks": None, "repeated_frames": 0, "corrupt_frames": 0, **values}
+            "tracks": None, "repeated_frames": 0, "corrupt_frames": 0, "first_frame": None,
+            "end_frame": None, "every": None, **values}
 
 
 def problem_row(video_id: int, problem) -> dict:
     return _empty_row(video_id, problem.path, str(Path(problem.path).absolute()),
                       error=problem.error)
+
+
+def write_summary_json(report: JobReport, path: Path) -> None:
+    """The job's outcome for machines: totals and one entry per input (atomic write)."""
+    import json
+
+    from ..storage.atomic import atomic_write_bytes
+
+    summary = {
+        "schema": "posebatch.summary/1", "out": str(report.out),
+        "manifest": str(report.manifest), "seconds": round(report.seconds, 3),
+        "frames_total": report.frames_total, "frames_done_this_run": report.frames_done,
+        "inputs": len(report.videos), "failed": len(report.failed),
+        "tables": {k: str(v) for k, v in report.tables.items()},
+        "videos": [{k: v[k] for k in ("video_id", "video", "path", "status", "error", "frames",
+                                      "decoded_frames", "people_frames", "corrupt_frames",
+                                      "tracks")}
+                   for v in report.videos],
+    }
+    atomic_write_bytes(Path(path), json.dumps(summary, indent=2).encode())

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from .spec import JobSpec
 from ..engine.layout import job_layout
 from ..storage.store import read_manifest
-from ..storage.tables import read
+from ..storage.tables import keep_tracks, prominent, read
 from ..render.video import RenderOptions, join_segments, render_range, safe_name, time_base
 
 log = logging.getLogger(__name__)
@@ -26,15 +26,18 @@ class Rendered:
     video: str
     path: Path
     frames: int
+    tracks: tuple[int, ...] = ()     # the tracks drawn
 
 
 def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = None,
                   start: float | None = None, end: float | None = None,
                   dest: Path | None = None, chunk: int = 64, actors: int = 0,
-                  address: str | None = None) -> list[Rendered]:
+                  address: str | None = None, people: int | None = None) -> list[Rendered]:
     """Render the named videos of job folder ``out`` (all that decoded, by default) in
     ``opts.style``; files go to ``dest`` (a folder, or a .mp4 file for one video), by default
-    OUT/renders/NAME.STYLE.mp4. ``start``/``end``: seconds of each video to render."""
+    OUT/renders/NAME.STYLE.mp4. ``start``/``end``: seconds of each video to render.
+    ``people``: draw only the N most prominent tracks of each video
+    (``posebatch.storage.tables.prominence``)."""
     import ray
 
     from .cluster import local_cpus, ray_runtime, resolve_actors
@@ -55,13 +58,17 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
         raise ConfigError(f"--out {dest} is one file but {len(table)} videos are to be "
                           "rendered: give a folder, or --video NAME")
     events = _contacts(out) if opts.events else pd.DataFrame()
+    chosen = (prominent(read(out, "tracks"), read(out, "videos"), people)
+              if people is not None else None)
     layout = job_layout(read_manifest(out))
     plans = []
     for _, v in table.iterrows():
         index = index_video(Path(v.path))
         times = index.times()
-        lo = int((times < start).sum()) if start is not None else 0
-        hi = int((times < end).sum()) if end is not None else index.frames
+        # the job's analysed range unless told otherwise (no rows outside it)
+        first, stop = _analysed(v, index.frames)
+        lo = int((times < start).sum()) if start is not None else first
+        hi = int((times < end).sum()) if end is not None else stop
         ranges = [(lo + s, lo + e) for s, e in chunk_ranges(max(hi - lo, 0), chunk)]
         target = Path(dest) if single else Path(dest or out / "renders") / \
             f"{safe_name(v.video)}.{opts.style.value}.mp4"
@@ -74,6 +81,8 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
         task = ray.remote(num_cpus=1)(render_range)
         for v, index, ranges, target in plans:
             kp = read(out, "keypoints", video_id=int(v.video_id))
+            if chosen is not None:
+                kp = keep_tracks(kp, chosen)
             ev = events[events.video == v.video] if len(events) else events
             work = target.parent / f".{target.name}.segments"
             shutil.rmtree(work, ignore_errors=True)
@@ -82,18 +91,35 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
             for i, (s, e) in enumerate(ranges):
                 if len(pending) >= workers:
                     _collect(pending, work, block=True)
-                part = kp[(kp.frame >= s) & (kp.frame < e)]
+                every = _every(v)      # a frame between analysed ones shows the last
+                part = kp[(kp.frame > s - every) & (kp.frame < e)]
                 marks = ev[(ev.frame >= s) & (ev.frame < e)] if len(ev) else ev
-                ref = task.remote(index, s, e, part, marks, opts, layout, v.video)
+                ref = task.remote(index, s, e, part, marks, opts, layout, v.video, every)
                 pending[ref] = [work / f"{i:06d}.mp4", None]
                 paths.append(pending[ref])
             while pending:
                 _collect(pending, work, block=True)
             join_segments(paths, target, time_base(index))
             shutil.rmtree(work, ignore_errors=True)
-            done.append(Rendered(v.video, target, ranges[-1][1] - ranges[0][0] if ranges else 0))
+            drawn = tuple(sorted({int(t) for t in kp["track"].dropna()}))
+            done.append(Rendered(v.video, target, ranges[-1][1] - ranges[0][0] if ranges else 0,
+                                 drawn))
             log.info("rendered %s -> %s", v.video, target)
     return done
+
+
+def _analysed(v, frames: int) -> tuple[int, int]:
+    """The frames the job analysed in video row ``v`` (first, end); all of them for a job
+    written before the range columns."""
+    first = getattr(v, "first_frame", None)
+    end = getattr(v, "end_frame", None)
+    return (0 if first is None or pd.isna(first) else int(first),
+            frames if end is None or pd.isna(end) else min(int(end), frames))
+
+
+def _every(v) -> int:
+    every = getattr(v, "every", None)
+    return 1 if every is None or pd.isna(every) else int(every)
 
 
 def _collect(pending: dict, work: Path, block: bool) -> None:

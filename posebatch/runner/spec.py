@@ -53,6 +53,13 @@ class JobSpec:
     address: str | None = None       # an existing Ray cluster; None starts a local runtime
     extensions: tuple[str, ...] = VIDEO_EXTENSIONS
     force: bool = False
+    # Which frames to analyse (posebatch.decode.parse_position: 12.5, 12.5s, 1:02.5 or 300f,
+    # held as 12.5s or 300f; None: the video's start, its end) and the stride; per video in
+    # ``videos`` ({NAME: {start, end, every}}: a job file's [videos."NAME"] tables).
+    start: str | None = None
+    end: str | None = None
+    every: int = 1
+    videos: dict[str, dict[str, Any]] | None = None
     track: TrackConfig = field(default_factory=TrackConfig)   # [track] in a job file
 
     def __post_init__(self) -> None:
@@ -78,9 +85,53 @@ class JobSpec:
         object.__setattr__(self, "extensions",
                            tuple(e.lower() if e.startswith(".") else f".{e.lower()}"
                                  for e in self.extensions))
+        check_range(self.start, self.end)
+        object.__setattr__(self, "videos", self.videos or {})
 
 
 _TRACK_FIELDS = {f.name for f in dataclasses.fields(TrackConfig)}
+
+
+def check_range(start: str | None, end: str | None, where: str = "") -> None:
+    """A ConfigError when ``end`` does not come after ``start`` (both canonical positions of
+    the same unit; seconds and frames are compared once the video is indexed)."""
+    if start is not None and end is not None and start[-1] == end[-1] and \
+            float(start[:-1]) >= float(end[:-1]):
+        raise ConfigError(f"{where}end ({end}) must come after start ({start}): the range "
+                          "is start up to, not including, end")
+
+
+def check_people(people: int | None) -> int | None:
+    """``--people N`` of gait and render: None (every track) or a whole number, at least 1."""
+    if people is not None and (isinstance(people, bool) or not isinstance(people, int)
+                               or people < 1):
+        raise ConfigError(f"--people must be a whole number of tracks, at least 1, got "
+                          f"{people!r}")
+    return people
+
+
+def video_trims(spec: "JobSpec", videos: list["VideoInput"]) -> dict[str, tuple]:
+    """Each video's (start, end, every): its ``[videos."NAME"]`` table's values (NAME: its name
+    in the tables, or its path), the job's where it gives none. A table that names no input
+    video is a ConfigError (a misspelt name would otherwise be ignored)."""
+    by_path = {v.path: v.name for v in videos}
+    names = {v.name for v in videos}
+    entries: dict[str, dict] = {}
+    for key, entry in (spec.videos or {}).items():
+        name = key if key in names else by_path.get(Path(key).expanduser().absolute())
+        if name is None:
+            shown = ", ".join(sorted(names)[:8]) + (", ..." if len(names) > 8 else "")
+            raise ConfigError(f'[videos."{key}"] names no input video (their names: '
+                              f"{shown or 'none'})")
+        entries[name] = entry
+    job = {"start": spec.start, "end": spec.end, "every": spec.every}
+    out = {}
+    for v in videos:
+        values = {**job, **entries.get(v.name, {})}
+        if v.name in entries:       # a per-video start with the job's end: checked together
+            check_range(values["start"], values["end"], f'[videos."{v.name}"] ')
+        out[v.name] = (values["start"], values["end"], values["every"])
+    return out
 
 
 def track_config(values: dict[str, Any]) -> TrackConfig:

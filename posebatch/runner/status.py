@@ -54,13 +54,14 @@ def job_status(out: Path) -> JobStatus:
     for v in m["videos"]:
         chunks = [tuple(c) for c in v["chunks"]]
         finished = chunks_done(out, v["store"], chunks) if v["store"] else []
-        frames = sum(e - s for s, e in chunks)
-        done_frames = sum(e - s for s, e in finished)
+        every = (v.get("range") or {}).get("every", 1)
+        frames = sum(len(range(s, e, every)) for s, e in chunks)
+        done_frames = sum(len(range(s, e, every)) for s, e in finished)
         if v.get("status") not in (None, "pending", "ok", "partial"):
             state = "failed"
         elif v["store"] and store.video_stats(v["video_id"], video_stamp(
                 v["video_id"], v["name"], Path(v["store"]).parts[1], m.get("params_key", ""),
-                m.get("track_key", ""), m.get("refine_key"))) is not None:
+                m.get("track_key", ""), m.get("refine_key"), v.get("range"))) is not None:
             state = "done"
         elif not finished:
             state = "pending"

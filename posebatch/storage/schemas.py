@@ -21,7 +21,8 @@ from .atomic import atomic_path
 # 2: the job's tables carry tracks (keypoints.track, x_smooth, ...; people.track; tracks).
 # 3: frames.status can be ``corrupt``; videos.corrupt_frames.
 # 4: keypoints.refined (the value is the second look's, --refine people).
-SCHEMA_VERSION = 4
+# 5: videos.first_frame, end_frame, every (the frames analysed: run --start, --end, --every).
+SCHEMA_VERSION = 5
 # A chunk's tables; part of the chunk store's key, so a change redoes the chunks (keep it
 # when the detections do not change: upgrading a job's tables then needs no inference).
 # 2: frames whose picture data the decoder reported damaged are ``corrupt``, not ``ok``.
@@ -274,6 +275,14 @@ VIDEOS = pa.schema([
     pa.field("size", pa.int64(), metadata={"unit": "bytes"}),
     pa.field("container_frames", pa.int64(), metadata={"doc": "frame count in the header"}),
     pa.field("frames", pa.int64(), metadata={"doc": "rows in the frames table"}),
+    pa.field("first_frame", pa.int64(), metadata={
+        "doc": "the first frame analysed (run --start; 0: the video's first)"}),
+    pa.field("end_frame", pa.int64(), metadata={
+        "doc": "the frame the analysed range ends before (run --end; the frame count: its "
+               "end)"}),
+    pa.field("every", pa.int32(), metadata={
+        "doc": "the stride (run --every): frames first_frame, first_frame + every, ... "
+               "before end_frame are rows; 1: every frame"}),
     pa.field("decoded_frames", pa.int64()),
     pa.field("people_frames", pa.int64(), metadata={"doc": "frames with at least one person"}),
     pa.field("fps", pa.float64(), metadata={"doc": "container average frame rate"}),

@@ -7,6 +7,9 @@ nothing is copied at the end), the videos index and the manifest.
     OUT/{keypoints,people,frames,tracks}/VVVVVVVV.parquet    VVVVVVVV: the video's video_id
     OUT/.chunks/VIDEOKEY/PARAMSKEY/SSSSSSSS-EEEEEEEE.{keypoints,people,frames}.parquet
 
+(VIDEOKEY ends in ``.everyN`` for a job analysing every Nth frame: a chunk then holds frames
+SSSSSSSS, SSSSSSSS + N, ... before EEEEEEEE.)
+
 A chunk is done when its ``frames`` file exists: it is written (atomically) after the other
 two. VIDEOKEY depends on the file's path and bytes, PARAMSKEY on the model and everything that
 changes keypoints, so changing either redoes exactly the affected chunks. A video's four
@@ -186,12 +189,14 @@ class Store:
 
 
 def video_stamp(video_id: int, name: str, vkey: str, params_key: str, track_key: str,
-                refine_key: str | None = None) -> dict:
+                refine_key: str | None = None, frames: dict | None = None) -> dict:
     """What a video's dataset files must carry to be reused: its place and name in the job,
     its bytes and path, the pose settings, the tracking settings, the second look's
-    (``refine_key``; None: off) and the schema."""
+    (``refine_key``; None: off), the frames analysed (``frames``: first_frame, end_frame,
+    every, to_end) and the schema."""
     return {"video_id": video_id, "name": name, "key": vkey, "params_key": params_key,
-            "track_key": track_key, "refine_key": refine_key, "schema": SCHEMA_VERSION}
+            "track_key": track_key, "refine_key": refine_key, "frames": frames,
+            "schema": SCHEMA_VERSION}
 
 
 @contextlib.contextmanager

@@ -120,6 +120,38 @@ def part_names(keypoints: pd.DataFrame) -> tuple[str, ...]:
     return tuple(ids["part"].astype(str))
 
 
+def prominence(tracks: pd.DataFrame, videos: pd.DataFrame) -> pd.Series:
+    """How prominent each track (row of the tracks table) is in its video: the seconds it is
+    in view (its last detection's time minus its first's) times its size (the median height of
+    its box as a fraction of the upright frame's height). A person followed through the whole
+    clip near the camera scores highest; a passer-by, a distant or a brief one low."""
+    height = tracks["video_id"].map(videos.set_index("video_id")["height"]).astype(float)
+    seconds = (tracks["end"] - tracks["start"]).astype(float)
+    return (seconds * tracks["box_height"].astype(float) / height).fillna(0.0).rename(
+        "prominence")
+
+
+def prominent(tracks: pd.DataFrame, videos: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` most prominent tracks of each video (:func:`prominence`; ties: more frames
+    detected, then the lower track id): columns video_id, video, track, prominence."""
+    t = tracks.assign(prominence=prominence(tracks, videos))
+    t = t.sort_values(["video_id", "prominence", "frames", "track"],
+                      ascending=[True, False, False, True])
+    t = t.groupby("video_id", sort=True).head(n)
+    return t[["video_id", "video", "track", "prominence"]].reset_index(drop=True)
+
+
+def keep_tracks(rows: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (with video_id and track columns) of the ``chosen`` tracks only
+    (:func:`prominent`)."""
+    keys = pd.MultiIndex.from_arrays([chosen["video_id"].astype("int64"),
+                                      chosen["track"].astype("int64")])
+    tr = rows["track"]
+    mine = pd.MultiIndex.from_arrays([rows["video_id"].astype("int64"),
+                                      tr.fillna(-1).astype("int64")])
+    return rows[mine.isin(keys) & tr.notna().to_numpy()]
+
+
 def video_summary(videos: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
     """Per video: frames, decoded, frames with people, mean people per frame, status."""
     per = frames.groupby("video_id").agg(mean_people=("people", "mean"),
