@@ -127,6 +127,12 @@ class _Runner:
     """What both runtimes' runners share: the output's channel check and closing as a
     context manager (``path``, ``n_channels`` and ``close`` are the subclass's)."""
 
+    path: Path
+    n_channels: int
+
+    def close(self) -> None:
+        raise NotImplementedError
+
     def _checked(self, out: np.ndarray) -> np.ndarray:
         if out.shape[-1] != self.n_channels:
             raise GraphError(f"{self.path} returned {out.shape[-1]} channels, expected "
