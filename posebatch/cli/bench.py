@@ -40,10 +40,9 @@ def bench(frames: Annotated[int, typer.Option(help="Frames of the video the job 
     from ..engine.runtimes import candidates, label
 
     model, quality = opts.value("model"), Quality(opts.value("quality"))
-    refine = opts.get("refine")
     with guard():
         spec = JobSpec(inputs=(str(video or "-"),), out="-", chunk=chunk, **opts.section(""))
-        actors, threads, prefetch = spec.actors, spec.threads, spec.prefetch
+        threads, prefetch = spec.threads, spec.prefetch
         video = video or resolve_asset("demo_video")
         settings = opts.pose()
         # TensorFlow's own thread choice. Ratios are to TensorFlow's plain fp32 network at the
