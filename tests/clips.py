@@ -22,13 +22,17 @@ def demo_frames(video: Path, n: int, size: tuple[int, int] = (640, 360)) -> list
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: int = 30, codec: str = "libx264",
                options: dict | None = None, container_options: dict | None = None) -> Path:
+    """Encode ``frames`` at ``fps``. x264 runs single-threaded unless ``options`` say
+    otherwise: its sliced threads made the same frames into different bytes under load (the
+    hostile-file test's bit flips then landed elsewhere), and a test input must be the same
+    file every time."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w", options=container_options or {}) as c:
         s = c.add_stream(codec, rate=fps)
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.options = options or {}
+        s.options = {**({"threads": "1"} if codec == "libx264" else {}), **(options or {})}
         for img in frames:
             for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
                 c.mux(pkt)

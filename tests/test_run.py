@@ -333,8 +333,17 @@ def test_bf16_job_finds_the_same_people_as_fp32(walk_dir, tmp_path):
         params = json.loads((out / "manifest.json").read_text())["params"]
         assert params["precision"] == params["config"]["precision"] == precision
     full, out = outs["fp32"], outs["bf16"]
-    a, b = read(full, "frames"), read(out, "frames")
-    assert (a.people.to_numpy() == b.people.to_numpy()).mean() >= 0.9
+    # No clear person (half the body or more, score >= 0.5; the walkers score 0.6-1.4 with
+    # 11-18 parts here) appears or vanishes in any frame. The walker leaving clip b shows 7-11
+    # parts at scores 0.3-0.7 and may fall either side of the threshold under either
+    # precision, as under any rounding.
+    a, b = read(full, "people"), read(out, "people")
+    for one, other in ((a, b), (b, a)):
+        sure = one[(one.score >= 0.5) & (one.parts >= 9)].groupby(
+            ["video", "frame"], observed=True).size()
+        found = other.groupby(["video", "frame"], observed=True).size()
+        assert (sure <= found.reindex(sure.index, fill_value=0)).all(), (sure, found)
+        assert len(sure) >= 24                  # most of the 32 frames have a clear person
     ka, kb = read(full, "keypoints"), read(out, "keypoints")
     cell = 496 / 46                                   # one network output cell, in pixels
     near = total = 0
