@@ -119,8 +119,7 @@ class Finisher:
         self.stats: dict[int, dict] = {}
 
     def submit(self, st: "VideoState", stamp: dict, refine: str | None = None) -> None:
-        self.queue.append(VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp,
-                                    refine, st.span))
+        self.queue.append(_work(st, stamp, refine))
         self._launch()
 
     def _launch(self) -> None:
@@ -155,13 +154,46 @@ class Finisher:
             except ray.exceptions.RayTaskError as exc:
                 cause = exc.as_instanceof_cause()
                 if isinstance(cause, OSError):
-                    raise ResumableError(
-                        f"{work.name}: writing its tables failed ({cause.strerror or cause}); "
-                        "finished chunks are saved: fix that (space, permissions) and rerun "
-                        "the same command to resume") from None
+                    raise _write_failed(work, cause) from None
                 raise cause from None
         self._launch()
 
     def finish(self) -> None:
         while self.inflight or self.queue:
             self.collect(block=True)
+
+
+class InlineFinisher:
+    """The Finisher's interface for a job with nothing to infer (a rerun with other tracking
+    settings, fewer inputs, tables of an older version to rebuild): each video is finished
+    in the driver as it is submitted, and no Ray runtime is started for it, which would take
+    longer on a small machine than the work itself."""
+
+    def __init__(self, store: Store, layout: KeypointLayout, track: TrackConfig, params: dict):
+        self.store, self.layout, self.track, self.params = store, layout, track, params
+        self.stats: dict[int, dict] = {}
+
+    def submit(self, st: "VideoState", stamp: dict, refine: str | None = None) -> None:
+        work = _work(st, stamp, refine)
+        try:
+            self.stats[work.video_id] = finish_video(
+                self.store.out, self.store.params_key, work, self.layout, self.track,
+                self.params)
+        except OSError as exc:
+            raise _write_failed(work, exc) from None
+
+    def collect(self, block: bool = False) -> None:
+        """Nothing is ever in flight."""
+
+    def finish(self) -> None:
+        """Nothing is ever in flight."""
+
+
+def _work(st: "VideoState", stamp: dict, refine: str | None) -> VideoWork:
+    return VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp, refine, st.span)
+
+
+def _write_failed(work: VideoWork, exc: OSError) -> ResumableError:
+    return ResumableError(f"{work.name}: writing its tables failed ({exc.strerror or exc}); "
+                          "finished chunks are saved: fix that (space, permissions) and rerun "
+                          "the same command to resume")

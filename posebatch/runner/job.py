@@ -34,7 +34,7 @@ from ..storage.schemas import CHUNK_SCHEMA_VERSION
 from .chunk import ChunkResult, ChunkSink, ChunkTask, failed_chunk_tables
 from .cluster import (ChunkFailure, ChunkPool, local_cpus, ray_runtime, resolve_actors,
                       start_pool)
-from .finish import Finisher
+from .finish import Finisher, InlineFinisher
 from .outcome import JobReport, Progress, VideoState, manifest_video, problem_row, video_row
 from .refine_job import RefineResult, RefineStage, RefineStore, RefineTask
 
@@ -152,8 +152,12 @@ def _run_job(spec: JobSpec, progress: Progress | None, found: Discovery,
                                   for st in to_finish for s, e in st.chunks)
             work = len(pending) + refine_todo
             actors = min(resolve_actors(spec, local_cpus()), max(work, 1))
-            runtime.enter_context(ray_runtime(spec, actors))
-            finisher = Finisher(store, layout, spec.track, table_meta, actors)
+            finisher: Finisher | InlineFinisher
+            if work or rkey:
+                runtime.enter_context(ray_runtime(spec, actors))
+                finisher = Finisher(store, layout, spec.track, table_meta, actors)
+            else:       # only tables to write: no runtime to start for that
+                finisher = InlineFinisher(store, layout, spec.track, table_meta)
             stage = (RefineStage(out, pkey, rkey, second, layout, spec.track, finisher, stamps)
                      if rkey else None)
             waiting = {st.video_id for st in to_finish}
