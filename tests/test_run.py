@@ -28,6 +28,7 @@ from .helpers import (DATASETS, TABLES, kill_job, posebatch, read, same_tables, 
 def test_tables_account_for_every_frame_with_distinct_names(full_run, walk_dir):
     out, r = full_run
     assert "32 frames (32 computed in this run)" in r.stdout
+    assert "Token authentication" not in r.stderr     # Ray's notice is not the user's concern
     videos = read(out, "videos")
     assert videos.video.tolist() == [f"{walk_dir.name}/a/clip.mp4", f"{walk_dir.name}/b/clip.mp4"]
     assert videos.status.tolist() == ["ok", "ok"]

@@ -60,6 +60,10 @@ def ray_runtime(spec: JobSpec, actors: int) -> Iterator[None]:
         # would start workers of their own for it and leave the ones it prestarts idle
         # (a second and some CPU per job on a small machine).
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # Ray's own runtime has token authentication on (we keep it) and says so with a
+        # warning in every command's output; it is not the user's concern
+        logging.getLogger("ray._private.authentication.authentication_token_setup"
+                          ).setLevel(logging.ERROR)
         ray.init(address="local", num_cpus=actors * spec.threads, num_gpus=0,
                  include_dashboard=False, object_store_memory=256 * 2**20,
                  log_to_driver=False, logging_level=logging.WARNING)
