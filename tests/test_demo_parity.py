@@ -8,15 +8,14 @@ import pandas as pd
 from .helpers import frame_keypoints
 from posebatch.engine.config import Coords
 from posebatch.engine.estimator import pixels_to_cells
-from .helpers import match_within_one_cell, need_shared, posebatch, reference_cells
+from .helpers import match_within_one_cell, need_shared, reference_cells
 
 
 
-def test_demo_job_matches_reference_per_frame(tmp_path):
+def test_demo_job_matches_reference_per_frame(demo_runs):
+    """`posebatch demo --quality reference` (tests/conftest.py: the track tests read it too)."""
     ref = json.loads(need_shared("data", "golden", "demo_reference.json").read_text())["frames"]
-    out = tmp_path / "demo"
-    r = posebatch("demo", "--out", out, "--quality", "reference", "--no-progress")
-    assert r.returncode == 0, r.stderr
+    out, r = demo_runs["demo"], demo_runs["demo_result"]
     assert "renders:" in r.stdout and len(list((out / "renders").glob("*.png"))) == 4
     mp4 = out / "renders" / "demo.mp4.side-by-side.mp4"     # the demo ends with a video
     assert f"render: {mp4}" in r.stdout

@@ -102,13 +102,10 @@ def test_site_renders_the_notebooks_with_their_figures(notebooks_run, full_run, 
 
 
 def test_readme_pandas_snippet_runs_on_a_job(demo_runs, tmp_path):
-    """The README's pandas block, as a newcomer pastes it, on a demo job with its gait."""
-    from .helpers import posebatch
-
-    out = demo_runs[16]
-    if not (out / "gait" / "summary.parquet").exists():
-        r = posebatch("gait", out)
-        assert r.returncode == 0, r.stderr
+    """The README's pandas block, as a newcomer pastes it, on `posebatch demo`'s output
+    (the job and its gait)."""
+    out = demo_runs["demo"]
+    assert (out / "gait" / "summary.parquet").exists()
     readme = (REPO / "README.md").read_text()
     block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S)
                  if "read_parquet" in b)

@@ -23,7 +23,7 @@ LONG = 2.0   # seconds: a "long" track, as opposed to fragments of a person's ac
 
 
 def test_tracks_do_not_depend_on_chunking(demo_runs):
-    same_tables(demo_runs[16], demo_runs[115], run_options=("chunk",))
+    same_tables(demo_runs[16], demo_runs["demo"], run_options=("chunk",))
     assert json.loads((demo_runs[16] / "manifest.json").read_text())["videos"][0]["chunks"][
         -1] == [224, 230]
 

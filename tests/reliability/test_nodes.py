@@ -95,7 +95,7 @@ def test_a_node_that_joins_gets_actors_and_chunks(cluster, demo_runs, tmp_path):
     cluster.workers(1)
     out = tmp_path / "out"
     proc = start_job(cluster, "asset:demo_video", "--out", out, "--chunk", 16, "--quality",
-                     "reference", "--coords", "center", "--actors", 2)
+                     "reference", "--actors", 2)
     t = time.monotonic()
     while not chunks_done(out):
         assert proc.poll() is None, proc.communicate()
