@@ -167,6 +167,9 @@ def _run_job(spec: JobSpec, progress: Progress | None, found: Discovery,
                     waiting.discard(st.video_id)
                     if stage is not None:       # its second look first
                         stage.video_done(st)
+                    elif (isinstance(finisher, Finisher) and finisher.idle
+                          and not any(s.remaining for s in states)):
+                        finisher.finish_here(st, stamps[st.video_id])   # the last one
                     else:
                         finisher.submit(st, stamps[st.video_id])
 
