@@ -51,6 +51,12 @@ def versions() -> dict[str, str]:
     return out
 
 
+# An actor takes about 3 s of a CPU to start (TensorFlow, the graph, a warm-up; 2-core Xeon,
+# 2026-11-30), the time of some 40 frames: a job with little to do gets fewer actors than
+# CPUs, one per this many frames to analyse (a 32-frame job: 13.5 -> 12.4 s with one actor).
+FRAMES_PER_ACTOR = 64
+
+
 def run_job(spec: JobSpec, progress: Progress | None = None,
             resolve_asset: Callable[[str], Path] | None = None) -> JobReport:
     """Run (or resume) a job. Bad inputs are reported in the tables, never raised. One job
@@ -152,6 +158,9 @@ def _run_job(spec: JobSpec, progress: Progress | None, found: Discovery,
                                   for st in to_finish for s, e in st.chunks)
             work = len(pending) + refine_todo
             actors = min(resolve_actors(spec, local_cpus()), max(work, 1))
+            if not spec.actors and not spec.address:    # automatic: as the work needs
+                frames = todo + refine_todo * spec.chunk
+                actors = min(actors, max(1, -(-frames // FRAMES_PER_ACTOR)))
             finisher: Finisher | InlineFinisher
             if work or rkey:
                 runtime.enter_context(ray_runtime(spec, actors))

@@ -173,7 +173,8 @@ OPTIONS: tuple[Option, ...] = (
     # how the job runs (never changes a result)
     Option("chunk", "int", 128, "Frames per task (the unit of work and of resuming).",
            unit="frames", low=1, commands=("run",), panel=_JOB),
-    Option("actors", "int", 0, "Pose actors (0: as many as the CPUs hold at threads each).",
+    Option("actors", "int", 0, "Pose actors (0: as many as the CPUs hold at threads each; "
+           "in a run, at most one per 64 frames to analyse).",
            low=0, commands=("run", "bench"), panel=_JOB),
     Option("prefetch", "int", 0, "Frames an actor decodes ahead of its network (0: decode in "
            "turn; helps on slow storage).", unit="frames", low=0, high=64,
