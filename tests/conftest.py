@@ -100,21 +100,17 @@ def full_run(walk_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_runs(tmp_path_factory):
-    """The demo video (230 frames, two people) at `--quality reference` (the goldens'
-    settings: upsample 4, a fifth less time per frame than `balanced`), twice: ``"demo"``, the
-    README's main job (`posebatch demo`: chunks of 64, then its gait and renders; its
-    CompletedProcess is ``"demo_result"``), and ``16``, `posebatch run` in 15 chunks of 16,
-    whose boundaries fall elsewhere (tracks must not depend on chunking; the cluster's
-    joining node runs this job again). One run each: the suite has a time budget."""
-    base = tmp_path_factory.mktemp("tracks")
-    outs: dict = {"demo": base / "demo", 16: base / "chunk16"}
-    r = posebatch("demo", "--out", outs["demo"], "--quality", "reference", "--no-progress")
+    """The README's main job, `posebatch demo --quality reference`: the demo video (230
+    frames, two people) at the goldens' settings (upsample 4, a fifth less time per frame
+    than `balanced`) in chunks of 64, then its gait and renders: ``"demo"``, the folder, and
+    ``"demo_result"``, the CompletedProcess. The parity, track, gait, notebook and README
+    tests read it; the cluster's joining node runs the same job in chunks of 16, whose
+    boundaries fall elsewhere, and must give the same tables (tests/reliability/test_nodes.py:
+    tracks do not depend on chunking). One run: the suite has a time budget."""
+    out = tmp_path_factory.mktemp("tracks") / "demo"
+    r = posebatch("demo", "--out", out, "--quality", "reference", "--no-progress")
     assert r.returncode == 0, r.stderr
-    outs["demo_result"] = r
-    r = posebatch("run", "asset:demo_video", "--out", outs[16], "--chunk", 16,
-                  "--quality", "reference", "--no-progress")
-    assert r.returncode == 0, r.stderr
-    return outs
+    return {"demo": out, "demo_result": r}
 
 
 @pytest.fixture(scope="session")

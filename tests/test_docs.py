@@ -88,7 +88,7 @@ def test_site_renders_the_notebooks_with_their_figures(notebooks_run, full_run, 
                                                         tmp_path):
     notebooks_run("10_images.ipynb")
     notebooks_run("20_videos.ipynb", full_run[0])
-    notebooks_run("30_gait.ipynb", demo_runs[16])
+    notebooks_run("30_gait.ipynb", demo_runs["demo"])
     site = build_site(tmp_path / "site", notebooks_run.folder)
     for name, figures in (("10_images", 4), ("20_videos", 2), ("30_gait", 1)):
         html = (site / "notebooks" / name / "index.html").read_text()

@@ -1,6 +1,7 @@
-"""Tracks through the batch job, on real videos with the real model: chunking does not change
-them, they are resumable, old outputs are upgraded without inference, and the measured
-quality on the demo video and the gait clip."""
+"""Tracks through the batch job, on real videos with the real model: they are resumable, old
+outputs are upgraded without inference, and the measured quality on the demo video and the
+gait clip (that chunking does not change them: tests/reliability/test_nodes.py, whose joining
+node runs the demo job in other chunks and must give the same tables)."""
 from __future__ import annotations
 
 import json
@@ -22,20 +23,14 @@ from .helpers import (DATASETS, posebatch, read, same_tables, table_files,
 LONG = 2.0   # seconds: a "long" track, as opposed to fragments of a person's acrobatics
 
 
-def test_tracks_do_not_depend_on_chunking(demo_runs):
-    same_tables(demo_runs[16], demo_runs["demo"], run_options=("chunk",))
-    assert json.loads((demo_runs[16] / "manifest.json").read_text())["videos"][0]["chunks"][
-        -1] == [224, 230]
-
-
 def test_demo_two_people_two_long_tracks_without_a_switch(demo_runs):
     """The woman walks across the lawn (y of her box's top > 450 px); the man stands on the
     utility box (top < 250 px) until his backflip. Each is one long track, and neither track
     ever holds a detection of the other."""
-    tracks = read(demo_runs[16], "tracks")
+    tracks = read(demo_runs["demo"], "tracks")
     long = tracks[tracks.end - tracks.start > LONG]
     assert len(long) == 2, tracks
-    people = read(demo_runs[16], "people")
+    people = read(demo_runs["demo"], "people")
     man, woman = (people[people.track == t] for t in long.track)
     if man.y_min.mean() > woman.y_min.mean():
         man, woman = woman, man
@@ -45,10 +40,10 @@ def test_demo_two_people_two_long_tracks_without_a_switch(demo_runs):
     # in every frame where both are detected, each is in their own track
     both = people[people.track.isin(long.track)].groupby("frame").track.nunique()
     assert (both[both.index.isin(man.frame) & both.index.isin(woman.frame)] == 2).all()
-    kp = read(demo_runs[16], "keypoints")
+    kp = read(demo_runs["demo"], "keypoints")
     assert kp.swapped.any() and kp.filled.any()
     assert (kp[kp.track.notna()][["x_smooth", "y_smooth"]].notna().all()).all()
-    videos = read(demo_runs[16], "videos")
+    videos = read(demo_runs["demo"], "videos")
     assert videos.tracks.tolist() == [len(tracks)]
 
 
@@ -184,7 +179,7 @@ def test_gait_of_the_demo_walker(demo_runs):
     """`posebatch gait OUT`: the woman walking across the demo's lawn gets a cadence in the
     human range and contacts that alternate left/right; the man on the box (standing, then a
     backflip) is said not to walk."""
-    out = demo_runs[16]
+    out = demo_runs["demo"]
     r = posebatch("gait", out)
     assert r.returncode == 0, r.stderr
     summary = pd.read_parquet(out / "gait" / "summary.parquet")
@@ -204,7 +199,7 @@ def test_gait_of_the_demo_walker(demo_runs):
 def test_gait_notebook_runs_on_the_demo_job(demo_runs, notebooks_run):
     from .helpers import notebook_images as images
 
-    outputs = notebooks_run("30_gait.ipynb", demo_runs[16])
+    outputs = notebooks_run("30_gait.ipynb", demo_runs["demo"])
     assert len(images(outputs)) == 1                      # angles with the events
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     text = "".join(o.get("text", "") for o in outputs)
