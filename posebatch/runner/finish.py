@@ -118,7 +118,7 @@ class Finisher:
         self.queue: deque[VideoWork] = deque()
         self.stats: dict[int, dict] = {}
 
-    def submit(self, st: "VideoState", stamp: dict, refine: str | None = None) -> None:
+    def submit(self, st: VideoState, stamp: dict, refine: str | None = None) -> None:
         self.queue.append(_work(st, stamp, refine))
         self._launch()
 
@@ -126,7 +126,7 @@ class Finisher:
     def idle(self) -> bool:
         return not self.inflight and not self.queue
 
-    def finish_here(self, st: "VideoState", stamp: dict, refine: str | None = None) -> None:
+    def finish_here(self, st: VideoState, stamp: dict, refine: str | None = None) -> None:
         """Finish a video in the driver. For the job's last video, when no chunk is left and
         no finishing task runs: the driver would only wait, and a task needs a worker
         process (one that stood idle is gone), which takes longer to start (1.5 s on a
@@ -184,7 +184,7 @@ class InlineFinisher:
         self.store, self.layout, self.track, self.params = store, layout, track, params
         self.stats: dict[int, dict] = {}
 
-    def submit(self, st: "VideoState", stamp: dict, refine: str | None = None) -> None:
+    def submit(self, st: VideoState, stamp: dict, refine: str | None = None) -> None:
         _finish_here(self, _work(st, stamp, refine))
 
     def collect(self, block: bool = False) -> None:
@@ -194,7 +194,7 @@ class InlineFinisher:
         """Nothing is ever in flight."""
 
 
-def _finish_here(f: "Finisher | InlineFinisher", work: VideoWork) -> None:
+def _finish_here(f: Finisher | InlineFinisher, work: VideoWork) -> None:
     try:
         f.stats[work.video_id] = finish_video(f.store.out, f.store.params_key, work, f.layout,
                                               f.track, f.params)
@@ -202,7 +202,7 @@ def _finish_here(f: "Finisher | InlineFinisher", work: VideoWork) -> None:
         raise _write_failed(work, exc) from None
 
 
-def _work(st: "VideoState", stamp: dict, refine: str | None) -> VideoWork:
+def _work(st: VideoState, stamp: dict, refine: str | None) -> VideoWork:
     return VideoWork(st.video_id, st.name, st.key, st.chunks, st.index, stamp, refine, st.span)
 
 
