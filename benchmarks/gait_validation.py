@@ -10,6 +10,10 @@ within 1, 2 and 3 frames of a label (recall, precision), the mean signed error i
 ankle's lateness), the mean absolute error in frames, cadence, step time, stride time and
 stance % against the labels' own. The labels, how they were made and the clips' sources and
 licences are in ``benchmarks/gait_set/README.md``.
+
+Clips whose video this project may not copy (``source = "github:OWNER/REPO:PATH"``, no
+licence stated) are read in place from ``--videos DIR`` (or ``$POSEBATCH_GAIT_VIDEOS``), where
+a clone of that repository's files may be, checked by sha256; without it they are skipped.
 """
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ import pandas as pd
 SET = Path(__file__).resolve().parent / "gait_set"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 MIN_CONFIDENCE = 0.4           # labels below this (the foot hidden) are not scored
+REPEATED = ("biomech_normal", "demo_woman")   # also scored as 15 pictures/s in a 24 fps file
+VIDEOS: list[Path] = [Path(p) for p in
+                      os.environ.get("POSEBATCH_GAIT_VIDEOS", "").split(os.pathsep) if p]
 
 
 @dataclass
@@ -39,8 +46,13 @@ class Clip:
     span: tuple[int, int]
     meta: dict = field(default_factory=dict)
 
+    @property
+    def input(self) -> str:
+        """The job's input name for the clip's video (passes of one video share it)."""
+        return self.meta.get("input", self.name)
 
-def _resolve(source: str) -> Path | None:
+
+def _resolve(source: str, sha256: str | None = None) -> Path | None:
     if source.startswith("asset:"):
         from posebatch.models.fetch import ensure_asset
         from posebatch.models.manifest import get_asset
@@ -48,7 +60,20 @@ def _resolve(source: str) -> Path | None:
     if source.startswith("shared:"):
         p = SHARED / source.split(":", 1)[1]
         return p if p.exists() else None
+    if source.startswith("github:"):
+        name = Path(source.rsplit(":", 1)[1]).name
+        for d in VIDEOS:
+            for p in (d / name, *d.glob(f"**/{name}")):
+                if p.is_file() and (sha256 is None or _sha256(p) == sha256):
+                    return p
+        return None
     raise ValueError(f"unknown source {source!r}")
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_clip(name: str, work: Path) -> Clip:
@@ -62,12 +87,13 @@ def load_clip(name: str, work: Path) -> Clip:
         return repeated(orig, work / f"{name}.mp4")
     meta = tomllib.loads((SET / f"{name}.toml").read_text())
     ev = pd.DataFrame(meta["events"], columns=["event", "side", "frame", "confidence"])
-    return Clip(name, _resolve(meta["source"]), ev, tuple(meta["frames"]), meta)
+    return Clip(name, _resolve(meta["source"], meta.get("sha256")), ev, tuple(meta["frames"]),
+                meta)
 
 
 def clip_names() -> list[str]:
     names = sorted(p.stem for p in SET.glob("*.toml"))
-    return names + [f"{n}_repeats" for n in names]
+    return names + [f"{n}_repeats" for n in names if n in REPEATED]
 
 
 def repeated(orig: Clip, dst: Path, picture_fps: float = 15.0, file_fps: int = 24) -> Clip:
@@ -118,15 +144,16 @@ def repeated(orig: Clip, dst: Path, picture_fps: float = 15.0, file_fps: int = 2
     span = (int(np.flatnonzero(shown >= orig.span[0])[0]),
             int(np.flatnonzero(shown <= orig.span[1])[-1]))
     return Clip(dst.stem, dst, pd.DataFrame(rows, columns=orig.events.columns), span,
-                {**orig.meta, "derived": f"{picture_fps:g} pictures/s in a {file_fps} fps "
-                                         f"file, from {orig.name}"})
+                {**{k: v for k, v in orig.meta.items() if k != "input"},
+                 "derived": f"{picture_fps:g} pictures/s in a {file_fps} fps file, "
+                            f"from {orig.name}"})
 
 
 def run_job(clips: list[Clip], out: Path, extra: list[str]) -> None:
     inputs = out.parent / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     for c in clips:
-        link = inputs / f"{c.name}{c.path.suffix}"
+        link = inputs / f"{c.input}{c.path.suffix}"
         if not link.exists():
             link.symlink_to(c.path.resolve())
     cmd = [sys.executable, "-m", "posebatch", "run", str(inputs), "--out", str(out),
@@ -174,7 +201,7 @@ def score_clip(clip: Clip, out: Path) -> dict:
     """The walker's events in ``out`` against ``clip``'s labels."""
     from posebatch.storage import tables
 
-    video = f"inputs/{clip.name}{clip.path.suffix}"       # as run_job names it
+    video = f"inputs/{clip.input}{clip.path.suffix}"      # as run_job names it
     frames = tables.read(out, "frames")
     frames = frames[frames.video.astype(str) == video].set_index("frame")
     times = frames.time
@@ -276,7 +303,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("out/gait_validation"))
     ap.add_argument("--clips", default=",".join(clip_names()))
     ap.add_argument("--quality", default=None)
+    ap.add_argument("--videos", type=Path, action="append", default=[],
+                    help="where clips of github: sources are (repeatable; also "
+                         "$POSEBATCH_GAIT_VIDEOS)")
     a = ap.parse_args()
+    VIDEOS[:0] = a.videos
     extra = ["--quality", a.quality] if a.quality else []
     rows = validate(a.clips.split(","), a.out, extra)
     print(table(rows))

@@ -31,6 +31,20 @@ def test_labelled_clips_are_read_with_their_labels(tmp_path):
     assert (contacts.side.to_numpy()[1:] != contacts.side.to_numpy()[:-1]).all()
 
 
+def test_clips_we_may_not_copy_are_read_in_place_and_checked(tmp_path, monkeypatch):
+    """A ``github:`` source (no licence: never copied here) is found by its file name under
+    the folders given (--videos), and only with the labelled sha256."""
+    (tmp_path / "Dataset").mkdir()
+    video = tmp_path / "Dataset" / "walk.mp4"
+    video.write_bytes(b"not really a video")
+    good = gv._sha256(video)
+    monkeypatch.setattr(gv, "VIDEOS", [tmp_path])
+    assert gv._resolve("github:someone/gait:Dataset/walk.mp4", good) == video
+    assert gv._resolve("github:someone/gait:Dataset/walk.mp4", "0" * 64) is None
+    monkeypatch.setattr(gv, "VIDEOS", [])
+    assert gv._resolve("github:someone/gait:Dataset/walk.mp4", good) is None
+
+
 def test_contacts_and_toe_offs_are_found_where_the_labels_are(scores):
     every = scores["all"]
     assert every["contact_labels"] >= 20 and every["toe_off_labels"] >= 19

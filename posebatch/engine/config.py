@@ -257,9 +257,9 @@ class GaitConfig:
     bout). ``height_m``: the walker's height, for lengths and speed in metres.
     """
 
-    min_speed: float = 0.25
+    min_speed: float = 0.15
     min_bout: float = 1.0
-    max_pause: float = 0.3
+    max_pause: float = 0.6
     min_prominence: float = 0.08
     min_spacing: float = 0.6
     contact_lag: float = 0.0

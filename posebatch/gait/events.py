@@ -7,8 +7,9 @@ Events (Zeni et al. 2008, adapted to 18 keypoints and made independent of the le
 labels): the network names the ankles, and at some steps it names them the wrong way round,
 so events are found from signals that do not depend on the names: the *front* foot (the
 ankle furthest ahead of the mid-hip along the walking direction, whichever it is) reaches
-its furthest point at each initial contact, and the *rear* foot its furthest point behind at
-each toe-off. The walker's step time comes from the autocorrelation of the front foot's
+its furthest point at each initial contact, and the *rear* foot its furthest point behind as
+the heel rises before each toe-off (the toe-off is placed a little after it, towards the
+rear ankle's highest point: ``toe_off_time``). The walker's step time comes from the autocorrelation of the front foot's
 signal (one peak per step, whatever the labels). Only then is each event given a side: the
 feet take turns, so within a run of regular steps the sides alternate, and the one of the two
 alternating assignments that agrees with more of the labels (which ankle was in front at the
@@ -40,6 +41,13 @@ from .angles import SIDES, xy
 
 _STEP_RANGE = (0.25, 1.25)     # s: step times searched for (slow walk to brisk run)
 _SPEED_WINDOW = 0.5            # s: the mid-hip's speed is measured over this window
+# How far a toe-off lies from the rear ankle's furthest point behind towards its highest
+# point (``toe_off_time``). Measured on the labelled set (benchmarks/gait_set, 13 walking
+# passes, 5 people): the furthest point alone is 1-4 frames early on the barefoot walkers
+# (a long heel rise) and on time on the shod one, the highest point 0-2 frames late on the
+# barefoot walkers and 3-5 on the shod one; 0.3 of the way fits both (toe-offs within 2
+# frames of a label: recall 0.45 -> 0.66, precision 0.55 -> 0.75; docs/guide/gait.md).
+TOE_OFF_RISE = 0.3
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,9 @@ def step_period(t: np.ndarray, signal: np.ndarray) -> tuple[float | None, float]
         return None, 0.0
     dt = grid[1] - grid[0]
     y = y - y.mean()
-    ac = np.correlate(y, y, "full")[len(y) - 1:]
+    # per lag, the mean product over the pairs that lag has (not their sum): the sum falls
+    # with the lag on a short bout, which would pull the peak towards shorter steps
+    ac = np.correlate(y, y, "full")[len(y) - 1:] / np.arange(len(y), 0, -1)
     if ac[0] <= 0:
         return None, 0.0
     ac = ac / ac[0]
@@ -225,6 +235,24 @@ def _widened(t: np.ndarray, hip_x: np.ndarray, b: Bout, step: float) -> tuple[in
     return lo, hi
 
 
+def toe_off_time(t: np.ndarray, rel: dict, up: dict, when: float, step: float) -> float:
+    """A toe-off's time from the rear foot's furthest point behind (``when``): that is when
+    the heel starts to rise, and the toes leave later, when the ankle has nearly finished
+    rising; so the event is moved ``TOE_OFF_RISE`` of the way to the rear ankle's highest
+    point within half a step after it. ``rel``: each ankle ahead of the mid-hip, ``up``: its
+    height (body heights, y up), both on the samples ``t``."""
+    i = int(np.argmin(np.abs(t - when)))
+    r, l = rel["right"][i], rel["left"][i]
+    if not (np.isfinite(r) and np.isfinite(l)):
+        return when
+    y = up["right"] if r < l else up["left"]
+    near = np.flatnonzero((t >= when) & (t <= when + step / 2) & np.isfinite(y))
+    if len(near) < 2:
+        return when
+    top = float(t[near[np.argmax(y[near])]])
+    return when + TOE_OFF_RISE * (top - when)
+
+
 def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: int,
                 config: GaitConfig, fresh: np.ndarray | None = None) -> list[dict]:
     """Contacts and toe-offs of both feet in bout ``k`` of a track's wide view ``w`` (times
@@ -236,10 +264,12 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
         tb = picture_times(t[sl], keep)[keep]
         rel = {s: (b.direction * (xy(w, f"{s}_ankle")[sl, 0] - hip[sl, 0]) / height)[keep]
                for s in SIDES}
+        up = {s: (-xy(w, f"{s}_ankle")[sl, 1] / height)[keep] for s in SIDES}
         # NaN where either ankle is missing
-        return tb, rel, np.maximum(rel["right"], rel["left"]), np.minimum(rel["right"], rel["left"])
+        return (tb, rel, np.maximum(rel["right"], rel["left"]),
+                np.minimum(rel["right"], rel["left"]), up)
 
-    tb, rel, front, rear = signals(b.start, b.end)
+    tb, rel, front, rear, _ = signals(b.start, b.end)
     step, clarity = step_period(tb, front)
     if step is None:
         return []
@@ -248,7 +278,7 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
     # side: search a step beyond each edge (while the hips do not move the other way), keep
     # the events within half a step of the bout
     lo, hi = _widened(t, hip[:, 0], b, step)
-    tb, rel, front, rear = signals(lo, hi)
+    tb, rel, front, rear, up = signals(lo, hi)
     apart = front - rear
     frames = w["frame"].to_numpy()
     rows = []
@@ -267,6 +297,8 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
         if not found:
             continue
         when = np.array([f[0] for f in found])
+        if not maximum:
+            when = np.array([toe_off_time(tb, rel, up, x, step) for x in when])
         prom = np.array([f[1] for f in found])
         # label evidence: at a contact the right ankle is ahead of the left (> 0); at a
         # toe-off it is behind
