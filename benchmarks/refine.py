@@ -86,34 +86,42 @@ def labelled_sides(kp: pd.DataFrame, tracks: pd.DataFrame, video: str
                    ) -> tuple[int, int, int] | None:
     """Ankle sides against the labelled gait set (benchmarks/gait_set): at each labelled
     contact the landing foot is the front one, at each toe-off the leaving foot the rear one
-    (along the walking direction). Returns (wrong as the network labelled them, wrong after
-    the tracker's correction, events with both ankles detected) for the walker (the largest
-    track), None when the video has no labels."""
+    (along the pass's walking direction). Returns (wrong as the network labelled them, wrong
+    after the tracker's correction, events with both ankles detected) for the walker (the
+    track whose ankles travel furthest across the pass), None when the video has no labels. Label files
+    are matched by the video's file name (every pass of it)."""
     import tomllib
 
     labels = [tomllib.loads(p.read_text()) for p in GAIT_SET.glob("*.toml")]
-    meta = next((m for m in labels if m["source"] == video
-                 or video.endswith(m["source"].split(":", 1)[-1])), None)
-    if meta is None or tracks.empty:
+    name = Path(video).name
+    passes = [m for m in labels if Path(m["source"].rsplit(":", 1)[-1]).name == name
+              or m["source"] == video]
+    if not passes or tracks.empty:
         return None
-    walker = tracks.sort_values("box_height")["track"].iloc[-1]
-    way = 1 if meta["direction"] == "right" else -1
-    a = kp[(kp["track"] == walker) & ~kp["filled"] & kp["part"].astype(str).isin(ANKLES)]
+    a = kp[kp["track"].notna() & ~kp["filled"] & kp["part"].astype(str).isin(ANKLES)]
     wrong = {True: 0, False: 0}
     n = 0
-    for event, side, frame, confidence in meta["events"]:
-        rows = a[a["frame"] == frame]
-        if confidence < 0.4 or len(rows) != 2:       # hidden foot, or an ankle not found
+    for meta in passes:
+        way = 1 if meta["direction"] == "right" else -1
+        lo, hi = meta["frames"]
+        span = a[(a["frame"] >= lo) & (a["frame"] <= hi)]
+        if span.empty:
             continue
-        n += 1
-        for as_detected in (True, False):
-            label = rows["part"].astype(str)
-            if as_detected:
-                label = label.where(~rows["swapped"],
-                                    label.map(dict(zip(ANKLES, ANKLES[::-1]))))
-            front = label.to_numpy()[np.argmax(way * rows["x"].to_numpy())]
-            moving = f"{side}_ankle"
-            wrong[as_detected] += (front == moving) != (event == "contact")
+        # the walker: the track whose ankles travel furthest across the pass
+        walker = span.groupby("track")["x"].agg(lambda x: x.max() - x.min()).idxmax()
+        for event, side, frame, confidence in meta["events"]:
+            rows = span[(span["frame"] == frame) & (span["track"] == walker)]
+            if confidence < 0.4 or len(rows) != 2:   # hidden foot, or an ankle not found
+                continue
+            n += 1
+            for as_detected in (True, False):
+                label = rows["part"].astype(str)
+                if as_detected:
+                    label = label.where(~rows["swapped"],
+                                        label.map(dict(zip(ANKLES, ANKLES[::-1]))))
+                front = label.to_numpy()[np.argmax(way * rows["x"].to_numpy())]
+                moving = f"{side}_ankle"
+                wrong[as_detected] += (front == moving) != (event == "contact")
     return wrong[True], wrong[False], n
 
 

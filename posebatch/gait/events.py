@@ -46,7 +46,7 @@ _SPEED_WINDOW = 0.5            # s: the mid-hip's speed is measured over this wi
 # passes, 5 people): the furthest point alone is 1-4 frames early on the barefoot walkers
 # (a long heel rise) and on time on the shod one, the highest point 0-2 frames late on the
 # barefoot walkers and 3-5 on the shod one; 0.3 of the way fits both (toe-offs within 2
-# frames of a label: recall 0.45 -> 0.66, precision 0.55 -> 0.75; docs/guide/gait.md).
+# frames of a label: recall 0.51 -> 0.69, precision 0.53 -> 0.72; docs/guide/gait.md).
 TOE_OFF_RISE = 0.3
 
 
