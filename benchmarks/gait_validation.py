@@ -61,19 +61,15 @@ def _resolve(source: str, sha256: str | None = None) -> Path | None:
         p = SHARED / source.split(":", 1)[1]
         return p if p.exists() else None
     if source.startswith("github:"):
+        from posebatch.storage.atomic import sha256_file
+
         name = Path(source.rsplit(":", 1)[1]).name
         for d in VIDEOS:
-            for p in (d / name, *d.glob(f"**/{name}")):
-                if p.is_file() and (sha256 is None or _sha256(p) == sha256):
+            for p in d.rglob(name):
+                if p.is_file() and (sha256 is None or sha256_file(p) == sha256):
                     return p
         return None
     raise ValueError(f"unknown source {source!r}")
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_clip(name: str, work: Path) -> Clip:

@@ -88,8 +88,8 @@ def labelled_sides(kp: pd.DataFrame, tracks: pd.DataFrame, video: str
     contact the landing foot is the front one, at each toe-off the leaving foot the rear one
     (along the pass's walking direction). Returns (wrong as the network labelled them, wrong
     after the tracker's correction, events with both ankles detected) for the walker (the
-    track whose ankles travel furthest across the pass), None when the video has no labels. Label files
-    are matched by the video's file name (every pass of it)."""
+    track whose ankles travel furthest across the pass), None when the video has no labels.
+    Label files are matched by the video's file name (every pass of it)."""
     import tomllib
 
     labels = [tomllib.loads(p.read_text()) for p in GAIT_SET.glob("*.toml")]

@@ -37,7 +37,9 @@ def test_clips_we_may_not_copy_are_read_in_place_and_checked(tmp_path, monkeypat
     (tmp_path / "Dataset").mkdir()
     video = tmp_path / "Dataset" / "walk.mp4"
     video.write_bytes(b"not really a video")
-    good = gv._sha256(video)
+    from posebatch.storage.atomic import sha256_file
+
+    good = sha256_file(video)
     monkeypatch.setattr(gv, "VIDEOS", [tmp_path])
     assert gv._resolve("github:someone/gait:Dataset/walk.mp4", good) == video
     assert gv._resolve("github:someone/gait:Dataset/walk.mp4", "0" * 64) is None

@@ -9,12 +9,13 @@ so events are found from signals that do not depend on the names: the *front* fo
 ankle furthest ahead of the mid-hip along the walking direction, whichever it is) reaches
 its furthest point at each initial contact, and the *rear* foot its furthest point behind as
 the heel rises before each toe-off (the toe-off is placed a little after it, towards the
-rear ankle's highest point: ``toe_off_time``). The walker's step time comes from the autocorrelation of the front foot's
-signal (one peak per step, whatever the labels). Only then is each event given a side: the
-feet take turns, so within a run of regular steps the sides alternate, and the one of the two
-alternating assignments that agrees with more of the labels (which ankle was in front at the
-contact, behind at the toe-off) is kept. A swapped label can change an event's side, never
-its existence or its time; ``side_confidence`` says how much of the labels agreed.
+rear ankle's highest point: ``toe_off_time``). The walker's step time comes from the
+autocorrelation of the front foot's signal (one peak per step, whatever the labels). Only
+then is each event given a side: the feet take turns, so within a run of regular steps the
+sides alternate, and the one of the two alternating assignments that agrees with more of the
+labels (which ankle was in front at the contact, behind at the toe-off) is kept. A swapped
+label can change an event's side, never its existence or its time; ``side_confidence`` says
+how much of the labels agreed.
 A bout's edges come from a speed measured over half a second, so its first and last steps lie
 partly outside it: events are searched up to a step beyond it (``_widened``) and kept within
 half a step of it. An extreme where the two ankles are never apart within a quarter step

@@ -10,8 +10,8 @@ from .events import Bout
 
 # Below this mean event confidence (prominence x ankle score x rhythm clarity) the figures are
 # flagged: on the labelled set (benchmarks/gait_set) the two passes under it (a step-to limp,
-# 0.07; circumduction, 0.08) are the two whose cadence is wrong (-48 %, +14 %); every other
-# walker is at 0.10-0.35.
+# 0.07; circumduction, 0.08) are two of the four whose cadence is wrong (-48 %, +8 %); every
+# other walker is at 0.10-0.35.
 WEAK_EVENTS = 0.1
 
 
