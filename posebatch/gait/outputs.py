@@ -35,7 +35,10 @@ def write_gait(out: Path, result: GaitResult, config: GaitConfig) -> dict[str, P
 
 def track_figure(folder: Path, result: GaitResult, video: str, track: int) -> Path:
     """Knee and hip flexion of both legs over time, contacts (solid) and toe-offs (dotted)
-    marked in the leg's colour, and the stride table beneath."""
+    marked in the leg's colour, and the stride table beneath; the summary's flags under the
+    title, so that a figure read alone still says where its numbers are uncertain."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,7 +56,10 @@ def track_figure(folder: Path, result: GaitResult, video: str, track: int) -> Pa
         ax.set_ylabel(f"{joint} flexion (deg)")
         ax.grid(alpha=0.3)
     axes[0].legend(title="contact — / toe-off ···", fontsize=8)
-    axes[0].set_title(f"{video}, track {track}")
+    flags = sel(result.summary)["flags"].dropna()
+    note = ["flags: " + "; ".join(flags)] if len(flags) else []
+    axes[0].set_title("\n".join([f"{video}, track {track}"]
+                                + textwrap.wrap(" ".join(note), 120)), fontsize=9)
     axes[1].set_xlabel("time (s)")
     axes[2].axis("off")
     cols = ["side", "start", "stride_time", "step_time", "stance_pct", "double_support_pct",
