@@ -56,10 +56,9 @@ def track_figure(folder: Path, result: GaitResult, video: str, track: int) -> Pa
         ax.set_ylabel(f"{joint} flexion (deg)")
         ax.grid(alpha=0.3)
     axes[0].legend(title="contact — / toe-off ···", fontsize=8)
-    flags = sel(result.summary)["flags"].dropna()
-    note = ["flags: " + "; ".join(flags)] if len(flags) else []
-    axes[0].set_title("\n".join([f"{video}, track {track}"]
-                                + textwrap.wrap(" ".join(note), 120)), fontsize=9)
+    flags = "; ".join(sel(result.summary)["flags"].dropna())
+    lines = [f"{video}, track {track}"] + textwrap.wrap(f"flags: {flags}" if flags else "", 120)
+    axes[0].set_title("\n".join(lines), fontsize=9)
     axes[1].set_xlabel("time (s)")
     axes[2].axis("off")
     cols = ["side", "start", "stride_time", "step_time", "stance_pct", "double_support_pct",
