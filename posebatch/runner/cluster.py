@@ -144,8 +144,9 @@ class ChunkPool:
     :class:`ChunkTask`.
 
     Faults: an actor that dies (its process killed, out of memory, a crash in a library, its
-    node lost) is replaced by ``replace()``; the chunk it was running is charged and redone,
-    the ones queued behind it are redone uncharged, by the actors that work, at once. An
+    node lost) is replaced by ``replace()``; the chunk it was running is charged and redone
+    alone on an actor, the ones queued behind it are redone uncharged, by the actors that
+    work, at once. An
     actor whose chunk runs past ``timeout(task)`` seconds is presumed hung and stopped,
     which is handled the same way. A chunk charged twice comes back as a
     :class:`ChunkFailure` instead of a result.
@@ -177,6 +178,7 @@ class ChunkPool:
         self._queues: list[list] = [[] for _ in range(n)]  # each actor's refs, oldest first
         self._since: list = [None] * n        # when the oldest of an actor's chunks started
         self._stopped: dict[int, str] = {}    # actor index -> why it was stopped (hung)
+        self._alone: set[int] = set()         # actors running a charged chunk, alone
         self._charged: dict = {}              # (video, start) -> reasons
         self._load = [0] * n
         self._last: list = [None] * n         # the last task given to each actor
@@ -270,6 +272,8 @@ class ChunkPool:
         del self._calls[ref]
         self._queues[i].remove(ref)
         self._load[i] -= 1
+        if not self._queues[i]:
+            self._alone.discard(i)
         # calls on an actor run in order: the next one starts now
         self._since[i] = time.monotonic() if self._queues[i] else None
 
@@ -313,6 +317,7 @@ class ChunkPool:
         for r in refs:
             self._running.pop(r, None)
         self._queues[i], self._load[i], self._since[i], self._last[i] = [], 0, None, None
+        self._alone.discard(i)
         with contextlib.suppress(Exception):   # "unavailable" may still be running: stop it
             ray.kill(self.actors[i], no_restart=True)
         lost = self._lost.setdefault(self._nodes[i], {"time": _now(), "actors": 0,
@@ -455,31 +460,50 @@ class ChunkPool:
         return failure
 
     def _fill(self) -> None:
-        while self._waiting:
-            live = [i for i, a in enumerate(self.actors) if a is not None]
-            if not live:
-                return
+        """Give waiting chunks to live actors, up to ``depth`` each. A chunk charged before
+        runs alone: only on an idle actor, which gets nothing more until it is done, so a
+        second death is that chunk's own (an actor that dies just after finishing a chunk
+        can take the chunk's reply with it, and that chunk is charged though it did no
+        harm). While one waits, the actor that will be idle first is not topped up."""
+        suspects = [k for k in self._waiting if k in self._charged]
+        live = [i for i, a in enumerate(self.actors) if a is not None and i not in self._alone]
+        while suspects:
+            idle = [i for i in live if self._load[i] == 0]
+            if not idle:
+                break
+            self._give(idle[0], suspects.pop(0))
+            self._alone.add(idle[0])
+            live.remove(idle[0])
+        if suspects and live:
+            live.remove(min(live, key=self._load.__getitem__))   # kept for the next suspect
+        normal = {k: v for k, v in self._waiting.items() if k not in self._charged}
+        while normal and live:
             i = min(live, key=self._load.__getitem__)
             if self._load[i] >= self.depth:
                 return
-            fn, task = self._waiting.pop(self._pick(i))
-            ref = fn(self.actors[i], task)
-            self._running[ref] = i
-            self._calls[ref] = (fn, task)
-            if not self._queues[i]:
-                self._since[i] = time.monotonic()
-            self._queues[i].append(ref)
-            self._load[i] += 1
-            self._last[i] = task
+            key = self._pick(i, normal)
+            del normal[key]
+            self._give(i, key)
 
-    def _pick(self, i: int) -> tuple[int, int]:
+    def _give(self, i: int, key) -> None:
+        fn, task = self._waiting.pop(key)
+        ref = fn(self.actors[i], task)
+        self._running[ref] = i
+        self._calls[ref] = (fn, task)
+        if not self._queues[i]:
+            self._since[i] = time.monotonic()
+        self._queues[i].append(ref)
+        self._load[i] += 1
+        self._last[i] = task
+
+    def _pick(self, i: int, waiting: dict) -> tuple[int, int]:
         last = self._last[i]
-        if last is not None and (last.video, last.end) in self._waiting:
+        if last is not None and (last.video, last.end) in waiting:
             return last.video, last.end
         continued = {(t.video, t.end) for t in self._last if t is not None}
         runs: list[list] = []           # waiting chunks in maximal runs of consecutive ones
         prev = None
-        for key, (_, t) in self._waiting.items():
+        for key, (_, t) in waiting.items():
             if prev is not None and (t.video, t.start) == (prev.video, prev.end):
                 runs[-1].append(key)
             else:

@@ -82,6 +82,43 @@ def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local
     assert pool.replaced == 5                    # 1 + 2 deaths, 2 hangs
 
 
+def test_a_chunk_charged_once_is_redone_alone():
+    """The flake this fixes: an actor that dies just after finishing a chunk can take that
+    chunk's reply with it, so the chunk is charged though the next one killed the process;
+    redone with that poison chunk queued behind it again, it was charged twice and given up
+    on. A charged chunk now goes only to an idle actor, with nothing queued behind it until
+    it is done; while it waits, the actor that will be idle first gets no more chunks.
+    (Where chunks go is decided without Ray: the actors here are names, the calls record.)"""
+    calls = []
+    pool = ChunkPool(["a0", "a1", "a2"], depth=2)
+    for s in range(0, 40, 4):
+        pool.submit(lambda a, t: calls.append((a, t.start)) or len(calls),
+                    ChunkTask(0, "v", s, s + 4))
+    pool._fill()
+    assert [len(q) for q in pool._queues] == [2, 2, 2]
+    charged = pool._calls[pool._queues[0][0]][1].start
+    assert pool._actor_died(0, "its worker died") is None    # charged once, put back
+    assert pool.working == 2 and (0, charged) in pool._waiting
+    calls.clear()
+    pool._fill()
+    assert calls == []                               # no actor idle: it waits
+    pool._done(1, pool._queues[1][0])                # a1 (soonest idle) is not topped up
+    pool._fill()
+    assert calls == [] and pool._load[1] == 1
+    pool._done(2, pool._queues[2][0])                # a2 is
+    pool._fill()
+    assert [a for a, _ in calls] == ["a2"] and pool._load[2] == 2
+    pool._done(1, pool._queues[1][0])                # a1 idle: the charged chunk, alone
+    pool._fill()
+    assert calls[1] == ("a1", charged) and pool._load[1] == 1
+    pool._done(2, pool._queues[2][0])
+    pool._fill()
+    assert pool._load[1] == 1 and pool._load[2] == 2   # still nothing behind it
+    pool._done(1, pool._queues[1][0])                # done: a1 takes chunks again
+    pool._fill()
+    assert pool._load[1] == 2
+
+
 def test_chunks_never_wait_for_a_replacement_that_cannot_start(local_ray, pools, tmp_path):
     """The issue's stuck job: a worker dies and its successor can never be placed (here it
     asks for a resource no node has). The other worker does the dead one's chunks at once,
