@@ -46,6 +46,36 @@ def test_weak_events_are_flagged():
     assert s["cadence_steps_per_min"] == pytest.approx(clear["cadence_steps_per_min"])
 
 
+def test_toe_offs_take_their_side_from_the_contact_before_them():
+    """The rear foot leaves the ground just after the front one lands, so contacts and
+    toe-offs get their sides together. Here the contacts' own label evidence is weak and
+    says the wrong alternation, the toe-offs' is clear: decided apart (as before), the
+    contacts came out flipped and each stance ran from a contact to the other foot's
+    toe-off; decided together, every toe-off is the other foot's than the contact just
+    before it, both kinds follow the clear evidence, and each confidence says how much of
+    the pooled evidence agreed."""
+    from posebatch.gait.events import assign_both_sides, assign_sides
+
+    step = 0.6
+    contacts = np.arange(6) * step                      # right, left, right, ...
+    toe_offs = contacts + 0.12                          # the other foot, 0.2 step later
+    truth = np.where(np.arange(6) % 2 == 0, 1.0, -1.0)
+    c_ev = -0.02 * truth                                # faint and wrong
+    t_ev = -0.3 * truth                                 # clear: the left foot leaves first
+    apart, _ = assign_sides(contacts, c_ev, step)
+    assert (apart == -truth).all()                      # contacts alone: flipped
+    sides = assign_both_sides(contacts, c_ev, toe_offs, t_ev, step)
+    (c_sides, c_conf), (t_sides, t_conf) = sides["contact"], sides["toe_off"]
+    assert (c_sides == truth).all() and (t_sides == -truth).all()
+    assert np.allclose(c_conf, 0.5 + 0.5 * (1.8 - 0.12) / (1.8 + 0.12))
+    assert np.allclose(t_conf, c_conf)
+    # a toe-off more than half a step after every contact keeps its own alternation
+    late = np.array([10.0, 10.6])
+    _, (t2, conf2) = assign_both_sides(contacts, c_ev, late, np.array([0.3, -0.3]),
+                                       step).values()
+    assert t2.tolist() == [1.0, -1.0] and conf2.tolist() == [1.0, 1.0]
+
+
 @pytest.mark.parametrize("facing, seed", [(1, 0), (-1, 1), (1, 2)])
 def test_synthetic_walker_cadence_events_stance_and_knee_angle(facing, seed):
     wk = walk(facing=facing, seed=seed)

@@ -65,7 +65,8 @@ EVENTS = pa.schema(_KEY + [
     _f("confidence", pa.float64(), "0-1", "prominence against the bout's amplitude x the "
        "ankles' score x how clear the step rhythm is"),
     _f("side_confidence", pa.float64(), "0.5-1", "share of the ankle labels' evidence that "
-       "agrees with the side given (sides alternate; 0.5: the labels say nothing)"),
+       "agrees with the side given (sides alternate, a toe-off just after a contact is the "
+       "other foot's, so a contact and that toe-off share it; 0.5: the labels say nothing)"),
     _f("bout", pa.int32(), doc="the walking bout (bouts table)"),
     _seconds("step_period", "the bout's step time, from the front foot's autocorrelation"),
     _seconds("stride_period", "the bout's stride time (two steps)"),
@@ -115,7 +116,7 @@ _FIGURES = [
     _f("step_time_cv_pct", pa.float64(), "%", "coefficient of variation"),
     _f("cadence_steps_per_min", pa.float64(), "steps/min", "60 / the step time of the "
        "front foot's rhythm (events.step_period, bouts weighted by their contacts) where "
-       "the contacts agree with it within 15 %, else 60 / the mean time between "
+       "the contacts' median step agrees with it within 8 %, else 60 / the mean time between "
        "consecutive contacts (120 / stride_time_s with fewer than two steps)"),
     _f("symmetry_index", pa.float64(), "%", "2|L-R|/(L+R) x 100 of the sides' mean step "
        "time; null without strides of both feet"),
