@@ -4,7 +4,8 @@
 
 Runs ``posebatch run --gait`` over every clip of ``benchmarks/gait_set/`` (the labelled
 originals, plus the derived clips that each stand for a kind of footage: ``*_repeats``, 15
-pictures a second in a 24 fps file as phones and editors make them), then compares the
+pictures a second in a 24 fps file as phones and editors make them, and ``*_vfr``, a
+variable-frame-rate file with frames dropped), then compares the
 walker's events with the labels and prints, per clip and overall: contacts and toe-offs found
 within 1, 2 and 3 frames of a label (recall, precision), the mean signed error in ms (the
 ankle's lateness), the mean absolute error in frames, cadence, step time, stride time and
@@ -31,7 +32,7 @@ import pandas as pd
 SET = Path(__file__).resolve().parent / "gait_set"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 MIN_CONFIDENCE = 0.4           # labels below this (the foot hidden) are not scored
-REPEATED = ("biomech_normal", "demo_woman")   # also scored as 15 pictures/s in a 24 fps file
+FROM = ("biomech_normal", "demo_woman")   # also scored as derived clips (DERIVED)
 VIDEOS: list[Path] = [Path(p) for p in
                       os.environ.get("POSEBATCH_GAIT_VIDEOS", "").split(os.pathsep) if p]
 
@@ -74,13 +75,14 @@ def _resolve(source: str, sha256: str | None = None) -> Path | None:
 
 def load_clip(name: str, work: Path) -> Clip:
     """The clip ``name`` of the set: an original (``NAME.toml``) or a derived clip
-    (``NAME_repeats``: made from the original on the spot, labels carried over)."""
-    base = name.removesuffix("_repeats")
-    if base != name:
+    (``NAME_repeats``, ``NAME_vfr``: made from the original on the spot, labels carried
+    over)."""
+    base, _, kind = name.rpartition("_")
+    if kind in DERIVED and base in FROM:
         orig = load_clip(base, work)
         if orig.path is None:
             return Clip(name, None, orig.events, orig.span, orig.meta)
-        return repeated(orig, work / f"{name}.mp4")
+        return DERIVED[kind](orig, work / f"{name}.mp4")
     meta = tomllib.loads((SET / f"{name}.toml").read_text())
     ev = pd.DataFrame(meta["events"], columns=["event", "side", "frame", "confidence"])
     return Clip(name, _resolve(meta["source"], meta.get("sha256")), ev, tuple(meta["frames"]),
@@ -89,18 +91,13 @@ def load_clip(name: str, work: Path) -> Clip:
 
 def clip_names() -> list[str]:
     names = sorted(p.stem for p in SET.glob("*.toml"))
-    return names + [f"{n}_repeats" for n in names if n in REPEATED]
+    return names + [f"{n}_{kind}" for kind in DERIVED for n in names if n in FROM]
 
 
 def repeated(orig: Clip, dst: Path, picture_fps: float = 15.0, file_fps: int = 24) -> Clip:
     """``orig`` as a ``file_fps`` file holding ``picture_fps`` different pictures a second
-    (each picture shown for one or two frames, as a 15 fps recording saved at 24 fps), with
-    the labels moved to the frames that show them: a contact to the first frame whose picture
-    is at or after the labelled one, a toe-off to the last frame whose picture is at or
-    before it."""
-    import av
-
-    from posebatch.decode import decode_sequential, index_video
+    (each picture shown for one or two frames, as a 15 fps recording saved at 24 fps)."""
+    from posebatch.decode import index_video
 
     src_times = index_video(orig.path).times()
     src_times = src_times - src_times[0]
@@ -109,19 +106,59 @@ def repeated(orig: Clip, dst: Path, picture_fps: float = 15.0, file_fps: int = 2
     # picture_fps tick at or before k / file_fps (non-decreasing, so one decoding pass)
     ticks = np.floor(np.arange(n_out) / file_fps * picture_fps) / picture_fps
     shown = np.searchsorted(src_times, ticks + 1e-6, side="right") - 1
+    return _derived(orig, dst, shown, file_fps, None,
+                    f"{picture_fps:g} pictures/s in a {file_fps} fps file, from {orig.name}")
+
+
+def variable(orig: Clip, dst: Path, drop: float = 0.3, seed: int = 0) -> Clip:
+    """``orig`` as a variable-frame-rate file, as a phone writes one when it cannot keep up:
+    each frame but the first and last is dropped with probability ``drop`` (seeded), and the
+    frames kept keep their own times, so the gaps between them are one, two or more frame
+    intervals."""
+    from posebatch.decode import index_video
+
+    src_times = index_video(orig.path).times()
+    keep = np.random.default_rng(seed).random(len(src_times)) >= drop
+    keep[[0, -1]] = True
+    shown = np.flatnonzero(keep)
+    rate = round(1 / float(np.median(np.diff(src_times))))
+    return _derived(orig, dst, shown, rate, src_times[shown] - src_times[0],
+                    f"variable frame rate: {100 * drop:.0f} % of the frames dropped at "
+                    f"random, the rest at their own times, from {orig.name}")
+
+
+def _derived(orig: Clip, dst: Path, shown: np.ndarray, rate: int, times: np.ndarray | None,
+             what: str) -> Clip:
+    """A clip whose frame k shows ``orig``'s frame ``shown[k]`` (non-decreasing) at
+    ``times[k]`` seconds (None: k / ``rate``), encoded once into ``dst``, with the labels moved to the frames that
+    show them: a contact to the first frame whose picture is at or after the labelled one, a
+    toe-off to the last frame whose picture is at or before it."""
+    from fractions import Fraction
+
+    import av
+
+    from posebatch.decode import decode_sequential
+
     if not dst.exists():
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_suffix(".part.mp4")
+        tb = Fraction(1, 90000)
         with av.open(str(tmp), "w") as c:
             s = None
             k = 0
             for f in decode_sequential(orig.path):
                 if s is None:
-                    s = c.add_stream("libx264", rate=file_fps)
+                    s = c.add_stream("libx264", rate=rate)
                     s.height, s.width = f.image.shape[:2]
-                    s.pix_fmt, s.options = "yuv420p", {"crf": "18"}
-                while k < n_out and shown[k] == f.index:
-                    for pkt in s.encode(av.VideoFrame.from_ndarray(f.image, "bgr24")):
+                    # single-threaded: x264's sliced threads make other bytes under load
+                    s.pix_fmt, s.options = "yuv420p", {"crf": "18", "threads": "1"}
+                    if times is not None:
+                        s.codec_context.time_base = tb
+                while k < len(shown) and shown[k] == f.index:
+                    frame = av.VideoFrame.from_ndarray(f.image, "bgr24")
+                    if times is not None:
+                        frame.pts, frame.time_base = int(round(times[k] / tb)), tb
+                    for pkt in s.encode(frame):
                         c.mux(pkt)
                     k += 1
             for pkt in s.encode():
@@ -140,9 +177,10 @@ def repeated(orig: Clip, dst: Path, picture_fps: float = 15.0, file_fps: int = 2
     span = (int(np.flatnonzero(shown >= orig.span[0])[0]),
             int(np.flatnonzero(shown <= orig.span[1])[-1]))
     return Clip(dst.stem, dst, pd.DataFrame(rows, columns=orig.events.columns), span,
-                {**{k: v for k, v in orig.meta.items() if k != "input"},
-                 "derived": f"{picture_fps:g} pictures/s in a {file_fps} fps file, "
-                            f"from {orig.name}"})
+                {**{k: v for k, v in orig.meta.items() if k != "input"}, "derived": what})
+
+
+DERIVED = {"repeats": repeated, "vfr": variable}   # NAME_KIND: made from NAME by DERIVED[KIND]
 
 
 def run_job(clips: list[Clip], out: Path, extra: list[str]) -> None:
@@ -233,6 +271,11 @@ def score_clip(clip: Clip, out: Path) -> dict:
     summary = pd.read_parquet(out / "gait" / "summary.parquet")
     s = summary[(summary.video.astype(str) == video) & (summary.track == track)]
     got = s.iloc[0].to_dict() if len(s) else {}
+    bouts = pd.read_parquet(out / "gait" / "bouts.parquet")
+    b = bouts[(bouts.video.astype(str) == video) & (bouts.track == track)]
+    if len(b) > 1:      # out and back in one track: the pass's own bout, as a user reads it
+        overlap = np.minimum(b.end, hi) - np.maximum(b.start, lo)
+        got = {**got, **b.loc[overlap.idxmax()].drop(["video", "track"]).to_dict()}
     row["cadence_labels"] = truth["cadence"]
     row["cadence"] = got.get("cadence_steps_per_min", np.nan)
     row["cadence_error_pct"] = 100 * (row["cadence"] - truth["cadence"]) / truth["cadence"]
