@@ -14,7 +14,7 @@ from posebatch.engine.layout import COCO18
 from posebatch.track.apply import track_tables
 from posebatch.storage.schemas import frame_tables
 
-from .walkers import knee_flexion, walk
+from .walkers import gait_pose, knee_flexion, walk
 
 
 def tracked_wide(wk) -> pd.DataFrame:
@@ -104,6 +104,36 @@ def test_synthetic_walker_cadence_events_stance_and_knee_angle(facing, seed):
     walking = (w.index > 1.5) & (w.index < wk.times[-1] - 0.3)
     err = g.angles.right_knee_flexion.to_numpy()[walking] - knee_flexion(phase)[walking]
     assert np.nanmedian(np.abs(err)) < 4
+
+
+@pytest.mark.parametrize("facing, seed", [(1, 0), (-1, 1)])
+def test_walking_in_place_is_walking(facing, seed):
+    """A walker on a treadmill (or followed by the camera): the hips stay in the picture's
+    middle while the feet take turns. One bout, flagged as in place, facing the right way;
+    cadence and every event as for a walker crossing the picture; stride length from the
+    two steps (the feet's separation at each contact in the walker's model), speed the
+    belt's."""
+    wk = walk(facing=facing, seed=seed, speed=0.0)
+    g = gait.analyse_track(tracked_wide(wk), GaitConfig())
+    s, b = g.summary, g.bouts
+    assert s["reason"] is None and s["strides"] >= 8
+    assert len(b) == 1 and b.in_place.iloc[0]
+    assert b.direction.iloc[0] == ("right" if facing > 0 else "left")
+    assert "walks in place" in s["flags"]
+    true_cadence = 120 / wk.stride_time
+    assert abs(s["cadence_steps_per_min"] - true_cadence) / true_cadence < 0.02
+    frame = np.median(np.diff(wk.times))
+    inner = lambda v: v[(v > 1.5) & (v < wk.times[-1] - 0.5)]  # noqa: E731
+    for side in ("left", "right"):
+        for name, truth in (("contact", wk.contacts), ("toe_off", wk.toe_offs)):
+            found = g.events[(g.events.side == side) & (g.events.event == name)].time.to_numpy()
+            assert np.abs(nearest(found, inner(truth[side]))).max() <= frame, (side, name)
+    step = {side: np.mean([abs(np.subtract(*gait_pose((c - 1.0) / wk.stride_time, 400.0,
+                                                      facing)[[10, 13], 0]))
+                           for c in inner(wk.contacts[side])]) for side in ("left", "right")}
+    stride = step["left"] + step["right"]
+    assert abs(s["stride_length_px"] - stride) / stride < 0.05, (s["stride_length_px"], stride)
+    assert abs(s["speed_px_s"] - stride / wk.stride_time) / (stride / wk.stride_time) < 0.05
 
 
 def test_standing_still_gets_a_reason_not_numbers():

@@ -20,8 +20,9 @@ import pandas as pd
 
 from ..engine.config import GaitConfig
 from . import schema
-from .angles import body_height, joint_angles, mid_hip
-from .events import bout_events, walking_bouts
+from .angles import body_height, joint_angles, mid_hip, xy
+from .bouts import walking_bouts
+from .events import bout_events
 from .strides import stride_table
 from .summary import bout_rows, track_summary
 
@@ -77,7 +78,8 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGa
         return TrackGait(angles, _empty_events(), pd.DataFrame(), pd.DataFrame(),
                          {**summary, "reason": "no gait: ankles and head or neck never found "
                                                "together (no body height)"})
-    bouts = walking_bouts(t, hip[:, 0], height, config)
+    ankles = (xy(w, "right_ankle")[:, 0], xy(w, "left_ankle")[:, 0])
+    bouts = walking_bouts(t, hip[:, 0], height, config, ankles)
     direction = np.full(len(t), np.sign(np.nansum(np.diff(hip[:, 0]))) or 1.0)
     for b in bouts:
         direction[b.start:b.end] = b.direction

@@ -1,7 +1,5 @@
-"""Walking bouts and gait events of one track, from its smoothed keypoints over time.
-
-Bouts: where the mid-hip moves steadily in one horizontal direction, at least ``min_speed``
-body heights per second, for at least ``min_bout`` seconds.
+"""Gait events of one track in each of its walking bouts (``posebatch.gait.bouts``), from
+its smoothed keypoints over time.
 
 Events (Zeni et al. 2008, adapted to 18 keypoints and made independent of the left/right
 labels): the network names the ankles, and at some steps it names them the wrong way round,
@@ -13,9 +11,10 @@ rear ankle's highest point: ``toe_off_time``). The walker's step time comes from
 autocorrelation of the front foot's signal (one peak per step, whatever the labels). Only
 then is each event given a side: the feet take turns, so within a run of regular steps the
 sides alternate, and the one of the two alternating assignments that agrees with more of the
-labels (which ankle was in front at the contact, behind at the toe-off) is kept. A swapped
-label can change an event's side, never its existence or its time; ``side_confidence`` says
-how much of the labels agreed.
+labels (which ankle was in front at the contact, behind at the toe-off) is kept, for
+contacts and toe-offs together (a toe-off just after a contact is the other foot's). A
+swapped label can change an event's side, never its existence or its time;
+``side_confidence`` says how much of the labels agreed.
 A bout's edges come from a speed measured over half a second, so its first and last steps lie
 partly outside it: events are searched up to a step beyond it (``_widened``) and kept within
 half a step of it. An extreme where the two ankles are never apart within a quarter step
@@ -26,19 +25,18 @@ Time: samples are placed on the frames' own timestamps, and frames that repeat t
 picture (``frames.repeat``) are left out, so a run of duplicated pictures is one instant and
 never halves or doubles the rhythm; where pictures came at a steady rate (a 15 fps recording
 saved at 24 fps) they are placed on that picture clock instead of the jittering times at
-which each was first shown (``picture_times``). Times are refined below a frame by a parabola through
-each extreme, then moved by the measured lateness of the ankle (``contact_lag``,
+which each was first shown (``picture_times``). Times are refined below a frame by a
+parabola fitted around each extreme (``PEAK_FIT``), then moved by the measured lateness of the ankle (``contact_lag``,
 ``toe_off_lag``, fractions of a step: see the README's gait validation).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import find_peaks
 
 from ..engine.config import GaitConfig
 from .angles import SIDES, xy
+from .bouts import STEP_RANGE, Bout, hip_speed
 
 # Extremes (contacts, toe-offs) are timed by a parabola fitted to the samples within this many
 # seconds (two frames either side at 30 fps; one, the three-point parabola, at 15): the front
@@ -48,8 +46,6 @@ from .angles import SIDES, xy
 # toe-offs 0.70 -> 0.71, 0.72 -> 0.74.
 PEAK_FIT = 0.07
 
-_STEP_RANGE = (0.25, 1.25)     # s: step times searched for (slow walk to brisk run)
-_SPEED_WINDOW = 0.5            # s: the mid-hip's speed is measured over this window
 # How far a toe-off lies from the rear ankle's furthest point behind towards its highest
 # point (``toe_off_time``). Measured on the labelled set (benchmarks/gait_set, 13 walking
 # passes, 5 people): the furthest point alone is 1-4 frames early on the barefoot walkers
@@ -57,54 +53,6 @@ _SPEED_WINDOW = 0.5            # s: the mid-hip's speed is measured over this wi
 # barefoot walkers and 3-5 on the shod one; 0.3 of the way fits both (toe-offs within 2
 # frames of a label: recall 0.51 -> 0.69, precision 0.53 -> 0.72; docs/guide/gait.md).
 TOE_OFF_RISE = 0.3
-
-
-@dataclass(frozen=True)
-class Bout:
-    """Samples [start, end) of a track walking in ``direction`` (+1: image right)."""
-
-    start: int
-    end: int
-    direction: int
-    t0: float
-    t1: float
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
-
-
-def hip_speed(t: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(T,) horizontal speed of the mid-hip (px/s, signed) over a 0.5 s window centred on each
-    sample; NaN within 0.25 s of the track's ends."""
-    ok = np.isfinite(x)
-    if ok.sum() < 2:
-        return np.full(len(t), np.nan)
-    h = _SPEED_WINDOW / 2
-    lo = np.interp(t - h, t[ok], x[ok], left=np.nan, right=np.nan)
-    hi = np.interp(t + h, t[ok], x[ok], left=np.nan, right=np.nan)
-    return (hi - lo) / _SPEED_WINDOW
-
-
-def walking_bouts(t: np.ndarray, hip_x: np.ndarray, height: float,
-                  config: GaitConfig) -> list[Bout]:
-    """Stretches where the track walks steadily in one horizontal direction."""
-    v = hip_speed(t, hip_x) / height
-    bouts = []
-    for sign in (1, -1):
-        moving = np.nan_to_num(v * sign) >= config.min_speed
-        runs = _runs(moving)
-        merged: list[list[int]] = []
-        for a, b in runs:                                    # close short pauses
-            if merged and t[a] - t[merged[-1][1] - 1] <= config.max_pause:
-                merged[-1][1] = b
-            else:
-                merged.append([a, b])
-        for a, b in merged:
-            if t[b - 1] - t[a] >= config.min_bout:
-                bouts.append(Bout(int(a), int(b), sign, float(t[a]), float(t[b - 1])))
-    return sorted(bouts, key=lambda bo: bo.start)
 
 
 def picture_times(t: np.ndarray, fresh: np.ndarray) -> np.ndarray:
@@ -141,7 +89,7 @@ def step_period(t: np.ndarray, signal: np.ndarray) -> tuple[float | None, float]
     if ac[0] <= 0:
         return None, 0.0
     ac = ac / ac[0]
-    lo, hi = max(1, int(_STEP_RANGE[0] / dt)), min(int(_STEP_RANGE[1] / dt), len(ac) - 2)
+    lo, hi = max(1, int(STEP_RANGE[0] / dt)), min(int(STEP_RANGE[1] / dt), len(ac) - 2)
     if hi <= lo + 1:
         return None, 0.0
     peaks, _ = find_peaks(ac[lo - 1:hi + 2])
@@ -291,6 +239,8 @@ def _widened(t: np.ndarray, hip_x: np.ndarray, b: Bout, step: float) -> tuple[in
     """Samples [lo, hi) of the track around bout ``b``: up to one ``step`` (s) beyond each of
     its edges, stopping where the mid-hip moves the other way (a turn, another bout)."""
     against = np.nan_to_num(hip_speed(t, hip_x) * b.direction) < 0
+    if b.in_place:                      # the hips hardly move: their way says nothing
+        against[:] = False
     lo = b.start
     while lo > 0 and t[b.start] - t[lo - 1] <= step and not against[lo - 1]:
         lo -= 1

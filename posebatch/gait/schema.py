@@ -74,7 +74,8 @@ EVENTS = pa.schema(_KEY + [
 
 _STRIDE_LENGTHS = [
     _f("step_length_px", pa.float64(), "pixel", "ankle ahead of the other at contact"),
-    _f("stride_length_px", pa.float64(), "pixel", "the ankle's travel contact to contact"),
+    _f("stride_length_px", pa.float64(), "pixel", "the ankle's travel contact to contact "
+       "(walking in place: its step plus the other foot's)"),
     _f("speed_px_s", pa.float64(), "pixel/s", "stride length over stride time"),
 ]
 _METRES = {"step_length_px": "step_length_m", "stride_length_px": "stride_length_m",
@@ -133,7 +134,11 @@ BOUTS = pa.schema(_KEY + [
     _f("bout", pa.int32(), doc="index within the track, in time order", nullable=False),
     _seconds("start", "the bout's first sample"),
     _seconds("end", "its last sample"),
-    _f("direction", NAME, doc="right | left: which way the walker moves in the image"),
+    _f("direction", NAME, doc="right | left: which way the walker moves in the image (in "
+       "place: faces)"),
+    _f("in_place", pa.bool_(), doc="walks without crossing the picture for part of the bout "
+       "at least (a treadmill, or a camera that follows the walker): the feet take regular "
+       "turns in front while the hips stay; stride length is then the sum of two steps"),
     *_FIGURES,
 ])
 
@@ -146,8 +151,8 @@ SUMMARY = pa.schema(_KEY + [
     _seconds("walking_s", "time in walking bouts"),
     *_FIGURES,
     _f("flags", pa.string(), doc="where the method is uncertain: not side-on, walks both "
-       "ways, only a few steps, left/right labels disagree with the alternating sides; "
-       "null: none"),
+       "ways, walks in place, only a few steps, left/right labels disagree with the "
+       "alternating sides, weak events; null: none"),
     _f("reason", pa.string(), doc="why there are no figures (\"no gait: ...\"); null when "
        "there are"),
 ])

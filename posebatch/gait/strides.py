@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..engine.config import GaitConfig
 from .angles import SIDES, xy
-from .events import Bout
+from .bouts import Bout
 
 
 def _at(t: np.ndarray, y: np.ndarray, when: float) -> float:
@@ -45,7 +45,10 @@ def stride_table(ev: pd.DataFrame, w: pd.DataFrame, t: np.ndarray, bouts: list[B
                 ax = xy(w, f"{side}_ankle")[:, 0]
                 ox = xy(w, f"{other}_ankle")[:, 0]
                 step_len = b.direction * (_at(t, ax, c1) - _at(t, ox, c1))
-                stride_len = b.direction * (_at(t, ax, c1) - _at(t, ax, c0))
+                if b.in_place:      # the foot lands where it left: its two steps' lengths
+                    stride_len = step_len + b.direction * (_at(t, ox, oc) - _at(t, ax, oc))
+                else:
+                    stride_len = b.direction * (_at(t, ax, c1) - _at(t, ax, c0))
                 row = {"bout": k, "side": side, "start": c0, "end": c1,
                        "stride_time": stride, "step_time": c1 - oc,
                        "stance_time": to - c0, "swing_time": c1 - to,

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.config import GaitConfig
-from .events import Bout
+from .bouts import Bout
 
 
 # Below this mean event confidence (prominence x ankle score x rhythm clarity) the figures are
@@ -49,7 +49,8 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
             out["reason"] = f"no gait: track too short ({t[-1] - t[0]:.1f} s)"
         else:
             out["reason"] = (f"no gait: not walking (the hips never moved at "
-                             f"{config.min_speed} body heights/s for {config.min_bout} s)")
+                             f"{config.min_speed} body heights/s for {config.min_bout} s, "
+                             "nor did the feet take regular turns in front)")
         return out
     if len(strides) == 0:
         out["reason"] = "no gait: walking, but no complete stride (too few clear steps)"
@@ -60,6 +61,10 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
                      "angles foreshortened")
     if len({b.direction for b in bouts}) > 1:
         flags.append("walks both ways")
+    if any(b.in_place for b in bouts):
+        flags.append("walks in place (a treadmill, or a camera that follows the walker) for "
+                     f"{sum(b.t1 - b.t0 for b in bouts if b.in_place):.1f} s: stride length "
+                     "and speed there are the sum of two steps, not the hips' travel")
     steps = step_times(ev)
     if len(steps) < 4:              # cadence is the span of the steps over their number
         frame = float(np.median(np.diff(t)))
@@ -147,7 +152,7 @@ def bout_rows(bouts: list[Bout], ev: pd.DataFrame, strides: pd.DataFrame,
     rows = []
     for k, b in enumerate(bouts):
         row = {"bout": k, "start": b.t0, "end": b.t1,
-               "direction": "right" if b.direction > 0 else "left"}
+               "direction": "right" if b.direction > 0 else "left", "in_place": b.in_place}
         s = strides[strides.bout == k] if len(strides) else strides
         if len(s):
             row.update(figures(s, ev[ev.bout == k], config))
