@@ -33,6 +33,22 @@ def nearest(found: np.ndarray, true: np.ndarray) -> np.ndarray:
     return np.array([found[np.argmin(np.abs(found - t))] - t for t in true])
 
 
+def cadence_and_events_hold(wk, g) -> None:
+    """Cadence within 2 % of the synthetic walker's, every contact and toe-off found within
+    one frame, and none invented (away from the walk's first half second and last)."""
+    true_cadence = 120 / wk.stride_time
+    assert abs(g.summary["cadence_steps_per_min"] - true_cadence) / true_cadence < 0.02
+    frame = np.median(np.diff(wk.times))
+    inner = lambda v: v[(v > 1.5) & (v < wk.times[-1] - 0.5)]  # noqa: E731
+    for side in ("left", "right"):
+        for name, truth in (("contact", wk.contacts), ("toe_off", wk.toe_offs)):
+            found = g.events[(g.events.side == side) & (g.events.event == name)].time.to_numpy()
+            err = nearest(found, inner(truth[side]))
+            assert np.abs(err).max() <= frame, (side, name, err)       # within one frame
+            extra = nearest(truth[side], inner(found))
+            assert np.abs(extra).max() <= frame, (side, name, extra)   # nothing invented
+
+
 def test_weak_events_are_flagged():
     """Events on faint ankles (a mean confidence under 0.1; on the labelled set only a step-to
     limp and a circumduction, whose cadence came out wrong, are there) are flagged in the
@@ -83,17 +99,7 @@ def test_synthetic_walker_cadence_events_stance_and_knee_angle(facing, seed):
     g = gait.analyse_track(w, GaitConfig())
     s = g.summary
     assert s["reason"] is None and s["bouts"] == 1 and s["strides"] >= 8
-    true_cadence = 120 / wk.stride_time
-    assert abs(s["cadence_steps_per_min"] - true_cadence) / true_cadence < 0.02
-    frame = np.median(np.diff(wk.times))
-    inner = lambda v: v[(v > 1.5) & (v < wk.times[-1] - 0.5)]  # noqa: E731
-    for side in ("left", "right"):
-        for name, truth in (("contact", wk.contacts), ("toe_off", wk.toe_offs)):
-            found = g.events[(g.events.side == side) & (g.events.event == name)].time.to_numpy()
-            err = nearest(found, inner(truth[side]))
-            assert np.abs(err).max() <= frame, (side, name, err)       # within one frame
-            extra = nearest(truth[side], inner(found))
-            assert np.abs(extra).max() <= frame, (side, name, extra)   # nothing invented
+    cadence_and_events_hold(wk, g)
     c, o = wk.contacts["right"], wk.toe_offs["right"]
     true_stance = np.mean([(o[(o > a) & (o < b)][0] - a) / (b - a)
                            for a, b in zip(c[:-1], c[1:])]) * 100
@@ -120,14 +126,8 @@ def test_walking_in_place_is_walking(facing, seed):
     assert len(b) == 1 and b.in_place.iloc[0]
     assert b.direction.iloc[0] == ("right" if facing > 0 else "left")
     assert "walks in place" in s["flags"]
-    true_cadence = 120 / wk.stride_time
-    assert abs(s["cadence_steps_per_min"] - true_cadence) / true_cadence < 0.02
-    frame = np.median(np.diff(wk.times))
+    cadence_and_events_hold(wk, g)
     inner = lambda v: v[(v > 1.5) & (v < wk.times[-1] - 0.5)]  # noqa: E731
-    for side in ("left", "right"):
-        for name, truth in (("contact", wk.contacts), ("toe_off", wk.toe_offs)):
-            found = g.events[(g.events.side == side) & (g.events.event == name)].time.to_numpy()
-            assert np.abs(nearest(found, inner(truth[side]))).max() <= frame, (side, name)
     step = {side: np.mean([abs(np.subtract(*gait_pose((c - 1.0) / wk.stride_time, 400.0,
                                                       facing)[[10, 13], 0]))
                            for c in inner(wk.contacts[side])]) for side in ("left", "right")}
