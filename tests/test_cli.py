@@ -100,3 +100,21 @@ def test_run_with_a_misspelt_job_key_is_one_clear_line(tmp_path):
     assert "Traceback" not in r.output
     r = runner.invoke(app, ["status", str(tmp_path)])
     assert r.exit_code == 2 and "no manifest.json" in r.output
+
+
+def test_gait_table_notes_are_the_reason_or_every_flag_cut_short():
+    """`posebatch gait`'s table: a track without figures shows why; one with figures shows
+    each of its flags (they were never shown: a row's ``.flags`` is pandas' own attribute),
+    each cut before its explanation, which the summary table keeps."""
+    from posebatch.cli.gait import short_note
+
+    assert short_note("no gait: not walking (the hips never moved)", None) == \
+        "no gait: not walking"
+    flags = ("walks in place (a treadmill, or a camera that follows the walker) for 7.3 s: "
+             "stride length ...; only 3 steps: one frame is 1% of the cadence; left/right "
+             "uncertain: the ankle labels agree ...; weak events (mean confidence 0.07, below "
+             "0.1): cadence ...")
+    assert short_note(None, flags) == ("walks in place; only 3 steps; left/right uncertain; "
+                                       "weak events")
+    assert short_note(None, None) == "" and short_note(float("nan"), float("nan")) == ""
+

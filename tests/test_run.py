@@ -408,3 +408,6 @@ def test_gait_cli_on_a_real_job_without_walkers(full_run, tmp_path):
     assert len(summary) == len(tables.read(out, "tracks")) > 0
     assert summary.reason.str.startswith("no gait").all()
     assert summary.cadence_steps_per_min.isna().all()
+    for reason in summary.reason:                      # the printed table says why, briefly
+        assert reason.split(" (")[0] in r.stdout, (reason, r.stdout)
+    assert "notes in full: the summary's reason and flags columns" in r.stdout

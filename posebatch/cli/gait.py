@@ -19,6 +19,17 @@ PeopleOpt = Annotated[Optional[int], typer.Option(
     "median box height / frame height); the tables keep every track.", show_default=False)]
 
 
+def short_note(reason: str | None, flags: str | None) -> str:
+    """The table's note, each part cut before its explanation ("no gait: not walking",
+    "walks in place; left/right uncertain"): the reason there are no figures, else the
+    flags. The summary table has them in full."""
+    if isinstance(reason, str):
+        return reason.split(" (")[0]
+    if not isinstance(flags, str):
+        return ""
+    return "; ".join(min(f.split(" (")[0], f.split(": ")[0], key=len) for f in flags.split("; "))
+
+
 def run_gait(out: Path, video: str | None = None, track: int | None = None,
              height_m: float | None = None, people: int | None = None) -> None:
     """Analyse, write OUT/gait/ and print the per-track summary."""
@@ -42,8 +53,10 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
         t.add_row(str(r.video), str(r.track), fmt(r.get("strides"), 0),
                   fmt(r.get("cadence_steps_per_min"), 1), fmt(r.get("stride_time_s")),
                   fmt(r.get("stance_pct"), 1), fmt(r.get("symmetry_index"), 1), fmt(speed),
-                  next((v for v in (r.reason, r.flags) if isinstance(v, str)), ""))
+                  short_note(r["reason"], r["flags"]))
     console.print(t)
+    if result.summary[["reason", "flags"]].notna().any(axis=None):
+        console.print("notes in full: the summary's reason and flags columns", soft_wrap=True)
     for name, p in paths.items():
         console.print(f"{name}: {p}", soft_wrap=True)
 
