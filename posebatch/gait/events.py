@@ -46,6 +46,10 @@ from .bouts import STEP_RANGE, Bout, hip_speed
 # toe-offs 0.70 -> 0.71, 0.72 -> 0.74.
 PEAK_FIT = 0.07
 
+# In a gap of about two steps between events, an extreme of this fraction of
+# ``min_prominence`` is taken for the step the rhythm says is due (``_gaps_filled``).
+GAP_PROMINENCE = 0.25
+
 # How far a toe-off lies from the rear ankle's furthest point behind towards its highest
 # point (``toe_off_time``). Measured on the labelled set (benchmarks/gait_set, 13 walking
 # passes, 5 people): the furthest point alone is 1-4 frames early on the barefoot walkers
@@ -147,6 +151,21 @@ def _vertex(y: np.ndarray, i: int, k: int) -> float:
         return _refine(y, i)
     a, b, _ = np.polyfit(np.arange(-k, k + 1), y[i - k:i + k + 1], 2)
     return i + (float(np.clip(-b / (2 * a), -k, k)) if a < 0 else 0.0)
+
+
+def _gaps_filled(found: list[tuple[float, float]], weak: list[tuple[float, float]],
+                 step: float) -> list[tuple[float, float]]:
+    """``found`` with, in each gap of about two steps between consecutive events, the most
+    prominent of the ``weak`` extremes near its middle: the step between is due there by the
+    rhythm, and a foot that hardly gets ahead (circumduction, a limp) gives only a faint
+    extreme."""
+    out = list(found)
+    for (a, _), (z, _) in zip(found[:-1], found[1:]):
+        if 1.5 * step <= z - a <= 2.5 * step:
+            mid = [e for e in weak if abs(e[0] - (a + z) / 2) <= 0.35 * step]
+            if mid:
+                out.append(max(mid, key=lambda e: e[1]))
+    return sorted(out)
 
 
 def spaced(found: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
@@ -305,9 +324,10 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
         # toe-off, so within a quarter step of a real one they are apart; where they never
         # are (both ankle keypoints on one foot, the other hidden, as a walker comes into
         # view), an extreme is not an event
-        f = [e for e in extremes(tb, signal, config.min_prominence, maximum)
+        f = [e for e in extremes(tb, signal, config.min_prominence * GAP_PROMINENCE, maximum)
              if _apart(tb, apart, e[0], step / 4) >= config.min_prominence]
-        f = [e for e in spaced(f, config.min_spacing * step)
+        strong = [e for e in f if e[1] >= config.min_prominence]
+        f = [e for e in _gaps_filled(spaced(strong, config.min_spacing * step), f, step)
              if b.t0 - step / 2 <= e[0] <= b.t1 + step / 2]
         when = np.array([e[0] for e in f])
         if not maximum:
