@@ -60,13 +60,10 @@ def walking_bouts(t: np.ndarray, hip_x: np.ndarray, height: float, config: GaitC
         for bo in bouts:
             taken[bo.start:bo.end] = True
         for a, b, sign in stepping(t, hip_x, *ankles, height, config.min_speed):
-            free = ~taken[a:b]
-            if not free.any():
-                continue
-            a, b = a + int(np.argmax(free)), b - int(np.argmax(free[::-1]))
-            if t[b - 1] - t[a] < config.min_bout / 2:
-                continue
-            bouts.append(Bout(int(a), int(b), sign, float(t[a]), float(t[b - 1]), True))
+            for fa, fb in _runs(~taken[a:b]):       # the stretches no bout has yet
+                lo, hi = a + int(fa), a + int(fb)
+                if t[hi - 1] - t[lo] >= config.min_bout / 2:   # under min_bout: kept if joined
+                    bouts.append(Bout(lo, hi, sign, float(t[lo]), float(t[hi - 1]), True))
         bouts = _joined(t, sorted(bouts, key=lambda bo: bo.start), config)
     return [bo for bo in sorted(bouts, key=lambda bo: bo.start)
             if bo.t1 - bo.t0 >= config.min_bout]

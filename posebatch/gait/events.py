@@ -26,8 +26,9 @@ picture (``frames.repeat``) are left out, so a run of duplicated pictures is one
 never halves or doubles the rhythm; where pictures came at a steady rate (a 15 fps recording
 saved at 24 fps) they are placed on that picture clock instead of the jittering times at
 which each was first shown (``picture_times``). Times are refined below a frame by a
-parabola fitted around each extreme (``PEAK_FIT``), then moved by the measured lateness of the ankle (``contact_lag``,
-``toe_off_lag``, fractions of a step: see the README's gait validation).
+parabola fitted around each extreme (``PEAK_FIT``), then moved by the measured lateness of
+the ankle (``contact_lag``, ``toe_off_lag``, fractions of a step: see the README's gait
+validation).
 """
 from __future__ import annotations
 
