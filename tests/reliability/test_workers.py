@@ -50,11 +50,16 @@ def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local
 
     @ray.remote(num_cpus=0)
     class Worker:
+        # each death waits a moment: the reply of the chunk the worker finished just before
+        # is then delivered (a reply lost with the process is the case of
+        # test_a_chunk_charged_once_is_redone_alone; here it added a death to the count)
         def process(self, task):
             if task.start == 4 and not once.exists():   # dies the first time only
                 once.touch()
+                time.sleep(0.5)
                 os._exit(1)
             if task.start == 8:                          # dies every time: a poison input
+                time.sleep(0.5)
                 os._exit(1)
             if task.start == 12:                         # hangs every time
                 time.sleep(3600)
