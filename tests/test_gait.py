@@ -14,7 +14,7 @@ from posebatch.engine.layout import COCO18
 from posebatch.track.apply import track_tables
 from posebatch.storage.schemas import frame_tables
 
-from .walkers import gait_pose, knee_flexion, walk
+from .walkers import gait_pose, knee_flexion, step_to, walk
 
 
 def tracked_wide(wk) -> pd.DataFrame:
@@ -38,6 +38,9 @@ def cadence_and_events_hold(wk, g) -> None:
     one frame, and none invented (away from the walk's first half second and last)."""
     true_cadence = 120 / wk.stride_time
     assert abs(g.summary["cadence_steps_per_min"] - true_cadence) / true_cadence < 0.02
+    # the feet pass each other: nothing is taken for a step-to gait
+    assert not g.events.step_to.any() and not g.bouts.step_to.any()
+    assert "step-to" not in (g.summary["flags"] or "")
     frame = np.median(np.diff(wk.times))
     inner = lambda v: v[(v > 1.5) & (v < wk.times[-1] - 0.5)]  # noqa: E731
     for side in ("left", "right"):
@@ -134,6 +137,39 @@ def test_walking_in_place_is_walking(facing, seed):
     stride = step["left"] + step["right"]
     assert abs(s["stride_length_px"] - stride) / stride < 0.05, (s["stride_length_px"], stride)
     assert abs(s["speed_px_s"] - stride / wk.stride_time) / (stride / wk.stride_time) < 0.05
+
+
+@pytest.mark.parametrize("facing, seed", [(1, 0), (-1, 1)])
+def test_a_step_to_walker_gets_both_feet_and_the_right_cadence(facing, seed):
+    """A step-to gait (a limp, a cane): the left foot takes every step ahead and the right is
+    only brought up beside it, so only the left is ever in front. The right foot's contacts
+    come from where the feet stand together again, and the left's toe-offs from where one
+    leaves them: every contact within one frame, every toe-off within three (the model's
+    foot starts its swing without the heel rise a real one has, which ``TOE_OFF_RISE``
+    allows for), each on its own side, none invented; cadence within 2 % (a front-foot
+    rhythm alone halves it: one new foot in front per stride, 1.3 s, longer than any step
+    searched for)."""
+    wk = step_to(facing=facing, seed=seed)
+    g = gait.analyse_track(tracked_wide(wk), GaitConfig())
+    s = g.summary
+    assert s["reason"] is None and s["strides"] >= 6
+    assert g.bouts.step_to.all() and "walks step-to" in s["flags"]
+    # the right foot's contacts and the left's toe-offs, and only those, from the feet together
+    together = g.events[g.events.step_to]
+    assert set(zip(together.side, together.event)) == {("right", "contact"), ("left", "toe_off")}
+    true_cadence = 120 / wk.stride_time
+    assert abs(s["cadence_steps_per_min"] - true_cadence) / true_cadence < 0.02
+    frame = np.median(np.diff(wk.times))
+    # the hips must walk on for a second after the feet stand together
+    inner = lambda v: v[(v > 0.5) & (v < wk.times[-1] - 1.0)]
+    for side in ("left", "right"):
+        for name, truth, tol in (("contact", wk.contacts, 1), ("toe_off", wk.toe_offs, 3)):
+            found = g.events[(g.events.side == side) & (g.events.event == name)].time.to_numpy()
+            assert len(found), (side, name)
+            err = nearest(found, inner(truth[side]))
+            assert np.abs(err).max() <= tol * frame, (side, name, err / frame)
+            extra = nearest(truth[side], inner(found))
+            assert np.abs(extra).max() <= tol * frame, (side, name, extra / frame)
 
 
 def test_standing_still_gets_a_reason_not_numbers():

@@ -204,3 +204,54 @@ def walk(seconds: float = 8.0, stride_time: float = 1.1, stance: float = 0.6,
         contacts[side] = grid[find_peaks(rel[:, i])[0]]
         toe_offs[side] = grid[find_peaks(-rel[:, i])[0]]
     return Walk(times, kps, stride_time, stance, contacts, toe_offs)
+
+
+def step_to(seconds: float = 9.0, stride_time: float = 1.3, step: float = 0.35,
+            height: float = 400.0, facing: int = 1, seed: int = 0) -> Walk:
+    """A side-on walker with a step-to gait (a limp, a cane): the left foot takes every step
+    ahead, ``step`` body heights, and the right foot is only brought up to just behind it. A
+    stride: both feet stand together (0-0.2), the left swings (to 0.45), both stand (to
+    0.7), the right swings up beside it (to 1). The hips move on steadily. Detected as
+    :func:`walk`'s walker is: jitter, 5 % of parts missed, a two-frame leg swap, frames 25-41
+    ms apart. True events: each foot's contact when its swing ends, toe-off when it
+    starts."""
+    rng = np.random.default_rng(seed)
+    times = np.cumsum(rng.uniform(0.025, 0.041, int(seconds * 32)))
+    times -= times[0]
+    swings = {"left": (0.2, 0.45, 0.0), "right": (0.7, 1.0, -0.02)}   # start, end, behind
+
+    def foot(side: str, t: float) -> tuple[float, float]:
+        """(place along the way, lift), body heights, of one ankle at ``t``."""
+        a, z, behind = swings[side]
+        n, phi = divmod(t / stride_time, 1.0)
+        if side == "right" and phi < a:          # its swing ends at the cycle's end
+            n, phi = n - 1, phi + 1
+        u = np.clip((phi - a) / (z - a), 0.0, 1.0)
+        return step * (n + (1 - np.cos(np.pi * u)) / 2) + behind, 0.06 * np.sin(np.pi * u)
+
+    x0 = 200.0 if facing > 0 else 1600.0
+    base = pose(0.0, 1)
+    kps = []
+    for t in times:
+        hip = np.array([x0 + facing * height * step * (t / stride_time - 0.1), 600.0])
+        xy = base.copy()
+        for side, (h, k, a) in (("right", (8, 9, 10)), ("left", (11, 12, 13))):
+            along, lift = foot(side, t)
+            depth = 0.03 if side == "right" else -0.03
+            xy[h] = (depth, 0.0)
+            xy[a] = (along - (t / stride_time - 0.1) * step, 0.49 - lift)
+            xy[k] = (xy[h] + xy[a]) / 2 + (0.03, 0.0)
+        xy[:, 0] *= facing
+        pts = xy * height + hip + rng.normal(0, 1.5, xy.shape)
+        kp = np.concatenate([pts, rng.uniform(0.5, 0.9, (18, 1))], 1)
+        kp[rng.random(18) < 0.05] = (np.nan, np.nan, 0.0)
+        kps.append(kp)
+    kps = np.asarray(kps, np.float32)
+    mid = len(times) // 2 + 5                                 # a two-frame leg swap
+    for f in (mid, mid + 1):
+        for a, b in LEGS:
+            kps[f, [a, b]] = kps[f, [b, a]]
+    cycles = stride_time * np.arange(int(seconds / stride_time) + 1)
+    contacts = {s: cycles + swings[s][1] * stride_time for s in swings}
+    toe_offs = {s: cycles + swings[s][0] * stride_time for s in swings}
+    return Walk(times, kps, stride_time, 0.75, contacts, toe_offs)

@@ -68,7 +68,11 @@ EVENTS = pa.schema(_KEY + [
        "agrees with the side given (sides alternate, a toe-off just after a contact is the "
        "other foot's, so a contact and that toe-off share it; 0.5: the labels say nothing)"),
     _f("bout", pa.int32(), doc="the walking bout (bouts table)"),
-    _seconds("step_period", "the bout's step time, from the front foot's autocorrelation"),
+    _f("step_to", pa.bool_(), doc="found where the feet stand together in a step-to gait "
+       "(the contact of the foot brought up beside the other, or the toe-off of the first "
+       "to leave), not from the front or rear foot"),
+    _seconds("step_period", "the bout's step time, from the front foot's autocorrelation "
+             "(step-to: half the median time between one foot's contacts)"),
     _seconds("stride_period", "the bout's stride time (two steps)"),
 ])
 
@@ -139,6 +143,8 @@ BOUTS = pa.schema(_KEY + [
     _f("in_place", pa.bool_(), doc="walks without crossing the picture for part of the bout "
        "at least (a treadmill, or a camera that follows the walker): the feet take regular "
        "turns in front while the hips stay; stride length is then the sum of two steps"),
+    _f("step_to", pa.bool_(), doc="a step-to gait (a limp, a cane): one foot only brought up "
+       "beside the other, so only one is ever in front (events.step_to)"),
     *_FIGURES,
 ])
 
@@ -151,7 +157,7 @@ SUMMARY = pa.schema(_KEY + [
     _seconds("walking_s", "time in walking bouts"),
     *_FIGURES,
     _f("flags", pa.string(), doc="where the method is uncertain: not side-on, walks both "
-       "ways, walks in place, only a few steps, left/right labels disagree with the "
+       "ways, walks in place, walks step-to, only a few steps, left/right labels disagree with the "
        "alternating sides, weak events; null: none"),
     _f("reason", pa.string(), doc="why there are no figures (\"no gait: ...\"); null when "
        "there are"),

@@ -9,9 +9,10 @@ from .bouts import Bout
 
 
 # Below this mean event confidence (prominence x ankle score x rhythm clarity) the figures are
-# flagged: on the labelled set (benchmarks/gait_set) the two passes under it (a step-to limp,
-# 0.07; circumduction, 0.08) are two of the four whose cadence is wrong (-48 %, +8 %); every
-# other walker is at 0.10-0.35.
+# flagged: on the labelled set (benchmarks/gait_set) the passes under it are a step-to limp
+# (0.08; its cadence was -48 % until step-to gait was recognised, now +2.5 %) and a
+# circumduction both ways (0.06; +13 % out, -2 % back, camera panning); every other walker is
+# at 0.10-0.35.
 WEAK_EVENTS = 0.1
 
 # The rhythm's step time is used for cadence only where the contacts' median step is within
@@ -20,6 +21,11 @@ WEAK_EVENTS = 0.1
 # the rhythm is right, and one pass's rhythm (0.61 s, on a short bout) is 9 % off its
 # contacts (0.66 s) and 10 % off the labels (0.68 s): with 15 % it gave cadence +12 %.
 RHYTHM_AGREEMENT = 0.08
+
+
+def _step_to(ev: pd.DataFrame, bout: int) -> bool:
+    """Whether bout ``bout`` walks step-to (its events found where the feet stand together)."""
+    return bool("step_to" in ev and len(ev) and ev.step_to[ev.bout == bout].any())
 
 
 def _symmetry(strides: pd.DataFrame, col: str) -> float:
@@ -65,6 +71,11 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
         flags.append("walks in place (a treadmill, or a camera that follows the walker) for "
                      f"{sum(b.t1 - b.t0 for b in bouts if b.in_place):.1f} s: stride length "
                      "and speed there are the sum of two steps, not the hips' travel")
+    step_to = [b for k, b in enumerate(bouts) if _step_to(ev, k)]
+    if step_to:
+        flags.append(f"walks step-to for {sum(b.t1 - b.t0 for b in step_to):.1f} s (one foot "
+                     "only brought up beside the other: a limp, a cane): that foot's contacts "
+                     "are where the feet come to rest together")
     steps = step_times(ev)
     if len(steps) < 4:              # cadence is the span of the steps over their number
         frame = float(np.median(np.diff(t)))
@@ -78,7 +89,7 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
     if weak:
         flags.append(f"weak events (mean confidence {ev.confidence.mean():.2f}, below "
                      f"{WEAK_EVENTS}): cadence and step times may be wrong (seen where one "
-                     "foot's steps hardly show: a step-to limp, circumduction)")
+                     "foot's steps hardly show: circumduction, a limp)")
     out.update(figures(strides, ev, config))
     out["flags"] = "; ".join(flags) or None
     out["reason"] = None
@@ -152,7 +163,8 @@ def bout_rows(bouts: list[Bout], ev: pd.DataFrame, strides: pd.DataFrame,
     rows = []
     for k, b in enumerate(bouts):
         row = {"bout": k, "start": b.t0, "end": b.t1,
-               "direction": "right" if b.direction > 0 else "left", "in_place": b.in_place}
+               "direction": "right" if b.direction > 0 else "left", "in_place": b.in_place,
+               "step_to": _step_to(ev, k)}
         s = strides[strides.bout == k] if len(strides) else strides
         if len(s):
             row.update(figures(s, ev[ev.bout == k], config))
