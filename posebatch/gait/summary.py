@@ -112,23 +112,42 @@ def step_times(ev: pd.DataFrame) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def two_steps(ev: pd.DataFrame) -> np.ndarray:
+    """Every time (s) from a contact to the one two later within a bout, where both steps
+    between are 0.6-1.5 of the bout's step time: a stride, whichever foot starts it."""
+    if not len(ev) or "step_period" not in ev:
+        return np.zeros(0)
+    out = []
+    for _, e in ev[ev.event == "contact"].groupby("bout"):
+        t = np.sort(e.time.to_numpy())
+        d = np.diff(t)
+        step = float(e.step_period.iloc[0])
+        ok = (d >= 0.6 * step) & (d <= 1.5 * step)
+        out.append((t[2:] - t[:-2])[ok[1:] & ok[:-1]])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
 def cadence(ev: pd.DataFrame, stride_time: float) -> float:
     """Steps per minute: 60 / the bouts' step time from the front foot's rhythm (the
     autocorrelation lag, which uses every sample of each bout; bouts weighted by their
-    contacts), where the contacts found agree with it (their median step within
-    ``RHYTHM_AGREEMENT``);
-    otherwise 60 / the mean time between consecutive contacts, and 120 / ``stride_time``
-    with fewer than two steps. The mean of n steps between contacts is (last - first) / n,
-    set by the first and last contacts alone: on a short walk a frame's error at either end
-    is several per cent of it."""
+    contacts), where the contacts found agree with it (half their median time from a
+    contact to the one two later within ``RHYTHM_AGREEMENT``); otherwise 120 / the mean of
+    those times, 60 / the mean step with only single steps, and 120 / ``stride_time``
+    with fewer than two. The mean of n steps between contacts is (last - first) / n, set by
+    the first and last contacts alone: on a short walk a frame's error at either end is
+    several per cent of it. Whole strides, not steps: where the steps alternate long and
+    short (a limp, circumduction) the median step is either, and an odd number of steps
+    is biased to one kind."""
     steps = step_times(ev)
     c = ev[ev.event == "contact"] if len(ev) and "step_period" in ev else ev.iloc[:0]
-    if len(steps) >= 2 and len(c):
+    pairs = two_steps(ev)
+    if len(pairs) and len(c):
         per_bout = c.groupby("bout").agg(period=("step_period", "first"),
                                          n=("time", "size"))
         period = float(np.average(per_bout.period, weights=per_bout.n))
-        if abs(float(np.median(steps)) / period - 1) <= RHYTHM_AGREEMENT:
+        if abs(float(np.median(pairs)) / 2 / period - 1) <= RHYTHM_AGREEMENT:
             return 60.0 / period
+        return 120.0 / float(np.mean(pairs))
     if len(steps) >= 2:
         return 60.0 / float(np.mean(steps))
     return 120.0 / stride_time
