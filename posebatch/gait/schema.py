@@ -121,8 +121,9 @@ _FIGURES = [
     _f("step_time_cv_pct", pa.float64(), "%", "coefficient of variation"),
     _f("cadence_steps_per_min", pa.float64(), "steps/min", "60 / the step time of the "
        "front foot's rhythm (events.step_period, bouts weighted by their contacts) where "
-       "the contacts' median step agrees with it within 8 %, else 60 / the mean time between "
-       "consecutive contacts (120 / stride_time_s with fewer than two steps)"),
+       "the contacts agree with it within 8 % (half their median time from a contact to the "
+       "one two later), else 120 / the mean of those times (60 / the mean step with single "
+       "steps only, 120 / stride_time_s with fewer than two)"),
     _f("symmetry_index", pa.float64(), "%", "2|L-R|/(L+R) x 100 of the sides' mean step "
        "time; null without strides of both feet"),
     _f("stance_symmetry_index", pa.float64(), "%", "the same of stance_pct"),

@@ -96,35 +96,34 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
     return out
 
 
+def _steps(ev: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per bout, its contacts' times (sorted) and whether each step between two consecutive
+    ones is 0.6-1.5 of the bout's step time (else a step was missed or invented there)."""
+    if not len(ev) or "step_period" not in ev:
+        return []
+    out = []
+    for _, e in ev[ev.event == "contact"].groupby("bout"):
+        t = np.sort(e.time.to_numpy())
+        d = np.diff(t)
+        step = float(e.step_period.iloc[0])
+        out.append((t, (d >= 0.6 * step) & (d <= 1.5 * step)))
+    return out
+
+
 def step_times(ev: pd.DataFrame) -> np.ndarray:
     """Every step's time (s): one contact to the next within a bout, where that is 0.6-1.5
     of the bout's step time (a step missed or invented in between otherwise). Cadence comes
     from these rather than from complete strides: every step of a walk counts, also the
     first and last ones, which seldom belong to a complete stride."""
-    if not len(ev) or "step_period" not in ev:
-        return np.zeros(0)
-    out = []
-    for _, e in ev[ev.event == "contact"].groupby("bout"):
-        t = np.sort(e.time.to_numpy())
-        d = np.diff(t)
-        step = float(e.step_period.iloc[0])
-        out.append(d[(d >= 0.6 * step) & (d <= 1.5 * step)])
-    return np.concatenate(out) if out else np.zeros(0)
+    parts = [np.diff(t)[ok] for t, ok in _steps(ev)]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def two_steps(ev: pd.DataFrame) -> np.ndarray:
     """Every time (s) from a contact to the one two later within a bout, where both steps
-    between are 0.6-1.5 of the bout's step time: a stride, whichever foot starts it."""
-    if not len(ev) or "step_period" not in ev:
-        return np.zeros(0)
-    out = []
-    for _, e in ev[ev.event == "contact"].groupby("bout"):
-        t = np.sort(e.time.to_numpy())
-        d = np.diff(t)
-        step = float(e.step_period.iloc[0])
-        ok = (d >= 0.6 * step) & (d <= 1.5 * step)
-        out.append((t[2:] - t[:-2])[ok[1:] & ok[:-1]])
-    return np.concatenate(out) if out else np.zeros(0)
+    between are as :func:`step_times` keeps them: a stride, whichever foot starts it."""
+    parts = [(t[2:] - t[:-2])[ok[1:] & ok[:-1]] for t, ok in _steps(ev)]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def cadence(ev: pd.DataFrame, stride_time: float) -> float:
