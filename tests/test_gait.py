@@ -93,6 +93,10 @@ def test_toe_offs_take_their_side_from_the_contact_before_them():
     _, (t2, conf2) = assign_both_sides(contacts, c_ev, late, np.array([0.3, -0.3]),
                                        step).values()
     assert t2.tolist() == [1.0, -1.0] and conf2.tolist() == [1.0, 1.0]
+    # no contacts at all (a reflection's track in a mirror): the toe-offs keep their own
+    none = np.zeros(0)
+    _, (t3, conf3) = assign_both_sides(none, none, late, np.array([0.3, -0.3]), step).values()
+    assert t3.tolist() == [1.0, -1.0] and conf3.tolist() == [1.0, 1.0]
 
 
 @pytest.mark.parametrize("facing, seed", [(1, 0), (-1, 1), (1, 2)])

@@ -278,10 +278,12 @@ def assign_both_sides(contacts: np.ndarray, c_evidence: np.ndarray, toe_offs: np
     _, own_conf = assign_sides(toe_offs, t_evidence, step)
     # toe-offs alternate too: a run holding toe-offs tied to contacts takes the phase they
     # give (each counts far more than any label evidence), the others their own
-    tied = np.where(after >= 0, -c_sides[np.maximum(after, 0)], 0.0)
+    tied = (np.where(after >= 0, -c_sides[np.maximum(after, 0)], 0.0) if len(contacts)
+            else np.zeros(len(toe_offs)))
     scale = 1.0 + 2 * np.abs(np.nan_to_num(t_evidence)).sum()
     t_sides, _ = assign_sides(toe_offs, np.nan_to_num(t_evidence) + scale * tied, step)
-    t_conf = np.where(after >= 0, c_conf[np.maximum(after, 0)], own_conf)
+    t_conf = (np.where(after >= 0, c_conf[np.maximum(after, 0)], own_conf) if len(contacts)
+              else own_conf)
     return {"contact": (c_sides, c_conf), "toe_off": (t_sides, t_conf)}
 
 
@@ -447,6 +449,10 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
                 step = float(np.median(c[2:] - c[:-2]) / 2 if len(c) > 2
                              else np.median(np.diff(c)))
                 leaves = ups
+            if step > STEP_RANGE[1]:
+                # a rhythm a stride long, from beyond the steps searched for, is kept only
+                # for a step-to gait (halved above); otherwise there is no step rhythm
+                return []
         elif leaves:
             # ... and when the feet stand together, the first to leave is a toe-off
             found[name] = _joined(found[name], leaves, 1, tb, rel, ok, -1.0, 0.3 * step)
