@@ -155,6 +155,24 @@ def gait_pose(phi_right: float, height: float, facing: int) -> np.ndarray:
     return kp * height
 
 
+def _detected(xy: np.ndarray, rng) -> np.ndarray:
+    """(18, 3) a walker's true parts (18, 2), px, as detected: 1.5 px jitter, scores
+    0.5-0.9, 5 % of parts missed."""
+    pts = xy + rng.normal(0, 1.5, xy.shape)
+    kp = np.concatenate([pts, rng.uniform(0.5, 0.9, (18, 1))], 1)
+    kp[rng.random(18) < 0.05] = (np.nan, np.nan, 0.0)
+    return kp
+
+
+def _leg_swap(kps: np.ndarray) -> np.ndarray:
+    """``kps`` (F, 18, 3) with the legs' left/right labels swapped for two frames mid-walk."""
+    mid = len(kps) // 2 + 5
+    for f in (mid, mid + 1):
+        for a, b in LEGS:
+            kps[f, [a, b]] = kps[f, [b, a]]
+    return kps
+
+
 @dataclass
 class Walk:
     times: np.ndarray          # (F,) seconds
@@ -188,15 +206,8 @@ def walk(seconds: float = 8.0, stride_time: float = 1.1, stance: float = 0.6,
         hip = np.array([x0 + facing * speed * height * w, 600.0])
         if not moving:
             hip += rng.normal(0, 2.0, 2)                      # wobble while standing
-        pts = xy + hip + rng.normal(0, 1.5, xy.shape)
-        kp = np.concatenate([pts, rng.uniform(0.5, 0.9, (18, 1))], 1)
-        kp[rng.random(18) < 0.05] = (np.nan, np.nan, 0.0)
-        kps.append(kp)
-    kps = np.asarray(kps, np.float32)
-    mid = len(times) // 2 + 5                                 # a two-frame leg swap
-    for f in (mid, mid + 1):
-        for a, b in LEGS:
-            kps[f, [a, b]] = kps[f, [b, a]]
+        kps.append(_detected(xy + hip, rng))
+    kps = _leg_swap(np.asarray(kps, np.float32))
     grid = np.arange(stand, times[-1], 0.001)
     rel = np.array([gait_pose((g - stand) / stride_time, 1.0, 1)[[10, 13], 0] for g in grid])
     contacts, toe_offs = {}, {}
@@ -242,15 +253,8 @@ def step_to(seconds: float = 9.0, stride_time: float = 1.3, step: float = 0.35,
             xy[a] = (along - (t / stride_time - 0.1) * step, 0.49 - lift)
             xy[k] = (xy[h] + xy[a]) / 2 + (0.03, 0.0)
         xy[:, 0] *= facing
-        pts = xy * height + hip + rng.normal(0, 1.5, xy.shape)
-        kp = np.concatenate([pts, rng.uniform(0.5, 0.9, (18, 1))], 1)
-        kp[rng.random(18) < 0.05] = (np.nan, np.nan, 0.0)
-        kps.append(kp)
-    kps = np.asarray(kps, np.float32)
-    mid = len(times) // 2 + 5                                 # a two-frame leg swap
-    for f in (mid, mid + 1):
-        for a, b in LEGS:
-            kps[f, [a, b]] = kps[f, [b, a]]
+        kps.append(_detected(xy * height + hip, rng))
+    kps = _leg_swap(np.asarray(kps, np.float32))
     cycles = stride_time * np.arange(int(seconds / stride_time) + 1)
     contacts = {s: cycles + swings[s][1] * stride_time for s in swings}
     toe_offs = {s: cycles + swings[s][0] * stride_time for s in swings}
