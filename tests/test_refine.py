@@ -43,6 +43,33 @@ def test_crop_holds_the_box_with_its_margin_at_the_network_aspect(box, margin):
     assert abs((c.y0 + (c.height - 1) / 2) - (y0 + y1) / 2) <= 0.5
 
 
+def test_a_person_filling_the_frame_is_cropped_within_it_and_seen_larger_than_before():
+    """A walker 530 px tall in a 1280x720 frame: the default margin would take the crop to
+    1060 px, past the frame, so the network would see them no larger than in the whole
+    frame (368 / 1060 against 432 / 1280 input pixels per frame pixel) with black around.
+    Given the frame, the crop is shrunk to it (at least ``MIN_MARGIN`` around the box) and
+    lies inside it; a small person's crop is unchanged but for being moved off the edge."""
+    from posebatch.engine.refine import MIN_MARGIN
+
+    frame = (1280, 720)
+    big = np.array([600.0, 95, 760, 625])
+    c = crop_for_box(big, NET, 0.5, 3.0, frame)
+    assert c.height <= frame[1] and c.width <= frame[0]
+    assert 0 <= c.x0 and c.x0 + c.width <= frame[0] and 0 <= c.y0 and c.y0 + c.height <= frame[1]
+    assert c.height >= 531 * (1 + 2 * MIN_MARGIN) - 1                   # the least margin kept
+    assert NET[1] / c.height > 1.4 * min(NET[0] / frame[0], NET[1] / frame[1])
+    unbounded = crop_for_box(big, NET, 0.5, 3.0)
+    assert unbounded.height > frame[1] and NET[1] / unbounded.height < 1.05 * NET[0] / frame[0]
+    # bigger than the frame even at the least margin: that margin, past the frame
+    huge = crop_for_box(np.array([0.0, 0, 1279, 719]), NET, 0.5, 3.0, frame)
+    assert huge.height >= 720 * (1 + 2 * MIN_MARGIN) - 1
+    # a small person at the edge: the same size, moved inside the frame
+    small = np.array([5.0, 300, 65, 500])
+    a, b = crop_for_box(small, NET, 0.5, 3.0), crop_for_box(small, NET, 0.5, 3.0, frame)
+    assert (a.width, a.height) == (b.width, b.height) and a.x0 < 0 and b.x0 == 0
+    assert b.y0 == a.y0
+
+
 @pytest.mark.parametrize("box", [(np.nan, 0, 1, 1), (5, 5, 4, 9), (0, 0, 1)])
 def test_crop_of_a_bad_box_says_what_it_expected(box):
     with pytest.raises(InputShapeError, match="expected finite"):
