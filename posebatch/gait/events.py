@@ -143,7 +143,7 @@ def step_period(t: np.ndarray, signal: np.ndarray) -> tuple[float | None, float]
     near = np.arange(int(1.8 * best), min(int(2.2 * best) + 1, len(ac) - 1))
     twice = [i for i in near if ac[i] >= max(ac[i - 1], ac[i + 1], 0.5 * ac[best])]
     if twice:
-        return _refine(ac, max(twice, key=lambda i: ac[i])) * dt / 2, float(ac[best])
+        return _refine(ac, int(max(twice, key=lambda i: ac[i]))) * dt / 2, float(ac[best])
     return _refine(ac, best) * dt, float(ac[best])
 
 
