@@ -17,7 +17,7 @@ swapped label can change an event's side, never its existence or its time;
 ``side_confidence`` says how much of the labels agreed.
 In a step-to gait (a limp, a cane: one foot only brought up beside the other) only one foot is
 ever in front; the other's contacts are where the feet come to rest together, and the first
-foot's toe-offs where it leaves them (``step_ups``, ``events.step_to``).
+foot's toe-offs where it leaves them (``posebatch.gait.step_to``).
 A bout's edges come from a speed measured over half a second, so its first and last steps lie
 partly outside it: events are searched up to a step beyond it (``_widened``) and kept within
 half a step of it. An extreme where the two ankles are never apart within a quarter step
@@ -35,14 +35,13 @@ validation).
 """
 from __future__ import annotations
 
-from itertools import pairwise
-
 import numpy as np
 from scipy.signal import find_peaks
 
 from ..engine.config import GaitConfig
 from .angles import SIDES, xy
 from .bouts import STEP_RANGE, Bout, hip_speed
+from .step_to import hips_walk_on, joined, step_ups, walks_step_to
 
 # Extremes (contacts, toe-offs) are timed by a parabola fitted to the samples within this many
 # seconds (two frames either side at 30 fps; one, the three-point parabola, at 15): the front
@@ -63,24 +62,6 @@ GAP_PROMINENCE = 0.25
 # barefoot walkers and 3-5 on the shod one; 0.3 of the way fits both (toe-offs within 2
 # frames of a label: recall 0.51 -> 0.69, precision 0.53 -> 0.72; docs/guide/gait.md).
 TOE_OFF_RISE = 0.3
-
-# A step-to gait (one foot always steps ahead and the other is only brought up beside it: a
-# limp, a walk with a cane) puts a new foot in front once a stride, so the front foot's
-# extremes find only every other contact. The other contact is where the feet come to rest
-# together: the two ankles (whichever is which) within ``STEP_UP_GAP`` body heights along the
-# walking direction and both moving slower than ``STEP_UP_STILL`` body heights/s for at least
-# ``STEP_UP_HOLD`` s, after being ``STEP_UP_ARRIVAL`` apart within ``STEP_UP_WITHIN`` s
-# before, while the hips walk on (``STEP_UP_ON`` s later they are at least ``min_speed`` s
-# further; ``step_ups``). On the labelled set this finds the step-to
-# limp's four scored trailing-foot contacts within 2 frames (none before) and nothing on the
-# other 16 clips; in normal gait the feet are level only while one of them swings past, and
-# a bout is taken to walk step-to only where this recurs (``_step_to``).
-STEP_UP_GAP = 0.08
-STEP_UP_STILL = 0.4
-STEP_UP_HOLD = 0.12
-STEP_UP_ARRIVAL = 0.15
-STEP_UP_WITHIN = 0.4
-STEP_UP_ON = 1.0
 
 
 def picture_times(t: np.ndarray, fresh: np.ndarray) -> np.ndarray:
@@ -287,57 +268,6 @@ def assign_both_sides(contacts: np.ndarray, c_evidence: np.ndarray, toe_offs: np
     return {"contact": (c_sides, c_conf), "toe_off": (t_sides, t_conf)}
 
 
-def step_ups(t: np.ndarray, right: np.ndarray, left: np.ndarray, walking: np.ndarray
-             ) -> list[tuple[float, float, float]]:
-    """(contact, leave, arrival gap) of each foot brought up beside the other (step-to gait,
-    ``STEP_UP_GAP`` and the rest): the first and last samples of each stretch where the ankles
-    ``right`` and ``left`` (along the walking direction, body heights, on the samples ``t``;
-    their names are not used) are together and still, while ``walking`` (bool, the hips move
-    on). A stretch that starts where an ankle is missing is not one."""
-    gap = np.abs(right - left)
-    d = np.diff(t)
-    # the faster ankle's speed, under whichever pairing of the two moves them less
-    same = np.maximum(np.abs(np.diff(right)), np.abs(np.diff(left)))
-    cross = np.maximum(np.abs(right[1:] - left[:-1]), np.abs(left[1:] - right[:-1]))
-    speed = np.concatenate([[np.nan], np.minimum(same, cross) / np.where(d > 0, d, np.nan)])
-    rest = np.nan_to_num(gap, nan=np.inf) < STEP_UP_GAP
-    rest &= np.nan_to_num(speed, nan=np.inf) < STEP_UP_STILL
-    out = []
-    d = np.diff(np.concatenate([[0], rest.astype(np.int8), [0]]))
-    for a, z in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-        before = (t >= t[a] - STEP_UP_WITHIN) & (t < t[a]) & np.isfinite(gap)
-        if (t[z - 1] - t[a] >= STEP_UP_HOLD and walking[a] and before.any()
-                and gap[before].max() >= STEP_UP_ARRIVAL):
-            out.append((float(t[a]), float(t[z - 1]), float(gap[before].max())))
-    return out
-
-
-def _joined(found: tuple, extra: list[tuple[float, float, float]], at: int, t: np.ndarray,
-            rel: dict, ok: np.ndarray, sign: float, near: float) -> tuple:
-    """Events ``found`` (times, prominences, label evidence, whether found where the feet
-    stand together) with one more at each ``extra`` stretch's time ``at`` (its arrival gap as
-    the prominence), in place of those found within ``near`` s of it."""
-    when, prom, evidence, together = found
-    extra_t = np.array([e[at] for e in extra])
-    keep = np.array([not len(extra_t) or np.abs(extra_t - x).min() > near for x in when], bool)
-    diff = (np.interp(extra_t, t[ok], (rel["right"] - rel["left"])[ok]) if ok.any()
-            else np.full(len(extra_t), np.nan))
-    when = np.concatenate([when[keep], extra_t])
-    order = np.argsort(when)
-    prom = np.concatenate([prom[keep], [e[2] for e in extra]])
-    evidence = np.concatenate([evidence[keep], sign * diff])
-    together = np.concatenate([together[keep], np.ones(len(extra_t), bool)])
-    return when[order], prom[order], evidence[order], together[order]
-
-
-def _step_to(contacts: np.ndarray, ups: list[float]) -> bool:
-    """Whether a bout walks step-to: a foot is brought up beside the other (``ups``) between
-    at least two pairs of consecutive front-foot ``contacts`` and in at least half of them. A
-    single stray (both ankle keypoints on one foot as it goes out of view) is not a gait."""
-    hosts = sum(any(a < u < z for u in ups) for a, z in pairwise(contacts))
-    return hosts >= 2 and hosts >= (len(contacts) - 1) / 2
-
-
 def _apart(t: np.ndarray, gap: np.ndarray, when: float, half: float) -> float:
     """The largest ``gap`` (front minus rear ankle) within ``half`` seconds of ``when``."""
     near = (np.abs(t - when) <= half) & np.isfinite(gap)
@@ -389,17 +319,11 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
         rel = {s: (b.direction * (xy(w, f"{s}_ankle")[sl, 0] - hip[sl, 0]) / height)[keep]
                for s in SIDES}
         up = {s: (-xy(w, f"{s}_ankle")[sl, 1] / height)[keep] for s in SIDES}
-        # the hips walk on: over the next second they cover at least min_speed (the hips of
-        # a step-to walker nearly stop while the feet stand together)
-        ok_hip = np.isfinite(hip[:, 0])
-        later = np.interp(t[sl] + STEP_UP_ON, t[ok_hip], hip[ok_hip, 0], right=np.nan)
-        walking = (np.nan_to_num((later - hip[sl, 0]) * b.direction / height)
-                   >= config.min_speed * STEP_UP_ON)[keep]
         # NaN where either ankle is missing
         return (tb, rel, np.maximum(rel["right"], rel["left"]),
-                np.minimum(rel["right"], rel["left"]), up, walking)
+                np.minimum(rel["right"], rel["left"]), up)
 
-    tb, rel, front, rear, _, _ = signals(b.start, b.end)
+    tb, rel, front, rear, _ = signals(b.start, b.end)
     step, clarity = step_period(tb, front)
     if step is None:
         return []
@@ -408,12 +332,18 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
     # side: search a step beyond each edge (while the hips do not move the other way), keep
     # the events within half a step of the bout
     lo, hi = _widened(t, hip[:, 0], b, step)
-    tb, rel, front, rear, up, walking = signals(lo, hi)
+    tb, rel, front, rear, up = signals(lo, hi)
+    kept = slice(lo, hi) if fresh is None else np.flatnonzero(fresh[lo:hi]) + lo
     apart = front - rear
     frames = w["frame"].to_numpy()
     # label evidence: at a contact the right ankle is ahead of the left (> 0); at a toe-off
     # it is behind
     ok = np.isfinite(rel["right"] - rel["left"])
+
+    def right_ahead(when) -> np.ndarray:
+        return (np.interp(when, tb[ok], (rel["right"] - rel["left"])[ok]) if ok.any()
+                else np.full(len(when), np.nan))
+
     found, leaves = {}, []
     for name, signal, maximum in (("contact", front, True), ("toe_off", rear, False)):
         # the feet pass each other only at mid-swing, half a step from any contact or
@@ -428,20 +358,19 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
         when = np.array([e[0] for e in f])
         if not maximum:
             when = np.array([toe_off_time(tb, rel, up, x, step) for x in when])
-        diff = (np.interp(when, tb[ok], (rel["right"] - rel["left"])[ok]) if ok.any()
-                else np.full(len(when), np.nan))
+        diff = right_ahead(when)
         found[name] = (when, np.array([e[1] for e in f]), diff if maximum else -diff,
                        np.zeros(len(when), bool))
         if maximum:
             # where one foot is only brought up beside the other (step-to gait), its contacts;
             # ``rel`` plus the hips' position is each ankle's place along the way
-            ahead = b.direction * hip[lo:hi, 0] / height
-            ahead = ahead if fresh is None else ahead[fresh[lo:hi].astype(bool)]
+            ahead = b.direction * hip[kept, 0] / height
+            walking = hips_walk_on(t, hip[:, 0], b.direction, height, config.min_speed)[kept]
             ups = [u for u in step_ups(tb, rel["right"] + ahead, rel["left"] + ahead, walking)
                    if b.t0 <= u[0] <= b.t1
                    and (not len(when) or np.abs(when - u[0]).min() > 0.3 * step)]
-            if _step_to(when, [u[0] for u in ups]):
-                found[name] = _joined(found[name], ups, 0, tb, rel, ok, 1.0, 0.0)
+            if walks_step_to(when, [u[0] for u in ups]):
+                found[name] = joined(found[name], ups, 0, right_ahead, 0.0)
                 # the front foot's rhythm came once a stride: the step is half of the
                 # median time between one foot's contacts (a limp's steps alternate long
                 # and short, so the median of single steps is either)
@@ -455,7 +384,8 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
                 return []
         elif leaves:
             # ... and when the feet stand together, the first to leave is a toe-off
-            found[name] = _joined(found[name], leaves, 1, tb, rel, ok, -1.0, 0.3 * step)
+            found[name] = joined(found[name], leaves, 1,
+                                 lambda x: -right_ahead(x), 0.3 * step)
     sides = assign_both_sides(found["contact"][0], found["contact"][2],
                               found["toe_off"][0], found["toe_off"][2], step)
     rows = []
