@@ -26,7 +26,8 @@ class Bout:
     in_place: bool = False      # walking without crossing the picture (part of it at least)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each stretch of True in ``mask``."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
 
@@ -52,7 +53,7 @@ def walking_bouts(t: np.ndarray, hip_x: np.ndarray, height: float, config: GaitC
     bouts = []
     for sign in (1, -1):
         moving = np.nan_to_num(v * sign) >= config.min_speed
-        for a, b in _bridged(t, _runs(moving), config.max_pause):
+        for a, b in _bridged(t, runs(moving), config.max_pause):
             if t[b - 1] - t[a] >= config.min_bout:
                 bouts.append(Bout(int(a), int(b), sign, float(t[a]), float(t[b - 1])))
     if ankles is not None:
@@ -60,7 +61,7 @@ def walking_bouts(t: np.ndarray, hip_x: np.ndarray, height: float, config: GaitC
         for bo in bouts:
             taken[bo.start:bo.end] = True
         for a, b, sign in stepping(t, hip_x, *ankles, height, config.min_speed):
-            for fa, fb in _runs(~taken[a:b]):       # the stretches no bout has yet
+            for fa, fb in runs(~taken[a:b]):       # the stretches no bout has yet
                 lo, hi = a + int(fa), a + int(fb)
                 if t[hi - 1] - t[lo] >= config.min_bout / 2:   # under min_bout: kept if joined
                     bouts.append(Bout(lo, hi, sign, float(t[lo]), float(t[hi - 1]), True))

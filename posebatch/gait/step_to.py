@@ -10,13 +10,13 @@ from itertools import pairwise
 
 import numpy as np
 
-# A step-to gait (one foot always steps ahead and the other is only brought up beside it: a
-# limp, a walk with a cane) puts a new foot in front once a stride, so the front foot's
-# extremes find only every other contact. The other contact is where the feet come to rest
-# together: the two ankles (whichever is which) within ``STEP_UP_GAP`` body heights along the
-# walking direction and both moving slower than ``STEP_UP_STILL`` body heights/s for at least
-# ``STEP_UP_HOLD`` s, after being ``STEP_UP_ARRIVAL`` apart within ``STEP_UP_WITHIN`` s
-# before, while the hips walk on (``hips_walk_on``). On the labelled set this finds the
+from .bouts import runs
+
+# Where the feet come to rest together: the two ankles (whichever is which) within
+# ``STEP_UP_GAP`` body heights along the walking direction and both moving slower than
+# ``STEP_UP_STILL`` body heights/s for at least ``STEP_UP_HOLD`` s, after being
+# ``STEP_UP_ARRIVAL`` apart within ``STEP_UP_WITHIN`` s before, while the hips walk on
+# (``hips_walk_on``). On the labelled set this finds the
 # step-to limp's four scored trailing-foot contacts within 2 frames (none before) and nothing
 # on the other 16 clips; in normal gait the feet are level only while one of them swings
 # past, and a bout is taken to walk step-to only where this recurs (``walks_step_to``).
@@ -44,8 +44,7 @@ def step_ups(t: np.ndarray, right: np.ndarray, left: np.ndarray, walking: np.nda
     rest = np.nan_to_num(gap, nan=np.inf) < STEP_UP_GAP
     rest &= np.nan_to_num(speed, nan=np.inf) < STEP_UP_STILL
     out = []
-    d = np.diff(np.concatenate([[0], rest.astype(np.int8), [0]]))
-    for a, z in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+    for a, z in runs(rest):
         before = (t >= t[a] - STEP_UP_WITHIN) & (t < t[a]) & np.isfinite(gap)
         if (t[z - 1] - t[a] >= STEP_UP_HOLD and walking[a] and before.any()
                 and gap[before].max() >= STEP_UP_ARRIVAL):
