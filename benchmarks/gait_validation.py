@@ -319,9 +319,49 @@ def score_clip(clip: Clip, out: Path) -> dict:
     row["stance_error_pct"] = got.get("stance_pct", np.nan) - truth["stance_pct"]
     row["reason"] = got.get("reason")
     row["flags"] = got.get("flags")
+    row.update(legs_ahead(clip, out, video, track, times, got.get("standing_height_px")))
     row["_errors"] = errs_by_kind
     row["_dt"] = dt
     return row
+
+
+def legs_ahead(clip: Clip, out: Path, video: str, track, times: pd.Series,
+               height: float | None) -> dict:
+    """Which foot is ahead, frame by frame, against the labels: in the tracked keypoints
+    (smoothed, as the gait reads them) and in the gait's legs (the same with
+    ``angles.legs_traded`` applied). The labels say which foot is ahead as the gait's own
+    events do (:func:`posebatch.gait.legs.ahead`: the one that landed last until the other
+    passes it). Frames with the ankles level, around the feet passing, or outside the
+    labelled contacts are left out, and so is a step-to clip (its labels do not say which
+    foot only comes level). Returns ``legs_frames`` and the share of them with the wrong
+    foot ahead: ``legs_wrong_tracked_pct``, ``legs_wrong_gait_pct``."""
+    from posebatch.gait.legs import LEVEL, ahead
+    from posebatch.storage import tables
+
+    none = {"legs_frames": 0, "legs_wrong_tracked_pct": np.nan, "legs_wrong_gait_pct": np.nan}
+    if track is None or not height or "step-to" in clip.meta.get("gait", ""):
+        return none
+    kp = tables.read(out, "keypoints")
+    kp = kp[(kp.video.astype(str) == video) & (kp.track == track)
+            & kp.part.astype(str).isin(["right_ankle", "left_ankle"])]
+    x = kp.pivot_table(index="frame", columns="part", values="x_smooth", observed=True)
+    x = x.reindex(range(clip.span[0], clip.span[1] + 1)).dropna()
+    if x.empty or not {"right_ankle", "left_ankle"} <= set(x.columns):
+        return none
+    labels = clip.events.assign(time=times.loc[clip.events.frame].to_numpy(), bout=0)
+    truth = ahead(times.loc[x.index].to_numpy(), labels)
+    way = 1 if clip.meta.get("direction") == "right" else -1
+    gap = way * (x.right_ankle - x.left_ankle).to_numpy()
+    angles = pd.read_parquet(out / "gait" / "angles.parquet")
+    angles = angles[(angles.video.astype(str) == video) & (angles.track == track)]
+    traded = x.index.map(angles.set_index("frame").legs_traded).fillna(False).to_numpy(bool)
+    judged = (truth != 0) & (np.abs(gap) >= LEVEL * height)
+    tracked = np.sign(gap)[judged] != truth[judged]
+    gait_legs = np.where(traded, -np.sign(gap), np.sign(gap))[judged] != truth[judged]
+    n = int(judged.sum())
+    return {"legs_frames": n,
+            "legs_wrong_tracked_pct": 100 * float(tracked.mean()) if n else np.nan,
+            "legs_wrong_gait_pct": 100 * float(gait_legs.mean()) if n else np.nan}
 
 
 def overall(rows: list[dict]) -> dict:
@@ -345,6 +385,11 @@ def overall(rows: list[dict]) -> dict:
     for col in ("cadence_error_pct", "step_time_error_ms", "stride_time_error_ms",
                 "stance_error_pct"):
         out[col] = float(np.nanmean([abs(r[col]) for r in rows]))
+    n = sum(r["legs_frames"] for r in rows)
+    out["legs_frames"] = n
+    for col in ("legs_wrong_tracked_pct", "legs_wrong_gait_pct"):
+        out[col] = (sum(np.nan_to_num(r[col]) * r["legs_frames"] for r in rows) / n
+                    if n else np.nan)
     return out
 
 
@@ -365,7 +410,7 @@ def table(rows: list[dict]) -> str:
             "contact_abs_error_frames", "toe_off_labels", "toe_off_found", "toe_off_recall_2",
             "toe_off_precision_2", "toe_off_error_ms", "toe_off_abs_error_frames",
             "cadence_error_pct", "step_time_error_ms", "stride_time_error_ms",
-            "stance_error_pct"]
+            "stance_error_pct", "legs_frames", "legs_wrong_tracked_pct", "legs_wrong_gait_pct"]
     df = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows])
     return df.to_string(index=False, float_format=lambda v: f"{v:.2f}")
 

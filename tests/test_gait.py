@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from dataclasses import replace
+from pandas.testing import assert_frame_equal
 
 from posebatch import gait
 from posebatch.storage import tables
@@ -174,6 +176,44 @@ def test_a_step_to_walker_gets_both_feet_and_the_right_cadence(facing, seed):
             assert np.abs(err).max() <= tol * frame, (side, name, err / frame)
             extra = nearest(truth[side], inner(found))
             assert np.abs(extra).max() <= tol * frame, (side, name, extra / frame)
+
+
+@pytest.mark.parametrize("facing, seed", [(1, 0), (-1, 1)])
+def test_legs_the_network_swaps_for_a_whole_stride_follow_the_events(facing, seed):
+    """The network gives each leg the other's labels for a second (a stride): longer than the
+    tracker undoes, so the tracked right ankle is the left foot there. The events' sides come
+    from the whole bout, so the gait's legs follow them: the frames are marked
+    ``legs_traded``, the right knee's angle follows the right knee's model curve through the
+    swap, every step length is positive (the landing foot ahead), and the events and
+    cadence are those of the walk without the swap (events within a frame: the smoothing
+    across the swap's edges moves one)."""
+    from .walkers import LEGS
+
+    wk = walk(facing=facing, seed=seed)
+    plain = gait.analyse_track(tracked_wide(wk), GaitConfig())
+    stretch = (wk.times >= 3.0) & (wk.times < 4.0)
+    kps = wk.keypoints.copy()
+    for a, b in LEGS:
+        kps[np.ix_(stretch, [a, b])] = kps[np.ix_(stretch, [b, a])]
+    w = tracked_wide(replace(wk, keypoints=kps))
+    # the tracker keeps the swap: the "right" ankle is where the left one really is
+    real = tracked_wide(wk)
+    inside = (w.index >= 3.05) & (w.index < 3.95)
+    apart = inside & (np.abs(real.right_ankle_x - real.left_ankle_x) > 20).to_numpy()
+    assert np.mean(np.abs(w.right_ankle_x - real.left_ankle_x)[apart] < 5) > 0.9
+    g = gait.analyse_track(w, GaitConfig())
+    traded = g.angles.legs_traded.to_numpy()
+    assert traded[apart].mean() > 0.8
+    assert not traded[~((w.index >= 2.9) & (w.index < 4.1))].any()
+    phase = (w.index.to_numpy() - 1.0) / wk.stride_time
+    err = g.angles.right_knee_flexion.to_numpy()[inside] - knee_flexion(phase)[inside]
+    assert np.nanmedian(np.abs(err)) < 4
+    assert (g.strides.step_length_px > 0).all()
+    # the same events (the smoothing across the swap's edges may move one by a frame)
+    assert_frame_equal(g.events[["side", "event"]], plain.events[["side", "event"]])
+    assert np.abs(g.events.frame - plain.events.frame).max() <= 1
+    assert g.summary["cadence_steps_per_min"] == pytest.approx(
+        plain.summary["cadence_steps_per_min"], rel=0.01)
 
 
 def test_standing_still_gets_a_reason_not_numbers():

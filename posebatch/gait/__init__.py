@@ -23,6 +23,7 @@ from . import schema
 from .angles import body_height, joint_angles, mid_hip, xy
 from .bouts import walking_bouts
 from .events import bout_events
+from .legs import ahead, follow_events
 from .strides import stride_table
 from .summary import bout_rows, track_summary
 
@@ -74,7 +75,7 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGa
                      "end": float(t[-1]) if len(t) else np.nan,
                      "standing_height_px": height}
     if not np.isfinite(height) or len(t) < 4:
-        angles = joint_angles(w, 1)
+        angles = joint_angles(w, 1).assign(legs_traded=False)
         return TrackGait(angles, _empty_events(), pd.DataFrame(), pd.DataFrame(),
                          {**summary, "reason": "no gait: ankles and head or neck never found "
                                                "together (no body height)"})
@@ -83,12 +84,14 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGa
     direction = np.full(len(t), np.sign(np.nansum(np.diff(hip[:, 0]))) or 1.0)
     for b in bouts:
         direction[b.start:b.end] = b.direction
-    angles = joint_angles(w, direction)
     events = []
     fresh = ~w["repeat"].fillna(False).to_numpy(bool) if "repeat" in w else None
     for k, b in enumerate(bouts):
         events += bout_events(w, t, hip, height, b, k, config, fresh)
     ev = pd.DataFrame(events) if events else _empty_events()
+    # the legs' labels made to follow the events' sides, for the angles and step lengths
+    w, traded = follow_events(w, ahead(t, ev), direction, height)
+    angles = joint_angles(w, direction).assign(legs_traded=traded)
     strides = stride_table(ev, w, t, bouts, height, config)
     summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config))
     return TrackGait(angles, ev, strides, bout_rows(bouts, ev, strides, config), summary)

@@ -21,7 +21,8 @@ from ..storage.schemas import SOURCE, table_from_frame
 # Written into every gait file's metadata: ``posebatch.schema`` = "gait.TABLE/VERSION".
 # 2: every table has all its columns whatever the data (typed nulls where no number), names
 #    dictionary-encoded, frame/track/bout int32, metre columns always present.
-GAIT_SCHEMA_VERSION = 3
+# 4: angles.legs_traded; the angles and step lengths use legs that follow the events' sides.
+GAIT_SCHEMA_VERSION = 4
 
 NAME = pa.dictionary(pa.int8(), pa.string())
 
@@ -55,6 +56,9 @@ ANGLES = pa.schema(_KEY + [
          "image's horizontal, y up, in (-180, 180]")
       for side in ("left", "right") for seg in ("thigh", "shank")],
     _f("trunk", pa.float64(), "degree", "segment angle of mid-hip to neck"),
+    _f("legs_traded", pa.bool_(), doc="the left and right legs' labels (hip, knee, ankle) "
+       "were traded in this frame to follow the sides of the walking bout's events: the "
+       "tracked keypoints put the other foot ahead (posebatch.gait.legs)"),
 ])
 
 EVENTS = pa.schema(_KEY + [
