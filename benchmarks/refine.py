@@ -9,7 +9,8 @@ the second look's alone: the manifest's ``refine``).
 
 - *Ankle swaps*: left/right label switches of the ankles along each reported track
   (:func:`ankle_switches`), as the network labelled them and after the tracker's left/right
-  correction, per minute of the tracks' durations.
+  correction, per minute of the tracks' durations; and in the gait's legs (named as the
+  gait reads them: ``angles.legs_traded``, posebatch.gait.legs).
 Swaps are counted over the walking tracks (a walking bout found by ``posebatch.gait``);
 jitter over every track.
 
@@ -145,14 +146,23 @@ def still_jitter(kp: pd.DataFrame, tracks: pd.DataFrame) -> tuple[float, int]:
     return (float(v.mean()) if len(v) else float("nan")), len(v)
 
 
-def gait(out: Path) -> pd.DataFrame:
+def gait(out: Path):
+    """The job's gait analysis (posebatch.gait.GaitResult)."""
     from posebatch.engine.config import GaitConfig
     from posebatch.gait import analyse
 
-    s = analyse(load(out), GaitConfig()).summary
-    keep = [c for c in ("track", "bouts", "walking_s", "strides", "cadence_steps_per_min",
-                        "alternation", "reason") if c in s]
-    return s[keep]
+    return analyse(load(out), GaitConfig())
+
+
+def gait_legs(kp: pd.DataFrame, angles: pd.DataFrame) -> pd.DataFrame:
+    """The keypoints with the legs named as the gait reads them: traded where
+    ``angles.legs_traded`` (posebatch.gait.legs)."""
+    traded = pd.MultiIndex.from_frame(angles.loc[angles["legs_traded"], ["track", "frame"]])
+    at = pd.MultiIndex.from_arrays([kp["track"], kp["frame"]]).isin(traded)
+    part = kp["part"].astype(str)
+    legs = part.str.match(r"(left|right)_(hip|knee|ankle)$")
+    other = part.str.replace("left_", "@").str.replace("right_", "left_").str.replace("@", "right_")
+    return kp.assign(part=part.where(~(at & legs.to_numpy()), other))
 
 
 def measure(video: str, quality: str, out: Path) -> dict:
@@ -164,21 +174,29 @@ def measure(video: str, quality: str, out: Path) -> dict:
                                  refine=refine, chunk=64), resolve_asset=resolve_asset)
         t = load(out)
         v = t.videos.iloc[0]
-        g = gait(out)
+        result = gait(out)
+        g = result.summary[[c for c in ("track", "bouts", "walking_s", "strides",
+                                        "cadence_steps_per_min", "alternation", "reason")
+                            if c in result.summary]]
         walking = set(g.loc[g["bouts"].fillna(0) > 0, "track"])
         kp = t.keypoints[t.keypoints["track"].isin(walking)]
         tracks = t.tracks[t.tracks["track"].isin(walking)]
         raw, minutes = ankle_switches(kp, tracks, as_detected=True)
         fixed, _ = ankle_switches(kp, tracks, as_detected=False)
+        legs, _ = ankle_switches(gait_legs(kp, result.angles), tracks, as_detected=False)
         jitter, n = still_jitter(t.keypoints, t.tracks)
         sides = labelled_sides(t.keypoints, t.tracks, video)
+        gait_sides = labelled_sides(gait_legs(t.keypoints, result.angles), t.tracks, video)
         manifest = json.loads(report.manifest.read_text())
         row = {"ankle switches (network)": raw, "after tracking": fixed,
+               "in the gait's legs": legs,
                "minutes": round(minutes, 3),
                "network switches/min": round(raw / minutes, 1) if minutes else None,
                "tracked switches/min": round(fixed / minutes, 1) if minutes else None,
+               "gait legs switches/min": round(legs / minutes, 1) if minutes else None,
                "still jitter px": round(jitter, 3), "still triples": n,
                "labelled events, ankle sides wrong (network, tracked, events)": sides,
+               "the same in the gait's legs": gait_sides,
                "refined share": round(float(t.keypoints["refined"].mean()), 3),
                "walking tracks": sorted(walking),
                "gait": g[g["track"].isin(walking)].round(2).to_dict("records")}

@@ -14,7 +14,8 @@ sides alternate, and the one of the two alternating assignments that agrees with
 labels (which ankle was in front at the contact, behind at the toe-off) is kept, for
 contacts and toe-offs together (a toe-off just after a contact is the other foot's). A
 swapped label can change an event's side, never its existence or its time;
-``side_confidence`` says how much of the labels agreed.
+``side_confidence`` says how much of the labels agreed. Where they leave the sides uncertain,
+the foot drawn nearer the camera may decide instead (``posebatch.gait.near``).
 In a step-to gait (a limp, a cane: one foot only brought up beside the other) only one foot is
 ever in front; the other's contacts are where the feet come to rest together, and the first
 foot's toe-offs where it leaves them (``posebatch.gait.step_to``).
@@ -41,6 +42,7 @@ from scipy.signal import find_peaks
 from ..engine.config import GaitConfig
 from .angles import SIDES, xy
 from .bouts import STEP_RANGE, Bout, hip_speed
+from .near import near_foot, overrules
 from .step_to import hips_walk_on, joined, step_ups, walks_step_to
 
 # Extremes (contacts, toe-offs) are timed by a parabola fitted to the samples within this many
@@ -388,6 +390,13 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
                                  lambda x: -right_ahead(x), 0.3 * step)
     sides = assign_both_sides(found["contact"][0], found["contact"][2],
                               found["toe_off"][0], found["toe_off"][2], step)
+    # where the labels leave the sides uncertain, the foot drawn nearer the camera may decide
+    c_sides, c_conf = sides["contact"]
+    near_t, near_diff = near_foot(tb, rel, up, found["contact"][0], c_sides, b.direction)
+    by_near = len(c_conf) > 0 and overrules(near_t, near_diff, float(np.mean(c_conf)))
+    if by_near:
+        sides = {kind: (-s, 1 - c) for kind, (s, c) in sides.items()}
+        near_t = -near_t
     rows = []
     for name, signal, lag in (("contact", front, config.contact_lag),
                               ("toe_off", rear, config.toe_off_lag)):
@@ -404,5 +413,7 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
                          "time": float(at), "confidence": round(float(conf), 3),
                          "side_confidence": round(float(sc), 3), "bout": k,
                          "step_to": bool(tog),
+                         "near_foot": round(near_t, 2) if np.isfinite(near_t) else None,
+                         "sides_from_near_foot": by_near,
                          "step_period": step, "stride_period": 2 * step})
     return sorted(rows, key=lambda r: r["time"])

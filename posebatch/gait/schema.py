@@ -21,7 +21,8 @@ from ..storage.schemas import SOURCE, table_from_frame
 # Written into every gait file's metadata: ``posebatch.schema`` = "gait.TABLE/VERSION".
 # 2: every table has all its columns whatever the data (typed nulls where no number), names
 #    dictionary-encoded, frame/track/bout int32, metre columns always present.
-# 4: angles.legs_traded; the angles and step lengths use legs that follow the events' sides.
+# 4: angles.legs_traded (the angles and step lengths use legs that follow the events' sides);
+#    events.near_foot, events.sides_from_near_foot.
 GAIT_SCHEMA_VERSION = 4
 
 NAME = pa.dictionary(pa.int8(), pa.string())
@@ -68,13 +69,21 @@ EVENTS = pa.schema(_KEY + [
     _f("event", NAME, doc="contact | toe_off", nullable=False),
     _f("confidence", pa.float64(), "0-1", "prominence against the bout's amplitude x the "
        "ankles' score x how clear the step rhythm is"),
-    _f("side_confidence", pa.float64(), "0.5-1", "share of the ankle labels' evidence that "
+    _f("side_confidence", pa.float64(), "0-1", "share of the ankle labels' evidence that "
        "agrees with the side given (sides alternate, a toe-off just after a contact is the "
-       "other foot's, so a contact and that toe-off share it; 0.5: the labels say nothing)"),
+       "other foot's, so a contact and that toe-off share it; 0.5: the labels say nothing; "
+       "below 0.5 only where the near foot decided: sides_from_near_foot)"),
     _f("bout", pa.int32(), doc="the walking bout (bouts table)"),
     _f("step_to", pa.bool_(), doc="found where the feet stand together in a step-to gait "
        "(the contact of the foot brought up beside the other, or the toe-off of the first "
        "to leave), not from the front or rear foot"),
+    _f("near_foot", pa.float64(), doc="how clearly the bout's contacts of the side the "
+       "camera sees (the right going right) are drawn lower than the other side's, as a "
+       "t-statistic, > 0 agreeing with the sides given; null with fewer than two contacts "
+       "a side (posebatch.gait.near)"),
+    _f("sides_from_near_foot", pa.bool_(), doc="the bout's sides were decided by the near "
+       "foot against the ankle labels (which left them uncertain: side_confidence under "
+       "0.75 before, now its complement)"),
     _seconds("step_period", "the bout's step time, from the front foot's autocorrelation "
              "(step-to: half the median time between one foot's contacts)"),
     _seconds("stride_period", "the bout's stride time (two steps)"),

@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..engine.config import GaitConfig
 from .bouts import Bout
+from .near import UNCERTAIN
 
 
 # Below this mean event confidence (prominence x ankle score x rhythm clarity) the figures are
@@ -82,7 +83,11 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
         share = 100 * frame / float(steps.sum()) if len(steps) else 100.0
         flags.append(f"only {len(steps)} steps: one frame is {share:.0f}% of the cadence")
     weak = "confidence" in ev and len(ev) and ev.confidence.mean() < WEAK_EVENTS
-    if "side_confidence" in ev and len(ev) and ev.side_confidence.mean() < 0.75:
+    if "sides_from_near_foot" in ev and len(ev) and ev.sides_from_near_foot.any():
+        flags.append("left/right from the near foot: the ankle labels left the sides "
+                     "uncertain, and the foot drawn lower (nearer the camera, the right one "
+                     "when walking right) said the other way round")
+    elif "side_confidence" in ev and len(ev) and ev.side_confidence.mean() < UNCERTAIN:
         flags.append(f"left/right uncertain: the ankle labels agree with the alternating "
                      f"sides at only {100 * ev.side_confidence.mean():.0f}% of the evidence"
                      + ("" if weak else " (times and cadence are not affected)"))
