@@ -19,6 +19,7 @@ import pandas as pd
 
 LEG_PARTS = ("hip", "knee", "ankle")
 PASSING = 0.12      # of a step, either side of the feet passing: which is ahead is undecided
+MID_SWING = 0.6     # of a step after a contact: the feet pass here when the toe-off is missing
 LEVEL = 0.03        # body heights along the way: ankles closer than this are level
 
 
@@ -46,7 +47,7 @@ def ahead(t: np.ndarray, events: pd.DataFrame) -> np.ndarray:
                 continue
             side = "right" if o > 0 else "left"
             to = offs.time[(offs.side == side) & (offs.time > c0) & (offs.time < c1)]
-            passing = (float(to.iloc[0]) + c1) / 2 if len(to) else c0 + 0.6 * (c1 - c0)
+            passing = (float(to.iloc[0]) + c1) / 2 if len(to) else c0 + MID_SWING * (c1 - c0)
             margin = PASSING * (c1 - c0)
             out[(t >= c0) & (t <= passing - margin)] = s
             out[(t >= passing + margin) & (t <= c1)] = o
@@ -56,8 +57,8 @@ def ahead(t: np.ndarray, events: pd.DataFrame) -> np.ndarray:
 def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
                   height: float) -> tuple[pd.DataFrame, np.ndarray]:
     """``w`` (a track's wide view) with the legs' labels traded in the frames where the
-    ankles put the other foot ahead than ``front`` (:func:`ahead`) says, along ``direction``
-    (+1 / -1 per frame); and (T,) bool, the frames traded."""
+    ankles, along ``direction`` (+1 / -1 per frame), put ahead the foot that ``front``
+    (:func:`ahead`) does not; and (T,) bool, the frames traded."""
     gap = (w["right_ankle_x"].to_numpy(np.float64) - w["left_ankle_x"].to_numpy(np.float64))
     gap = gap * direction
     with np.errstate(invalid="ignore"):
