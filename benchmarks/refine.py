@@ -181,12 +181,14 @@ def measure(video: str, quality: str, out: Path) -> dict:
         walking = set(g.loc[g["bouts"].fillna(0) > 0, "track"])
         kp = t.keypoints[t.keypoints["track"].isin(walking)]
         tracks = t.tracks[t.tracks["track"].isin(walking)]
+        as_gait = gait_legs(t.keypoints, result.angles)
         raw, minutes = ankle_switches(kp, tracks, as_detected=True)
         fixed, _ = ankle_switches(kp, tracks, as_detected=False)
-        legs, _ = ankle_switches(gait_legs(kp, result.angles), tracks, as_detected=False)
+        legs, _ = ankle_switches(as_gait[as_gait["track"].isin(walking)], tracks,
+                                 as_detected=False)
         jitter, n = still_jitter(t.keypoints, t.tracks)
         sides = labelled_sides(t.keypoints, t.tracks, video)
-        gait_sides = labelled_sides(gait_legs(t.keypoints, result.angles), t.tracks, video)
+        gait_sides = labelled_sides(as_gait, t.tracks, video)
         manifest = json.loads(report.manifest.read_text())
         row = {"ankle switches (network)": raw, "after tracking": fixed,
                "in the gait's legs": legs,
