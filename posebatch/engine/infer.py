@@ -5,10 +5,11 @@ TensorFlow: the graph is imported into its own ``tf.Graph`` and run by a
 ``tf.compat.v1.Session`` bound to that graph, so the rest of the process stays in eager mode and
 each runner has its own thread pools (several runners, e.g. Ray actors, can be configured
 independently). OpenVINO: ``openvino.convert_model`` reads the same ``graph_opt.pb`` after the
-same checks (:func:`check_graph_file`), and one compiled model is kept per input shape.
+same checks (:func:`check_graph_once`), and one compiled model is kept per input shape.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -123,6 +124,30 @@ def check_graph_file(path: Path, input: str, output: str):
     return gd
 
 
+def check_graph_once(path: Path, input: str, output: str) -> None:
+    """:func:`check_graph_file` for a runtime that never needs TensorFlow (OpenVINO): the check
+    parses the graph with TensorFlow, whose import costs every actor of every job 2 s, so a
+    pass is remembered in the cache under the file's sha256 and the tensors checked. The same
+    bytes are not parsed again; a changed file has another digest and is checked anew, and a
+    refusal is never remembered (it is checked, and refused, each time)."""
+    from ..models.manifest import cache_dir
+    from ..storage.atomic import atomic_write_bytes, sha256_file
+
+    mark = cache_dir() / "checked" / f"{sha256_file(path)}.json"
+    pair = [input, output]
+    try:
+        passed = json.loads(mark.read_text())["passed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        passed = []
+    if pair in passed:
+        return
+    check_graph_file(path, input, output)
+    try:
+        atomic_write_bytes(mark, json.dumps({"passed": [*passed, pair]}).encode())
+    except OSError:   # a read-only cache: checked each time, as before
+        pass
+
+
 def check_batch(batch: np.ndarray) -> None:
     if batch.ndim != 4 or batch.shape[3] != 3:
         raise InputShapeError(f"expected a batch of shape (N, H, W, 3), got {batch.shape}")
@@ -219,7 +244,7 @@ class OpenVinoRunner(_Runner):
         from .runtimes import require_openvino
 
         ov = require_openvino()
-        check_graph_file(path, input, output)   # the untrusted-graph checks, as TensorFlow's
+        check_graph_once(path, input, output)   # the untrusted-graph checks, as TensorFlow's
         self.path = Path(path)
         self.n_channels = n_channels
         self.precision = Precision(precision)

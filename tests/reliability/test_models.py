@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from posebatch.engine.infer import probe_graph
@@ -82,3 +83,31 @@ def test_graphs_whose_tensors_are_not_a_pose_graphs_are_refused(cache, tmp_path)
     assert not {"ten", "ints", "none"} & set(models.known_models())
     ok = graph(tmp_path / "ok.pb", _pose_like)        # a pose graph's shape: accepted
     assert _add("shaped-right", ok).name == "shaped-right"
+
+
+def test_openvino_checks_a_graph_once_per_content_and_a_changed_file_again(cache, tmp_path,
+                                                                           monkeypatch):
+    """OpenVINO never needs TensorFlow, except for the checks above: a pass is remembered by
+    the file's sha256 (in the cache), so actors skip TensorFlow's 2 s import; bytes that
+    changed since are checked again and a hostile graph under the old name is still refused."""
+    from posebatch.engine import infer
+    from posebatch.storage.atomic import sha256_file
+
+    path = graph(tmp_path / "pose.pb", _pose_like)
+    with infer.OpenVinoRunner(path, "image:0", f"{OUT}:0", 57) as runner:
+        assert runner.run(np.zeros((1, 64, 64, 3), np.float32)).shape == (1, 8, 8, 57)
+    assert (cache / "checked" / f"{sha256_file(path)}.json").is_file()
+
+    def no_parse(_path):
+        raise AssertionError("the remembered graph was parsed again")
+
+    with monkeypatch.context() as m:       # the same bytes: loaded without parsing
+        m.setattr(infer, "load_graph_def", no_parse)
+        infer.OpenVinoRunner(path, "image:0", f"{OUT}:0", 57).close()
+        with pytest.raises(AssertionError, match="parsed again"):   # other tensors: checked
+            infer.OpenVinoRunner(path, "image:0", "other:0", 57)
+    graph(path, lambda tf, im: (_pose_like(tf, im), tf.io.read_file("/etc/hostname")))
+    with pytest.raises(GraphError, match=r"ReadFile \(reads files\)"):
+        infer.OpenVinoRunner(path, "image:0", f"{OUT}:0", 57)
+    with pytest.raises(GraphError, match=r"ReadFile \(reads files\)"):   # and again: never
+        infer.OpenVinoRunner(path, "image:0", f"{OUT}:0", 57)           # remembered
