@@ -328,36 +328,42 @@ def score_clip(clip: Clip, out: Path) -> dict:
 def legs_ahead(clip: Clip, out: Path, video: str, track, times: pd.Series,
                height: float | None) -> dict:
     """Which foot is ahead, frame by frame, against the labels: in the tracked keypoints
-    (smoothed, as the gait reads them) and in the gait's legs (the same with
-    ``angles.legs_traded`` applied). The labels say which foot is ahead as the gait's own
-    events do (:func:`posebatch.gait.legs.ahead`: the one that landed last until the other
-    passes it). Frames with the ankles level, around the feet passing, or outside the
+    (smoothed, as the gait reads them) and in the gait's legs (the detections with
+    ``angles.legs_traded`` applied, smoothed again as the gait does:
+    :func:`posebatch.gait.legs.resmoothed`). The labels say which foot is ahead as the gait's
+    own events do (:func:`posebatch.gait.legs.ahead`: the one that landed last until the
+    other passes it). Frames with the ankles level, around the feet passing, or outside the
     labelled contacts are left out, and so is a step-to clip (its labels do not say which
     foot only comes level). Returns ``legs_frames`` and the share of them with the wrong
     foot ahead: ``legs_wrong_tracked_pct``, ``legs_wrong_gait_pct``."""
-    from posebatch.gait.legs import LEVEL, ahead
+    from posebatch.gait import track_settings
+    from posebatch.gait.legs import LEVEL, ahead, resmoothed, traded
     from posebatch.storage import tables
 
     none = {"legs_frames": 0, "legs_wrong_tracked_pct": np.nan, "legs_wrong_gait_pct": np.nan}
     if track is None or not height or "step-to" in clip.meta.get("gait", ""):
         return none
     kp = tables.read(out, "keypoints")
-    kp = kp[(kp.video.astype(str) == video) & (kp.track == track)
-            & kp.part.astype(str).isin(["right_ankle", "left_ankle"])]
-    x = kp.pivot_table(index="frame", columns="part", values="x_smooth", observed=True)
-    x = x.reindex(range(clip.span[0], clip.span[1] + 1)).dropna()
-    if x.empty or not {"right_ankle", "left_ankle"} <= set(x.columns):
-        return none
-    labels = clip.events.assign(time=times.loc[clip.events.frame].to_numpy(), bout=0)
-    truth = ahead(times.loc[x.index].to_numpy(), labels)
-    way = 1 if clip.meta.get("direction") == "right" else -1
-    gap = way * (x.right_ankle - x.left_ankle).to_numpy()
+    kp = kp[(kp.video.astype(str) == video) & (kp.track == track)]
+    views = [tables.wide(kp, smooth=s).droplevel(["video", "track"]) for s in (True, False)]
+    w, raw = (v[v.frame.between(*clip.span)] for v in views)
     angles = pd.read_parquet(out / "gait" / "angles.parquet")
     angles = angles[(angles.video.astype(str) == video) & (angles.track == track)]
-    traded = x.index.map(angles.set_index("frame").legs_traded).fillna(False).to_numpy(bool)
-    judged = (truth != 0) & (np.abs(gap) >= LEVEL * height)
-    tracked = np.sign(gap)[judged] != truth[judged]
-    gait_legs = np.where(traded, -np.sign(gap), np.sign(gap))[judged] != truth[judged]
+    trade = w.frame.map(angles.set_index("frame").legs_traded).fillna(False).to_numpy(bool)
+    settings = track_settings(out)
+    frames = tables.read(out, "frames")
+    repeat = frames[frames.video.astype(str) == video].set_index("frame").get("repeat")
+    fresh = None if repeat is None else ~repeat.reindex(w.frame).fillna(False).to_numpy(bool)
+    legs = resmoothed(w, traded(raw, trade), fresh, settings.fill_gap, settings.cutoff)
+    way = 1 if clip.meta.get("direction") == "right" else -1
+    gaps = [way * (v.right_ankle_x - v.left_ankle_x).to_numpy() for v in (w, legs)]
+    ok = np.isfinite(gaps[0])
+    if not ok.any():
+        return none
+    labels = clip.events.assign(time=times.loc[clip.events.frame].to_numpy(), bout=0)
+    truth = ahead(times.loc[w.frame].to_numpy(), labels)
+    judged = ok & (truth != 0) & (np.abs(gaps[0]) >= LEVEL * height)
+    tracked, gait_legs = (np.sign(g)[judged] != truth[judged] for g in gaps)
     n = int(judged.sum())
     return {"legs_frames": n,
             "legs_wrong_tracked_pct": 100 * float(tracked.mean()) if n else np.nan,

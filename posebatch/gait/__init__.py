@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..engine.config import GaitConfig
+from ..engine.config import GaitConfig, TrackConfig
 from . import schema
 from .angles import body_height, joint_angles, mid_hip, xy
 from .bouts import walking_bouts
@@ -28,7 +28,7 @@ from .strides import stride_table
 from .summary import bout_rows, track_summary
 
 __all__ = ["GaitConfig", "GaitResult", "TrackGait", "analyse", "analyse_track",
-           "joint_angles", "walking_bouts"]
+           "joint_angles", "track_settings", "walking_bouts"]
 
 
 
@@ -63,10 +63,17 @@ def _empty_events() -> pd.DataFrame:
                          "confidence": pd.Series(dtype=float), "bout": pd.Series(dtype=np.int64)})
 
 
-def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGait:
+def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
+                  raw: pd.DataFrame | None = None,
+                  smoothing: TrackConfig = TrackConfig()) -> TrackGait:
     """Gait of one track. ``w``: its wide view (index time (s), column ``frame`` and
-    ``PART_x``, ``PART_y``, ``PART_score``), smoothed keypoints preferred."""
+    ``PART_x``, ``PART_y``, ``PART_score``), smoothed keypoints preferred. ``raw``: the same
+    rows as detected (``wide(..., smooth=False)``), so that legs whose labels are traded to
+    follow the events are smoothed again, as ``smoothing`` (the job's tracking settings) says
+    (``posebatch.gait.legs.follow_events``)."""
     w = w.sort_index()
+    if raw is not None:
+        raw = raw.sort_index()
     t = w.index.to_numpy(np.float64)
     hip = mid_hip(w)
     heights = body_height(w)
@@ -90,18 +97,34 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig()) -> TrackGa
         events += bout_events(w, t, hip, height, b, k, config, fresh)
     ev = pd.DataFrame(events) if events else _empty_events()
     # the legs' labels made to follow the events' sides, for the angles and step lengths
-    w, traded = follow_events(w, ahead(t, ev), direction, height)
+    w, traded = follow_events(w, ahead(t, ev), direction, height, raw,
+                              (smoothing.fill_gap, smoothing.cutoff), fresh)
     angles = joint_angles(w, direction).assign(legs_traded=traded)
     strides = stride_table(ev, w, t, bouts, height, config)
     summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config))
     return TrackGait(angles, ev, strides, bout_rows(bouts, ev, strides, config), summary)
 
 
+def track_settings(out) -> TrackConfig:
+    """The tracking settings the job in folder ``out`` ran with (the defaults where its tables
+    do not record them): what ``analyse`` needs to smooth traded legs as the tracker did."""
+    import dataclasses
+
+    from ..storage.tables import recorded_params
+
+    track = recorded_params(out).get("track")
+    known = {f.name for f in dataclasses.fields(TrackConfig)}
+    return TrackConfig(**{k: v for k, v in (track or {}).items() if k in known})
+
+
 def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
-            track: int | None = None, people: int | None = None) -> GaitResult:
+            track: int | None = None, people: int | None = None,
+            smoothing: TrackConfig | None = None) -> GaitResult:
     """Every track of the job's tables (``posebatch.storage.tables.load``), or the ones named;
     ``people``: only the N most prominent tracks of each video
-    (``posebatch.storage.tables.prominence``)."""
+    (``posebatch.storage.tables.prominence``). ``smoothing``: the tracking settings the job
+    ran with (:func:`track_settings`; default: the defaults), for the
+    legs smoothed again where their labels are traded."""
     from ..storage.tables import keep_tracks, prominent, wide
 
     kp = job.keypoints
@@ -115,11 +138,14 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
     repeat = (job.frames.assign(video=job.frames["video"].astype(str))
               .set_index(["video", "frame"])["repeat"] if "repeat" in job.frames else None)
     if kp["track"].notna().any():
+        detected = dict(iter(wide(kp, smooth=False).groupby(level=["video", "track"])))
         for (name, tid), w in wide(kp).groupby(level=["video", "track"], sort=True):
             if repeat is not None:
                 keys = pd.MultiIndex.from_arrays([np.full(len(w), str(name)), w["frame"]])
                 w = w.assign(repeat=repeat.reindex(keys).to_numpy())
-            g = analyse_track(w.droplevel(["video", "track"]), config)
+            raw = detected[(name, tid)].droplevel(["video", "track"])
+            g = analyse_track(w.droplevel(["video", "track"]), config, raw,
+                              smoothing or TrackConfig())
             key = {"video": name, "track": int(tid)}
             angles = g.angles.reset_index().assign(**key, frame=w["frame"].to_numpy())
             parts["angles"].append(angles)

@@ -8,9 +8,10 @@ decided once per bout from all of its labels' evidence together (sides alternate
 are right far more often than a frame's labels. They also say which foot is ahead in each
 frame: the foot that landed last, until the other passes it halfway through its swing (from
 its toe-off to its contact); in a step-to gait always the leading foot. Where the ankles'
-labels put the other foot ahead, the two legs (hip, knee, ankle) trade labels in that frame.
-Around the feet passing each other, where the ankles are level, and outside the bouts, the
-labels stay as tracked.
+labels put the other foot ahead, the two legs (hip, knee, ankle) trade labels in that frame,
+and in the undecided frames between two such (the feet passing, an ankle missing); the
+traded legs are smoothed again from the detections as the tracker smooths. Outside the
+bouts the labels stay as tracked.
 """
 from __future__ import annotations
 
@@ -54,18 +55,56 @@ def ahead(t: np.ndarray, events: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
-                  height: float) -> tuple[pd.DataFrame, np.ndarray]:
-    """``w`` (a track's wide view) with the legs' labels traded in the frames where the
-    ankles, along ``direction`` (+1 / -1 per frame), put ahead the foot that ``front``
-    (:func:`ahead`) does not; and (T,) bool, the frames traded."""
+def to_trade(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
+             height: float) -> np.ndarray:
+    """(T,) bool: the frames where the ankles of ``w`` (a track's wide view), along
+    ``direction`` (+1 / -1 per frame), put ahead the foot that ``front`` (:func:`ahead`) does
+    not, by at least ``LEVEL`` body heights; and the undecided frames between two such
+    (the feet passing, an ankle missing): the network's labels change in stretches, and the
+    knees and hips are far apart while the feet pass."""
     gap = (w["right_ankle_x"].to_numpy(np.float64) - w["left_ankle_x"].to_numpy(np.float64))
     gap = gap * direction
     with np.errstate(invalid="ignore"):
         labelled = np.where(np.abs(gap) >= LEVEL * height, np.sign(gap), 0)
-    trade = (front != 0) & (labelled != 0) & (labelled != front)
+    decided = (front != 0) & (labelled != 0)
+    trade = decided & (labelled != front)
+    at = np.flatnonzero(decided)
+    jump = None
+    for a, b in zip(at[:-1], at[1:]):
+        if b == a + 1 or not (trade[a] or trade[b]):
+            continue
+        if trade[a] and trade[b]:
+            trade[a + 1:b] = True
+            continue
+        # the labels changed somewhere between: where the legs jump most to each other
+        if jump is None:
+            jump = _cross_minus_same(w)
+        k = a + 1 + int(np.argmin(jump[a + 1:b + 1]))    # the first frame labelled as b
+        if trade[b]:
+            trade[k:b] = True
+        else:
+            trade[a + 1:k] = True
+    return trade
+
+
+def _cross_minus_same(w: pd.DataFrame) -> np.ndarray:
+    """(T,) for each frame, how much closer the legs (hip, knee, ankle) come to the previous
+    frame's if their labels changed there: the distance to the other leg's previous position
+    minus the distance to their own (negative where the network swapped them; 0 unknown)."""
+    def legs(side: str) -> np.ndarray:
+        return np.stack([w[[f"{side}_{p}_x", f"{side}_{p}_y"]].to_numpy(np.float64)
+                         for p in LEG_PARTS], 1)           # (T, 3, 2)
+
+    r, l = legs("right"), legs("left")
+    dist = lambda a, b: np.linalg.norm(a[1:] - b[:-1], axis=2)  # noqa: E731
+    diff = dist(r, l) + dist(l, r) - dist(r, r) - dist(l, l)
+    return np.r_[0.0, np.nansum(diff, axis=1)]
+
+
+def traded(w: pd.DataFrame, trade: np.ndarray) -> pd.DataFrame:
+    """``w`` with the legs' (hip, knee, ankle) labels traded in the frames ``trade``."""
     if not trade.any():
-        return w, trade
+        return w
     out = w.copy()
     for part in LEG_PARTS:
         for value in ("x", "y", "score"):
@@ -73,4 +112,57 @@ def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
             a, b = out[right].to_numpy(copy=True), out[left].to_numpy(copy=True)
             a[trade], b[trade] = b[trade], a[trade]
             out[right], out[left] = a, b
-    return out, trade
+    return out
+
+
+def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
+                  height: float, raw: pd.DataFrame | None = None,
+                  smoothing: tuple[float, float] = (0.2, 6.0),
+                  fresh: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """``w`` (a track's wide view, smoothed) with the legs' labels traded where they put the
+    wrong foot ahead (:func:`to_trade`); and (T,) bool, the frames traded.
+
+    With ``raw`` (the same rows as detected, the tracker's labels), the labels are traded on
+    the detections, frame by frame where both ankles were found (elsewhere as the smoothed
+    ankles say), and the legs smoothed again as the tracker does (``smoothing``: its
+    ``fill_gap`` and ``cutoff``; ``fresh``: False at repeated pictures). Trading the smoothed
+    curves instead leaves a jump where the network swapped the legs: the tracker's smoothing
+    had blended the two legs over a few frames there."""
+    trade = to_trade(w, front, direction, height)
+    if raw is None:
+        return traded(w, trade), trade
+    seen = np.isfinite(raw["right_ankle_x"].to_numpy(np.float64)
+                       - raw["left_ankle_x"].to_numpy(np.float64))
+    trade = np.where(seen, to_trade(raw, front, direction, height), trade)
+    if not trade.any():
+        return w, trade
+    return resmoothed(w, traded(raw, trade), fresh, *smoothing), trade
+
+
+def resmoothed(w: pd.DataFrame, raw: pd.DataFrame, fresh: np.ndarray | None,
+               fill_gap: float, cutoff: float) -> pd.DataFrame:
+    """``w`` with its legs' positions the tracker's smoothing of ``raw``'s
+    (``posebatch.track.smooth.smooth_samples``) and their scores ``raw``'s. Frames missing
+    from the view (a gap the tracker did not fill) split the curves, as they did there."""
+    from ..track.smooth import smooth_samples
+
+    frames = w["frame"].to_numpy(np.int64)
+    t = w.index.to_numpy(np.float64)
+    pos = frames - frames[0]
+    span = np.arange(frames[0], frames[-1] + 1)
+    times = np.interp(span, frames, t)
+    names = [f"{side}_{part}" for side in ("right", "left") for part in LEG_PARTS]
+    xy = np.full((len(span), len(names), 2), np.nan)
+    for k, name in enumerate(names):
+        xy[pos, k, 0] = raw[f"{name}_x"].to_numpy(np.float64)
+        xy[pos, k, 1] = raw[f"{name}_y"].to_numpy(np.float64)
+    new = np.ones(len(span), bool)
+    if fresh is not None:
+        new[pos] = fresh
+    new[0] = True
+    smooth, _ = smooth_samples(times, xy, new, fill_gap, cutoff)
+    out = w.copy()
+    for k, name in enumerate(names):
+        out[f"{name}_x"], out[f"{name}_y"] = smooth[pos, k, 0], smooth[pos, k, 1]
+        out[f"{name}_score"] = raw[f"{name}_score"].to_numpy()
+    return out

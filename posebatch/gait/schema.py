@@ -59,7 +59,8 @@ ANGLES = pa.schema(_KEY + [
     _f("trunk", pa.float64(), "degree", "segment angle of mid-hip to neck"),
     _f("legs_traded", pa.bool_(), doc="the left and right legs' labels (hip, knee, ankle) "
        "were traded in this frame to follow the sides of the walking bout's events: the "
-       "tracked keypoints put the other foot ahead (posebatch.gait.legs)"),
+       "tracked keypoints put the other foot ahead, or between two such frames; the "
+       "traded legs are smoothed again (posebatch.gait.legs)"),
 ])
 
 EVENTS = pa.schema(_KEY + [

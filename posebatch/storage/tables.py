@@ -58,6 +58,19 @@ def read(out: str | Path, table: str, video_id: int | None = None,
     return pd.read_parquet(out / table, columns=columns)
 
 
+def recorded_params(out: str | Path) -> dict:
+    """The settings a job folder's tables were made with, as each video's keypoints file
+    records them (``config``, ``track``, ``model``, ...; videos of one job share them), or
+    {} where none is recorded."""
+    import json
+
+    for path in sorted((Path(out) / "keypoints").glob("*.parquet")):
+        meta = pq.read_schema(path).metadata or {}
+        if b"posebatch.params" in meta:
+            return json.loads(meta[b"posebatch.params"])
+    return {}
+
+
 def require_job(out: str | Path) -> Path:
     """``out`` when it holds a finished job's tables that this posebatch reads, else a
     ConfigError saying what to do (commands that read a job check this before writing)."""

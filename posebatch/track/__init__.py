@@ -15,11 +15,11 @@ from ..engine.config import TrackConfig
 from ..errors import InputShapeError
 from ..engine.layout import KeypointLayout, flip_index
 from .associate import associate, person_height
-from .smooth import fill_gaps, lowpass
+from .smooth import fill_gaps, lowpass, smooth_samples
 from .swaps import correct_swaps
 
 __all__ = ["VideoTracks", "track_video", "frame_durations", "associate", "correct_swaps",
-           "fill_gaps", "lowpass"]
+           "fill_gaps", "lowpass", "smooth_samples"]
 
 
 @dataclass(frozen=True)
@@ -137,31 +137,9 @@ def _smooth_track(tid: int, dets: np.ndarray, frame: np.ndarray, kp: np.ndarray,
         xy[pos[found[:, p]], p] = kp[dets[found[:, p]], p, :2]
     new = ~repeat[span]
     new[0] = True                    # the track's first sample is its first instant
-    filled = np.zeros((len(span), layout.n_parts), bool)
-    smooth = np.full_like(xy, np.nan)
-    for p in range(layout.n_parts):
-        values, filled[new, p] = fill_gaps(t[new], xy[new, p], config.fill_gap)
-        smooth[new, p] = lowpass(t[new], values, config.cutoff)
-    if not new.all():
-        smooth[~new] = _between(t, new, smooth)
-        filled[~new] = np.isnan(xy[~new, :, 0]) & np.isfinite(smooth[~new, :, 0])
+    smooth, filled = smooth_samples(t, xy, new, config.fill_gap, config.cutoff)
     det = np.full(len(span), -1, np.int32)
     det[pos] = dets
     keep = (det >= 0) | filled.any(1)
     return (np.full(int(keep.sum()), tid, np.int32), span[keep].astype(np.int32), det[keep],
             smooth[keep].astype(np.float32), filled[keep])
-
-
-def _between(t: np.ndarray, new: np.ndarray, smooth: np.ndarray) -> np.ndarray:
-    """Values at the repeated frames (``~new``): interpolated in time between the new frames
-    around them, or the last new frame's value where no later one has a value."""
-    idx = np.flatnonzero(new)
-    rep = np.flatnonzero(~new)
-    before = idx[np.searchsorted(idx, rep) - 1]
-    after_i = np.minimum(np.searchsorted(idx, rep), len(idx) - 1)
-    after = idx[after_i]
-    a, b = smooth[before], smooth[after]
-    w = ((t[rep] - t[before]) / np.where(after > rep, t[after] - t[before], 1.0))[:, None, None]
-    w = np.where((after > rep)[:, None, None], w, 0.0)
-    out = a + w * (b - a)
-    return np.where(np.isfinite(out), out, a)

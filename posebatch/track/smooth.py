@@ -70,3 +70,36 @@ def lowpass(times: np.ndarray, values: np.ndarray, cutoff: float) -> np.ndarray:
         out[a:b] = np.stack([np.interp(t, grid, smooth[:, k]) for k in range(values.shape[1])],
                             1)
     return out
+
+
+def smooth_samples(t: np.ndarray, xy: np.ndarray, new: np.ndarray, fill_gap: float,
+                   cutoff: float) -> tuple[np.ndarray, np.ndarray]:
+    """A track's trajectories ``xy`` (T, P, 2), NaN where a part was not found, sampled at
+    ``t`` (T,): gaps filled and low-passed part by part on the frames that are new pictures
+    (``new``, (T,) bool); repeated pictures take the curve's value at their time. Returns
+    (smoothed (T, P, 2), filled (T, P) bool). The tracker's smoothing, and the gait's where it
+    trades the legs' labels (``posebatch.gait.legs``)."""
+    filled = np.zeros(xy.shape[:2], bool)
+    smooth = np.full_like(xy, np.nan)
+    for p in range(xy.shape[1]):
+        values, filled[new, p] = fill_gaps(t[new], xy[new, p], fill_gap)
+        smooth[new, p] = lowpass(t[new], values, cutoff)
+    if not new.all():
+        smooth[~new] = _between(t, new, smooth)
+        filled[~new] = np.isnan(xy[~new, :, 0]) & np.isfinite(smooth[~new, :, 0])
+    return smooth, filled
+
+
+def _between(t: np.ndarray, new: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+    """Values at the repeated frames (``~new``): interpolated in time between the new frames
+    around them, or the last new frame's value where no later one has a value."""
+    idx = np.flatnonzero(new)
+    rep = np.flatnonzero(~new)
+    before = idx[np.searchsorted(idx, rep) - 1]
+    after_i = np.minimum(np.searchsorted(idx, rep), len(idx) - 1)
+    after = idx[after_i]
+    a, b = smooth[before], smooth[after]
+    w = ((t[rep] - t[before]) / np.where(after > rep, t[after] - t[before], 1.0))[:, None, None]
+    w = np.where((after > rep)[:, None, None], w, 0.0)
+    out = a + w * (b - a)
+    return np.where(np.isfinite(out), out, a)
