@@ -330,14 +330,14 @@ def legs_ahead(clip: Clip, out: Path, video: str, track, times: pd.Series,
     """Which foot is ahead, frame by frame, against the labels: in the tracked keypoints
     (smoothed, as the gait reads them) and in the gait's legs (the detections with
     ``angles.legs_traded`` applied, smoothed again as the gait does:
-    :func:`posebatch.gait.legs.resmoothed`). The labels say which foot is ahead as the gait's
+    :func:`posebatch.gait.legs.as_gait`). The labels say which foot is ahead as the gait's
     own events do (:func:`posebatch.gait.legs.ahead`: the one that landed last until the
     other passes it). Frames with the ankles level, around the feet passing, or outside the
     labelled contacts are left out, and so is a step-to clip (its labels do not say which
     foot only comes level). Returns ``legs_frames`` and the share of them with the wrong
     foot ahead: ``legs_wrong_tracked_pct``, ``legs_wrong_gait_pct``."""
     from posebatch.gait import track_settings
-    from posebatch.gait.legs import LEVEL, ahead, resmoothed, traded
+    from posebatch.gait.legs import LEVEL, ahead, as_gait
     from posebatch.storage import tables
 
     none = {"legs_frames": 0, "legs_wrong_tracked_pct": np.nan, "legs_wrong_gait_pct": np.nan}
@@ -354,7 +354,7 @@ def legs_ahead(clip: Clip, out: Path, video: str, track, times: pd.Series,
     frames = tables.read(out, "frames")
     repeat = frames[frames.video.astype(str) == video].set_index("frame").get("repeat")
     fresh = None if repeat is None else ~repeat.reindex(w.frame).fillna(False).to_numpy(bool)
-    legs = resmoothed(w, traded(raw, trade), fresh, settings.fill_gap, settings.cutoff)
+    legs = as_gait(w, raw, trade, fresh, settings.fill_gap, settings.cutoff)
     way = 1 if clip.meta.get("direction") == "right" else -1
     gaps = [way * (v.right_ankle_x - v.left_ankle_x).to_numpy() for v in (w, legs)]
     ok = np.isfinite(gaps[0])

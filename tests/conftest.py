@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -155,3 +157,26 @@ def gait_set_run(tmp_path_factory, demo_video):
     clips = [gv.load_clip(n, work / "clips") for n in GAIT_SET]
     gv.run_job(clips, work / "out", [])
     return clips, work / "out"
+
+
+POSE2SIM = "pose2sim==0.10.49"
+
+
+@pytest.fixture(scope="session")
+def pose2sim(tmp_path_factory):
+    """Pose2Sim's readers, from its wheel on PyPI (installed without its heavy dependencies:
+    the modules with the readers need only rtoml, c3d, anytree and tqdm, test extras)."""
+    d = tmp_path_factory.mktemp("pose2sim")
+    r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
+                        "--disable-pip-version-check", "-d", str(d), POSE2SIM],
+                       capture_output=True, text=True, timeout=300)
+    wheels = list(d.glob("pose2sim-*.whl"))
+    if r.returncode or not wheels:
+        pytest.skip(f"could not fetch {POSE2SIM} from the package index: {r.stderr[-300:]}")
+    sys.path.insert(0, str(wheels[0]))
+    try:
+        from Pose2Sim.common import read_trc
+        from Pose2Sim.personAssociation import read_json
+    finally:
+        sys.path.remove(str(wheels[0]))
+    return read_json, read_trc

@@ -2,8 +2,6 @@
 Pose2Sim's own OpenPose JSON and TRC readers (its wheel from PyPI), pycocotools for the COCO
 results, pandas for the CSV."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -12,29 +10,6 @@ import pytest
 from .helpers import frame_keypoints
 from posebatch.storage.tables import read
 from .helpers import posebatch
-
-
-POSE2SIM = "pose2sim==0.10.49"
-
-
-@pytest.fixture(scope="session")
-def pose2sim(tmp_path_factory):
-    """Pose2Sim's readers, from its wheel on PyPI (installed without its heavy dependencies:
-    the modules with the readers need only rtoml, c3d, anytree and tqdm, test extras)."""
-    d = tmp_path_factory.mktemp("pose2sim")
-    r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                        "--disable-pip-version-check", "-d", str(d), POSE2SIM],
-                       capture_output=True, text=True, timeout=300)
-    wheels = list(d.glob("pose2sim-*.whl"))
-    if r.returncode or not wheels:
-        pytest.skip(f"could not fetch {POSE2SIM} from the package index: {r.stderr[-300:]}")
-    sys.path.insert(0, str(wheels[0]))
-    try:
-        from Pose2Sim.common import read_trc
-        from Pose2Sim.personAssociation import read_json
-    finally:
-        sys.path.remove(str(wheels[0]))
-    return read_json, read_trc
 
 
 def test_openpose_json_per_frame_as_pose2sim_reads_it(full_run, tmp_path, pose2sim):
@@ -138,3 +113,8 @@ def test_export_errors_are_clear(full_run, tmp_path):
     assert r.returncode == 2 and "applies to the trc format only" in r.stderr
     r = posebatch("export", tmp_path, "--format", "csv")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+    r = posebatch("export", out, "--format", "trc", "--legs", "gait")   # no gait run here
+    assert r.returncode == 2 and f"run `posebatch gait {out}` first" in " ".join(
+        r.stderr.split())
+    r = posebatch("export", out, "--format", "coco", "--legs", "gait")
+    assert r.returncode == 2 and "csv and trc" in r.stderr

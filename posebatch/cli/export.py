@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..export import Format
+from ..export import Format, Legs
 from .common import app, console, guard
 
 
@@ -29,6 +29,11 @@ def export(
     height_m: Annotated[Optional[float], typer.Option(
         "--height-m", help="trc: the walker's height in metres, for coordinates in metres "
         "(else pixels).", show_default=False)] = None,
+    legs: Annotated[Legs, typer.Option(
+        help="csv, trc: the legs as tracked, or as the gait analysis names them (hip, knee "
+        "and ankle traded where the network put the wrong foot ahead for the walk's events, "
+        "smoothed again; needs `posebatch gait JOB` first).", case_sensitive=False)
+    ] = Legs.TRACKED,
 ):
     """Write a job's keypoints as OpenPose JSON, COCO results, CSV or TRC (no inference)."""
     from ..errors import ConfigError
@@ -39,7 +44,8 @@ def export(
         if height_m is not None and format is not Format.TRC:
             raise ConfigError("--height-m applies to the trc format only (its units)")
         require_job(out)
-        r = run_export(out, format, to, video=video, track=track, height_m=height_m)
+        r = run_export(out, format, to, video=video, track=track, height_m=height_m,
+                       legs=legs)
     what = "tracks" if format in (Format.CSV, Format.TRC) else "detections"
     console.print(f"{format.value}: {len(r.files)} files for {r.videos} videos "
                   f"({r.frames} frames, {r.people} {what}) in {r.folder}", soft_wrap=True,

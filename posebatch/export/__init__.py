@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
 from ..engine.layout import KeypointLayout, job_layout
 from ..storage.store import read_manifest
-from ..storage.tables import read
+from ..storage.tables import read, wide
 
 
 class Format(str, Enum):
@@ -25,6 +26,15 @@ class Format(str, Enum):
     COCO = "coco"
     CSV = "csv"
     TRC = "trc"
+
+
+class Legs(str, Enum):
+    """Which legs a per-track export (csv, trc) writes: as tracked (the network's labels,
+    left/right swaps the tracker saw corrected), or as the gait analysis names them (traded
+    where they put the wrong foot ahead for the walking bout's events, smoothed again)."""
+
+    TRACKED = "tracked"
+    GAIT = "gait"
 
 
 @dataclass
@@ -48,6 +58,33 @@ class VideoTables:
     people: pd.DataFrame
     frames: pd.DataFrame
     layout: KeypointLayout   # the job's model's (its manifest says which)
+    # with legs as the gait names them: ``angles.legs_traded`` by (track, frame), and the
+    # tracking settings to smooth them with (fill_gap, cutoff); None: as tracked
+    traded: pd.Series | None = None
+    smoothing: tuple[float, float] = (0.2, 6.0)
+
+    def wide(self) -> pd.DataFrame:
+        """The video's tracked people as the wide view (``posebatch.storage.tables.wide``),
+        their legs as tracked or, with ``traded``, as the gait names them."""
+        table = wide(self.keypoints, layout=self.layout)
+        if self.traded is None or table.empty:
+            return table
+        from ..gait.legs import as_gait
+
+        raw = wide(self.keypoints, smooth=False, layout=self.layout)
+        repeat = self.frames.set_index("frame").get("repeat")
+        parts = []
+        for key, w in table.groupby(level="track", sort=True):
+            frames = w["frame"].to_numpy()
+            trade = self.traded.reindex(pd.MultiIndex.from_arrays(
+                [np.full(len(w), key), frames])).fillna(False).to_numpy(bool)
+            fresh = (None if repeat is None else
+                     ~repeat.reindex(frames).fillna(False).to_numpy(bool))
+            outer = [name for name in w.index.names if name != "time"]
+            legs = as_gait(w.droplevel(outer), raw.loc[w.index].droplevel(outer), trade,
+                           fresh, *self.smoothing)
+            parts.append(legs.set_axis(w.index))
+        return pd.concat(parts)
 
     @property
     def stem(self) -> str:
@@ -74,7 +111,10 @@ def select_videos(out: Path, video: str | None = None) -> list[pd.Series]:
 
 
 def video_tables(out: Path, row: pd.Series, track: int | None = None,
-                 layout: KeypointLayout | None = None) -> VideoTables:
+                 layout: KeypointLayout | None = None,
+                 angles: pd.DataFrame | None = None) -> VideoTables:
+    """``angles``: the job's gait angles (``OUT/gait/angles.parquet``), for the legs as the
+    gait names them (:class:`Legs`); None: as tracked."""
     vid = int(row["video_id"])
     layout = layout if layout is not None else job_layout(read_manifest(out))
     kp = read(out, "keypoints", video_id=vid)
@@ -82,21 +122,48 @@ def video_tables(out: Path, row: pd.Series, track: int | None = None,
     if track is not None:
         kp = kp[kp["track"] == track]
         people = people[people["track"] == track]
-    return VideoTables(row, kp, people, read(out, "frames", video_id=vid), layout)
+    traded, smoothing = None, (0.2, 6.0)
+    if angles is not None:
+        from ..gait import track_settings
+
+        mine = angles[angles["video"].astype(str) == str(row["video"])]
+        traded = mine.set_index(["track", "frame"])["legs_traded"].astype(bool)
+        settings = track_settings(out)
+        smoothing = (settings.fill_gap, settings.cutoff)
+    return VideoTables(row, kp, people, read(out, "frames", video_id=vid), layout, traded,
+                       smoothing)
+
+
+def gait_angles(out: Path) -> pd.DataFrame:
+    """The job's gait angles (video, track, frame, legs_traded), or a ConfigError saying
+    how to make them."""
+    path = out / "gait" / "angles.parquet"
+    if not path.is_file():
+        raise ConfigError(f"--legs gait writes the legs as the gait analysis names them, and "
+                          f"{out} has none ({path} is missing): run `posebatch gait {out}` "
+                          "first (or `posebatch run --gait`)")
+    angles = pd.read_parquet(path, columns=["video", "track", "frame", "legs_traded"])
+    return angles
 
 
 def export(out: str | Path, fmt: Format | str, folder: str | Path | None = None,
            video: str | None = None, track: int | None = None,
-           height_m: float | None = None) -> ExportResult:
+           height_m: float | None = None, legs: Legs | str = Legs.TRACKED) -> ExportResult:
     """Write ``fmt`` for every video of the job in ``out`` (or one ``video``, one ``track``)
-    into ``folder`` (default OUT/export/FORMAT)."""
+    into ``folder`` (default OUT/export/FORMAT); ``legs``: csv and trc, as tracked or as the
+    gait analysis names them (:class:`Legs`)."""
     from . import coco, openpose, trc, wide_csv
 
     out = Path(out)
     fmt = Format(fmt)
+    legs = Legs(legs)
     folder = Path(folder) if folder is not None else out / "export" / fmt.value
     if height_m is not None and fmt is not Format.TRC:
         raise ConfigError("--height-m applies to the trc format only (its units)")
+    if legs is Legs.GAIT and fmt not in (Format.CSV, Format.TRC):
+        raise ConfigError("--legs gait applies to the per-track formats, csv and trc (openpose "
+                          "and coco write each detection as the network found it)")
+    angles = gait_angles(out) if legs is Legs.GAIT else None
     writer = {Format.OPENPOSE: openpose.write, Format.COCO: coco.write,
               Format.CSV: wide_csv.write, Format.TRC: trc.write}[fmt]
     result = ExportResult(fmt, folder)
@@ -104,7 +171,7 @@ def export(out: str | Path, fmt: Format | str, folder: str | Path | None = None,
     for row in select_videos(out, video):
         if row["status"] != "ok":
             continue                 # nothing was estimated: the videos index says why
-        vt = video_tables(out, row, track, layout)
+        vt = video_tables(out, row, track, layout, angles)
         if track is not None and vt.keypoints.empty:
             continue
         kwargs = {"height_m": height_m} if fmt is Format.TRC else {}

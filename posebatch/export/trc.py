@@ -14,7 +14,6 @@ import numpy as np
 from ..errors import ConfigError
 from ..storage.atomic import atomic_write_bytes
 from ..gait.angles import body_height
-from ..storage.tables import wide
 
 MARKERS = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
            "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar")
@@ -43,7 +42,7 @@ def trc_text(name: str, frames: np.ndarray, times: np.ndarray, xyz: np.ndarray,
 
 def write(vt, folder: Path, height_m: float | None = None) -> tuple[list[Path], int, int]:
     folder.mkdir(parents=True, exist_ok=True)
-    table = wide(vt.keypoints, layout=vt.layout)
+    table = vt.wide()
     frame_time = vt.frames.set_index("frame")["time"]
     height_px = int(vt.row["height"])
     files, frames = [], 0

@@ -15,7 +15,6 @@ import pyarrow as pa
 
 from ..storage.atomic import atomic_write_bytes
 from ..engine.layout import KeypointLayout
-from ..storage.tables import wide
 from ..storage.schemas import table_from_frame
 
 # 1: frame, time, track, then PART_x, PART_y, PART_score for the 18 COCO parts.
@@ -41,18 +40,19 @@ _TYPES = {pa.int32(): "integer", pa.float32(): "number", pa.float64(): "number"}
 
 def write(vt, folder: Path) -> tuple[list[Path], int, int]:
     folder.mkdir(parents=True, exist_ok=True)
-    df = wide(vt.keypoints, layout=vt.layout).reset_index().drop(columns="video",
+    df = vt.wide().reset_index().drop(columns="video",
                                                                  errors="ignore")
     table = table_from_frame(df, schema(vt.layout), "export.csv").to_pandas().sort_values(
         ["frame", "track"])
     p = folder / f"{vt.stem}.csv"
     atomic_write_bytes(p, table.to_csv(index=False, float_format="%.3f").encode())
-    write_table_schema(folder, vt.layout)
+    write_table_schema(folder, vt.layout, "gait" if vt.traded is not None else "tracked")
     return [p], int(table["frame"].nunique()), int(table["track"].nunique())
 
 
-def table_schema(layout: KeypointLayout) -> dict:
-    """:func:`schema` as a Frictionless Table Schema (what CSV tools read types from)."""
+def table_schema(layout: KeypointLayout, legs: str = "tracked") -> dict:
+    """:func:`schema` as a Frictionless Table Schema (what CSV tools read types from);
+    ``posebatch.legs`` says whose legs the files hold (``export --legs``)."""
     fields = []
     for f in schema(layout):
         meta = {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
@@ -60,11 +60,11 @@ def table_schema(layout: KeypointLayout) -> dict:
                        **({"description": meta["doc"]} if "doc" in meta else {}),
                        **({"unit": meta["unit"]} if "unit" in meta else {}),
                        **({} if f.nullable else {"constraints": {"required": True}})})
-    return {"posebatch.schema": f"export.csv/{CSV_SCHEMA_VERSION}", "fields": fields,
-            "missingValues": [""]}
+    return {"posebatch.schema": f"export.csv/{CSV_SCHEMA_VERSION}", "posebatch.legs": legs,
+            "fields": fields, "missingValues": [""]}
 
 
-def write_table_schema(folder: Path, layout: KeypointLayout) -> Path:
+def write_table_schema(folder: Path, layout: KeypointLayout, legs: str = "tracked") -> Path:
     path = folder / "schema.json"
-    atomic_write_bytes(path, json.dumps(table_schema(layout), indent=1).encode())
+    atomic_write_bytes(path, json.dumps(table_schema(layout, legs), indent=1).encode())
     return path

@@ -166,3 +166,13 @@ def resmoothed(w: pd.DataFrame, raw: pd.DataFrame, fresh: np.ndarray | None,
         out[f"{name}_x"], out[f"{name}_y"] = smooth[pos, k, 0], smooth[pos, k, 1]
         out[f"{name}_score"] = raw[f"{name}_score"].to_numpy()
     return out
+
+
+def as_gait(w: pd.DataFrame, raw: pd.DataFrame, trade: np.ndarray, fresh: np.ndarray | None,
+            fill_gap: float, cutoff: float) -> pd.DataFrame:
+    """A track's smoothed wide view ``w`` with its legs as the gait names them, from its
+    detections ``raw`` (the same rows) and the frames the gait traded (``angles.legs_traded``):
+    for the exports and the benchmarks, which read a finished analysis."""
+    if not trade.any():
+        return w
+    return resmoothed(w, traded(raw, trade), fresh, fill_gap, cutoff)
