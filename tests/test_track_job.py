@@ -98,6 +98,11 @@ def test_rerun_keeps_tracks_and_new_settings_retrack_without_inference(full_run,
     assert not np.allclose(kp.x_smooth, before.x_smooth, equal_nan=True)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["params"]["track"]["cutoff"] == 3
+    # the tables record it, and the gait smooths legs it trades as the tracker did
+    from posebatch.gait import track_settings
+    from posebatch.storage.tables import load
+
+    assert load(out).params["track"]["cutoff"] == 3 and track_settings(out).cutoff == 3
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr
     same_tables(full_run[0], out)           # back to the defaults: the same tracks again

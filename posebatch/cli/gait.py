@@ -34,7 +34,7 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
              height_m: float | None = None, people: int | None = None) -> None:
     """Analyse, write OUT/gait/ and print the per-track summary."""
     from ..engine.config import GaitConfig
-    from ..gait import analyse, track_settings
+    from ..gait import analyse
     from ..gait.outputs import write_gait
     from ..storage.tables import load
 
@@ -42,7 +42,7 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
 
     config = GaitConfig(height_m=height_m)
     result = analyse(load(out), config, video=video, track=track,
-                     people=check_people(people), smoothing=track_settings(out))
+                     people=check_people(people))
     paths = write_gait(out, result, config)
     t = Table("video", "track", "strides", "cadence (steps/min)", "stride (s)", "stance %",
               "symmetry %", "speed" + (" (m/s)" if height_m else " (px/s)"), "note",

@@ -108,13 +108,16 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
 def track_settings(out) -> TrackConfig:
     """The tracking settings the job in folder ``out`` ran with (the defaults where its tables
     do not record them): what ``analyse`` needs to smooth traded legs as the tracker did."""
-    import dataclasses
-
     from ..storage.tables import recorded_params
 
-    track = recorded_params(out).get("track")
+    return _track_config(recorded_params(out))
+
+
+def _track_config(params: dict) -> TrackConfig:
+    import dataclasses
+
     known = {f.name for f in dataclasses.fields(TrackConfig)}
-    return TrackConfig(**{k: v for k, v in (track or {}).items() if k in known})
+    return TrackConfig(**{k: v for k, v in (params.get("track") or {}).items() if k in known})
 
 
 def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
@@ -122,9 +125,9 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
             smoothing: TrackConfig | None = None) -> GaitResult:
     """Every track of the job's tables (``posebatch.storage.tables.load``), or the ones named;
     ``people``: only the N most prominent tracks of each video
-    (``posebatch.storage.tables.prominence``). ``smoothing``: the tracking settings the job
-    ran with (:func:`track_settings`; default: the defaults), for the
-    legs smoothed again where their labels are traded."""
+    (``posebatch.storage.tables.prominence``). ``smoothing``: the tracking settings to
+    smooth the legs with again where their labels are traded; by default the job's own (as
+    its tables record them, ``job.params``), else the defaults."""
     from ..storage.tables import keep_tracks, prominent, wide
 
     kp = job.keypoints
@@ -134,6 +137,7 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
         kp = kp[kp["video"].astype(str) == video]
     if track is not None:
         kp = kp[kp["track"] == track]
+    smoothing = smoothing or _track_config(getattr(job, "params", None) or {})
     parts = {"angles": [], "events": [], "strides": [], "bouts": [], "summary": []}
     repeat = (job.frames.assign(video=job.frames["video"].astype(str))
               .set_index(["video", "frame"])["repeat"] if "repeat" in job.frames else None)
@@ -145,7 +149,7 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
                 w = w.assign(repeat=repeat.reindex(keys).to_numpy())
             raw = detected[(name, tid)].droplevel(["video", "track"])
             g = analyse_track(w.droplevel(["video", "track"]), config, raw,
-                              smoothing or TrackConfig())
+                              smoothing)
             key = {"video": name, "track": int(tid)}
             angles = g.angles.reset_index().assign(**key, frame=w["frame"].to_numpy())
             parts["angles"].append(angles)

@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,13 +31,15 @@ class JobTables:
     frames: pd.DataFrame
     tracks: pd.DataFrame
     videos: pd.DataFrame
+    # the settings the tables were made with (:func:`recorded_params`), {} where not known
+    params: dict = field(default_factory=dict)
 
 
 def load(out: str | Path) -> JobTables:
     """Read a finished job's tables. A folder written by an older posebatch (single files, or
     no tracks) is refused with the command that updates it (no inference is redone)."""
     out = _finished(Path(out))
-    return JobTables(**{name: read(out, name) for name in NAMES})
+    return JobTables(**{name: read(out, name) for name in NAMES}, params=recorded_params(out))
 
 
 def read(out: str | Path, table: str, video_id: int | None = None,
