@@ -4,6 +4,7 @@ walker as 15 pictures a second in a 24 fps file (repeated frames), and the baref
 of ../shared (variable frame rate), then the benchmark's own scoring."""
 from __future__ import annotations
 
+import shutil
 import sys
 
 import numpy as np
@@ -107,6 +108,13 @@ def test_exports_with_the_gait_legs_put_the_foot_that_landed_last_ahead(gait_set
                  for k in range(3)]
     same = [c for c in range(data["gait"].shape[1]) if c not in legs_cols]
     np.testing.assert_allclose(data["gait"].iloc[:, same], data["tracked"].iloc[:, same])
+    # a video the gait did not analyse is refused, not written with the tracked legs
+    gait_of_one = tmp_path / "one"
+    shutil.copytree(out, gait_of_one)
+    r = posebatch("gait", gait_of_one, "--video", "inputs/biomech_normal.mp4")
+    assert r.returncode == 0, r.stderr
+    r = posebatch("export", gait_of_one, "--format", "csv", "--video", video, "--legs", "gait")
+    assert r.returncode == 2 and "has no gait analysis of" in " ".join(r.stderr.split())
     in_span = (frames >= clip.span[0]) & (frames <= clip.span[1])
     labels = clip.events.assign(time=np.interp(clip.events.frame, frames, times), bout=0)
     truth = ahead(np.asarray(times)[in_span], labels)

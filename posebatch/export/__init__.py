@@ -127,6 +127,11 @@ def video_tables(out: Path, row: pd.Series, track: int | None = None,
         from ..gait import track_settings
 
         mine = angles[angles["video"].astype(str) == str(row["video"])]
+        missing = set(kp["track"].dropna().astype(int)) - set(mine["track"].astype(int))
+        if missing:
+            raise ConfigError(f"{out / 'gait'} has no gait analysis of {row['video']} track "
+                              f"{', '.join(map(str, sorted(missing)))} (it was run for other "
+                              f"videos or tracks): run `posebatch gait {out}` for it first")
         traded = mine.set_index(["track", "frame"])["legs_traded"].astype(bool)
         settings = track_settings(out)
         smoothing = (settings.fill_gap, settings.cutoff)
