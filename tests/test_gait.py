@@ -276,3 +276,26 @@ def test_standing_still_gets_a_reason_not_numbers():
 def test_gait_settings_are_checked():
     with pytest.raises(ConfigError, match="height_m is a person's height in metres"):
         GaitConfig(height_m=175)
+
+
+def test_frames_between_traded_ones_are_traded_within_a_bout_only():
+    """Undecided frames (the feet level, an ankle missing) between two frames whose legs are
+    traded are traded too, within one walking bout; across a pause or turn between two bouts
+    the legs stay as tracked."""
+    from posebatch.gait.legs import to_trade
+
+    n = 14
+    undecided = np.isin(np.arange(n), [2, 3, 6, 7, 10, 11])
+    # the events put the right foot ahead; the labels the left (20 px), except where level
+    w = pd.DataFrame({"right_ankle_x": np.where(undecided, 0.0, -20.0),
+                      "left_ankle_x": np.zeros(n)})
+    for s in ("right", "left"):
+        for part in ("hip", "knee", "ankle"):
+            w[f"{s}_{part}_y"] = 0.0
+            if part != "ankle":
+                w[f"{s}_{part}_x"] = 0.0
+    front = np.where(undecided, 0, 1).astype(np.int8)
+    bouts = np.r_[np.zeros(6, int), -np.ones(2, int), np.ones(6, int)]   # a pause at 6-7
+    assert to_trade(w, front, np.ones(n), 400.0).all()
+    traded = to_trade(w, front, np.ones(n), 400.0, bouts)
+    assert traded[bouts >= 0].all() and not traded[bouts < 0].any()

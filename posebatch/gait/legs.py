@@ -55,13 +55,23 @@ def ahead(t: np.ndarray, events: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def bout_of(t: np.ndarray, events: pd.DataFrame) -> np.ndarray:
+    """(T,) the walking bout whose contacts span each time ``t`` (from its first contact to
+    its last, as :func:`ahead` covers them), -1 outside every bout."""
+    out = np.full(len(t), -1)
+    for k, e in events[events.event == "contact"].groupby("bout"):
+        out[(t >= e.time.min()) & (t <= e.time.max())] = int(k)
+    return out
+
+
 def to_trade(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
-             height: float) -> np.ndarray:
+             height: float, bouts: np.ndarray | None = None) -> np.ndarray:
     """(T,) bool: the frames where the ankles of ``w`` (a track's wide view), along
     ``direction`` (+1 / -1 per frame), put ahead the foot that ``front`` (:func:`ahead`) does
     not, by at least ``LEVEL`` body heights; and the undecided frames between two such
-    (the feet passing, an ankle missing): the network's labels change in stretches, and the
-    knees and hips are far apart while the feet pass."""
+    within one bout (``bouts``: :func:`bout_of`; the feet passing, an ankle missing): the
+    network's labels change in stretches, and the knees and hips are far apart while the
+    feet pass."""
     gap = (w["right_ankle_x"].to_numpy(np.float64) - w["left_ankle_x"].to_numpy(np.float64))
     gap = gap * direction
     with np.errstate(invalid="ignore"):
@@ -73,6 +83,8 @@ def to_trade(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
     for a, b in zip(at[:-1], at[1:]):
         if b == a + 1 or not (trade[a] or trade[b]):
             continue
+        if bouts is not None and not (bouts[a] == bouts[b] >= 0):
+            continue                     # between bouts (a turn, a pause): as tracked
         if trade[a] and trade[b]:
             trade[a + 1:b] = True
             continue
@@ -118,9 +130,11 @@ def traded(w: pd.DataFrame, trade: np.ndarray) -> pd.DataFrame:
 def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
                   height: float, raw: pd.DataFrame | None = None,
                   smoothing: tuple[float, float] = (0.2, 6.0),
-                  fresh: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+                  fresh: np.ndarray | None = None, bouts: np.ndarray | None = None
+                  ) -> tuple[pd.DataFrame, np.ndarray]:
     """``w`` (a track's wide view, smoothed) with the legs' labels traded where they put the
-    wrong foot ahead (:func:`to_trade`); and (T,) bool, the frames traded.
+    wrong foot ahead (:func:`to_trade`, ``bouts`` as there); and (T,) bool, the frames
+    traded.
 
     With ``raw`` (the same rows as detected, the tracker's labels), the labels are traded on
     the detections, frame by frame where both ankles were found (elsewhere as the smoothed
@@ -128,12 +142,12 @@ def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
     ``fill_gap`` and ``cutoff``; ``fresh``: False at repeated pictures). Trading the smoothed
     curves instead leaves a jump where the network swapped the legs: the tracker's smoothing
     had blended the two legs over a few frames there."""
-    trade = to_trade(w, front, direction, height)
+    trade = to_trade(w, front, direction, height, bouts)
     if raw is None:
         return traded(w, trade), trade
     seen = np.isfinite(raw["right_ankle_x"].to_numpy(np.float64)
                        - raw["left_ankle_x"].to_numpy(np.float64))
-    trade = np.where(seen, to_trade(raw, front, direction, height), trade)
+    trade = np.where(seen, to_trade(raw, front, direction, height, bouts), trade)
     if not trade.any():
         return w, trade
     return resmoothed(w, traded(raw, trade), fresh, *smoothing), trade
