@@ -177,6 +177,18 @@ def test_gait_cli_on_a_job_folder(jobs, tmp_path):
     assert summary.loc["no_ankles.mp4"].reason.startswith("no gait: ankles and head")
     assert np.isnan(summary.loc["no_stride.mp4"].cadence_steps_per_min)
     assert [p.name for p in (out / "gait").glob("*.png")] == ["walker.mp4.track0.png"]
+    # one video analysed again: the others' gait is kept, the same
+    before = {n: pd.read_parquet(out / "gait" / f"{n}.parquet") for n in gait_schema.TABLES}
+    r = posebatch("gait", out, "--video", "walker.mp4")
+    assert r.returncode == 0, r.stderr
+    assert "gait: 1 tracks" in r.stdout and "of 3 other tracks" in r.stdout
+    for name, table in before.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(out / "gait" / f"{name}.parquet"), table)
+    # ... unless made with other settings: one table holds one analysis
+    r = posebatch("gait", out, "--video", "walker.mp4", "--height-m", 1.7)
+    assert r.returncode == 2 and "with other settings" in r.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "gait" / "summary.parquet"),
+                                  before["summary"])
 
 
 def test_writing_a_table_that_does_not_fit_its_schema_is_refused(tmp_path):

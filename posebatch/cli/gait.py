@@ -35,7 +35,7 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
     """Analyse, write OUT/gait/ and print the per-track summary."""
     from ..engine.config import GaitConfig
     from ..gait import analyse
-    from ..gait.outputs import write_gait
+    from ..gait.outputs import merged, write_gait
     from ..storage.tables import load
 
     from ..runner.spec import check_people
@@ -43,7 +43,8 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
     config = GaitConfig(height_m=height_m)
     result = analyse(load(out), config, video=video, track=track,
                      people=check_people(people))
-    paths = write_gait(out, result, config)
+    written = merged(out, result, config, video, track)   # the other videos' gait kept
+    paths = write_gait(out, written, config, figures=result.summary)
     t = Table("video", "track", "strides", "cadence (steps/min)", "stride (s)", "stance %",
               "symmetry %", "speed" + (" (m/s)" if height_m else " (px/s)"), "note",
               title=f"gait: {len(result.summary)} tracks")
@@ -55,6 +56,10 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
                   fmt(r.get("stance_pct"), 1), fmt(r.get("symmetry_index"), 1), fmt(speed),
                   short_note(r["reason"], r["flags"]))
     console.print(t)
+    kept = len(written.summary) - len(result.summary)
+    if kept:
+        console.print(f"the gait of {kept} other tracks already in {out / 'gait'} is kept",
+                      soft_wrap=True)
     if result.summary[["reason", "flags"]].notna().any(axis=None):
         console.print("notes in full: the summary's reason and flags columns", soft_wrap=True)
     for name, p in paths.items():

@@ -12,13 +12,52 @@ from ..storage.schemas import write_parquet
 from . import GaitResult, schema
 from .schema import GAIT_SCHEMA_VERSION
 
-__all__ = ["GAIT_SCHEMA_VERSION", "track_figure", "write_gait"]
+__all__ = ["GAIT_SCHEMA_VERSION", "merged", "track_figure", "write_gait"]
 
 
-def write_gait(out: Path, result: GaitResult, config: GaitConfig) -> dict[str, Path]:
+def merged(out: Path, result: GaitResult, config: GaitConfig, video: str | None = None,
+           track: int | None = None) -> GaitResult:
+    """``result``, the analysis of ``video`` and/or ``track`` only, with the rows of every
+    other video and track already in OUT/gait/ kept: analysing one video does not drop the
+    others' analysis. Refused where those rows were made with other settings or by another
+    version of the tables (one table, one set of settings)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from ..errors import ConfigError
+
+    folder = Path(out) / "gait"
+    if (video is None and track is None) or not (folder / "summary.parquet").is_file():
+        return result
+    meta = pq.read_schema(folder / "summary.parquet").metadata or {}
+    made = json.loads(meta.get(b"posebatch.params", b"{}")).get("gait")
+    version = meta.get(b"posebatch.schema", b"").decode()
+    if version != f"gait.summary/{GAIT_SCHEMA_VERSION}" or made != dataclasses.asdict(config):
+        raise ConfigError(f"{folder} holds the gait of other videos or tracks made "
+                          + ("by another posebatch" if made == dataclasses.asdict(config) else
+                             f"with other settings ({made})")
+                          + f": analyse them all again (`posebatch gait {out}` with the "
+                          "settings you want), or analyse this one with the same settings")
+    parts = {}
+    for name in schema.TABLES:
+        old = pd.read_parquet(folder / f"{name}.parquet")
+        mine = pd.Series(True, index=old.index)
+        if video is not None:
+            mine &= old["video"].astype(str) == video
+        if track is not None:
+            mine &= old["track"] == track
+        both = pd.concat([old[~mine], getattr(result, name)], ignore_index=True)
+        both = both.sort_values(["video", "track"], kind="stable", ignore_index=True)
+        parts[name] = schema.frame(name, both)
+    return GaitResult(**parts)
+
+
+def write_gait(out: Path, result: GaitResult, config: GaitConfig,
+               figures: pd.DataFrame | None = None) -> dict[str, Path]:
     """The five tables (atomically, each with exactly its schema of ``gait.schema`` whatever
     the data, naming its table, version and the settings in its metadata) and the per-track
-    figures; returns what was written."""
+    figures (of the summary rows ``figures``, default all); returns what was written."""
     folder = Path(out) / "gait"
     params = {"gait": dataclasses.asdict(config)}
     paths = {}
@@ -26,7 +65,7 @@ def write_gait(out: Path, result: GaitResult, config: GaitConfig) -> dict[str, P
         table = schema.table(name, getattr(result, name))
         paths[name] = write_parquet(table, folder / f"{name}.parquet", f"gait.{name}", params,
                                     GAIT_SCHEMA_VERSION, schema=declared)
-    for _, row in result.summary.iterrows():
+    for _, row in (result.summary if figures is None else figures).iterrows():
         if row.get("reason") is None or pd.isna(row.get("reason")):
             paths[f"{row.video}#{row.track}"] = track_figure(folder, result, row.video,
                                                              int(row.track))
