@@ -147,8 +147,7 @@ def gait_angles(out: Path) -> pd.DataFrame:
         raise ConfigError(f"--legs gait writes the legs as the gait analysis names them, and "
                           f"{out} has none ({path} is missing): run `posebatch gait {out}` "
                           "first (or `posebatch run --gait`)")
-    angles = pd.read_parquet(path, columns=["video", "track", "frame", "legs_traded"])
-    return angles
+    return pd.read_parquet(path, columns=["video", "track", "frame", "legs_traded"])
 
 
 def export(out: str | Path, fmt: Format | str, folder: str | Path | None = None,
