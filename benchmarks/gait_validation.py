@@ -354,7 +354,7 @@ def legs_ahead(clip: Clip, out: Path, video: str, track, times: pd.Series,
     frames = tables.read(out, "frames")
     repeat = frames[frames.video.astype(str) == video].set_index("frame").get("repeat")
     fresh = None if repeat is None else ~repeat.reindex(w.frame).fillna(False).to_numpy(bool)
-    legs = as_gait(w, raw, trade, fresh, settings.fill_gap, settings.cutoff)
+    legs = as_gait(w, raw, trade, fresh, settings)
     way = 1 if clip.meta.get("direction") == "right" else -1
     gaps = [way * (v.right_ankle_x - v.left_ankle_x).to_numpy() for v in (w, legs)]
     ok = np.isfinite(gaps[0])

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..engine.config import TrackConfig
 from ..engine.layout import KeypointLayout, job_layout
 from ..storage.store import read_manifest
 from ..storage.tables import read, wide
@@ -59,9 +60,9 @@ class VideoTables:
     frames: pd.DataFrame
     layout: KeypointLayout   # the job's model's (its manifest says which)
     # with legs as the gait names them: ``angles.legs_traded`` by (track, frame), and the
-    # tracking settings to smooth them with (fill_gap, cutoff); None: as tracked
+    # job's tracking settings to smooth them with; None: as tracked
     traded: pd.Series | None = None
-    smoothing: tuple[float, float] = (0.2, 6.0)
+    smoothing: TrackConfig = field(default_factory=TrackConfig)
 
     def wide(self) -> pd.DataFrame:
         """The video's tracked people as the wide view (``posebatch.storage.tables.wide``),
@@ -82,7 +83,7 @@ class VideoTables:
                      ~repeat.reindex(frames).fillna(False).to_numpy(bool))
             outer = [name for name in w.index.names if name != "time"]
             legs = as_gait(w.droplevel(outer), raw.loc[w.index].droplevel(outer), trade,
-                           fresh, *self.smoothing)
+                           fresh, self.smoothing)
             parts.append(legs.set_axis(w.index))
         return pd.concat(parts)
 
@@ -122,7 +123,7 @@ def video_tables(out: Path, row: pd.Series, track: int | None = None,
     if track is not None:
         kp = kp[kp["track"] == track]
         people = people[people["track"] == track]
-    traded, smoothing = None, (0.2, 6.0)
+    traded, smoothing = None, TrackConfig()
     if angles is not None:
         from ..gait import track_settings
 
@@ -133,8 +134,7 @@ def video_tables(out: Path, row: pd.Series, track: int | None = None,
                               f"{', '.join(map(str, sorted(missing)))} (it was run for other "
                               f"videos or tracks): run `posebatch gait {out}` for it first")
         traded = mine.set_index(["track", "frame"])["legs_traded"].astype(bool)
-        settings = track_settings(out)
-        smoothing = (settings.fill_gap, settings.cutoff)
+        smoothing = track_settings(out)
     return VideoTables(row, kp, people, read(out, "frames", video_id=vid), layout, traded,
                        smoothing)
 

@@ -98,7 +98,7 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
     ev = pd.DataFrame(events) if events else _empty_events()
     # the legs' labels made to follow the events' sides, for the angles and step lengths
     w, traded = follow_events(w, ahead(t, ev), direction, height, raw,
-                              (smoothing.fill_gap, smoothing.cutoff), fresh, bout_of(t, ev))
+                              smoothing, fresh, bout_of(t, ev))
     angles = joint_angles(w, direction).assign(legs_traded=traded)
     strides = stride_table(ev, w, t, bouts, height, config)
     summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config))

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..engine.config import TrackConfig
+
 LEG_PARTS = ("hip", "knee", "ankle")
 PASSING = 0.12      # of a step, either side of the feet passing: which is ahead is undecided
 MID_SWING = 0.6     # of a step after a contact: the feet pass here when the toe-off is missing
@@ -129,7 +131,7 @@ def traded(w: pd.DataFrame, trade: np.ndarray) -> pd.DataFrame:
 
 def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
                   height: float, raw: pd.DataFrame | None = None,
-                  smoothing: tuple[float, float] = (0.2, 6.0),
+                  smoothing: TrackConfig = TrackConfig(),
                   fresh: np.ndarray | None = None, bouts: np.ndarray | None = None
                   ) -> tuple[pd.DataFrame, np.ndarray]:
     """``w`` (a track's wide view, smoothed) with the legs' labels traded where they put the
@@ -138,8 +140,8 @@ def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
 
     With ``raw`` (the same rows as detected, the tracker's labels), the labels are traded on
     the detections, frame by frame where both ankles were found (elsewhere as the smoothed
-    ankles say), and the legs smoothed again as the tracker does (``smoothing``: its
-    ``fill_gap`` and ``cutoff``; ``fresh``: False at repeated pictures). Trading the smoothed
+    ankles say), and the legs smoothed again as the tracker does (``smoothing``: the job's
+    tracking settings; ``fresh``: False at repeated pictures). Trading the smoothed
     curves instead leaves a jump where the network swapped the legs: the tracker's smoothing
     had blended the two legs over a few frames there."""
     trade = to_trade(w, front, direction, height, bouts)
@@ -150,11 +152,11 @@ def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
     trade = np.where(seen, to_trade(raw, front, direction, height, bouts), trade)
     if not trade.any():
         return w, trade
-    return resmoothed(w, traded(raw, trade), fresh, *smoothing), trade
+    return resmoothed(w, traded(raw, trade), fresh, smoothing), trade
 
 
 def resmoothed(w: pd.DataFrame, raw: pd.DataFrame, fresh: np.ndarray | None,
-               fill_gap: float, cutoff: float) -> pd.DataFrame:
+               smoothing: TrackConfig) -> pd.DataFrame:
     """``w`` with its legs' positions the tracker's smoothing of ``raw``'s
     (``posebatch.track.smooth.smooth_samples``) and their scores ``raw``'s. Frames missing
     from the view (a gap the tracker did not fill) split the curves, as they did there."""
@@ -174,7 +176,7 @@ def resmoothed(w: pd.DataFrame, raw: pd.DataFrame, fresh: np.ndarray | None,
     if fresh is not None:
         new[pos] = fresh
     new[0] = True
-    smooth, _ = smooth_samples(times, xy, new, fill_gap, cutoff)
+    smooth, _ = smooth_samples(times, xy, new, smoothing.fill_gap, smoothing.cutoff)
     out = w.copy()
     for k, name in enumerate(names):
         out[f"{name}_x"], out[f"{name}_y"] = smooth[pos, k, 0], smooth[pos, k, 1]
@@ -183,10 +185,10 @@ def resmoothed(w: pd.DataFrame, raw: pd.DataFrame, fresh: np.ndarray | None,
 
 
 def as_gait(w: pd.DataFrame, raw: pd.DataFrame, trade: np.ndarray, fresh: np.ndarray | None,
-            fill_gap: float, cutoff: float) -> pd.DataFrame:
+            smoothing: TrackConfig) -> pd.DataFrame:
     """A track's smoothed wide view ``w`` with its legs as the gait names them, from its
     detections ``raw`` (the same rows) and the frames the gait traded (``angles.legs_traded``):
     for the exports and the benchmarks, which read a finished analysis."""
     if not trade.any():
         return w
-    return resmoothed(w, traded(raw, trade), fresh, fill_gap, cutoff)
+    return resmoothed(w, traded(raw, trade), fresh, smoothing)
