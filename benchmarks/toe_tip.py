@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gait_validation as gv  # noqa: E402
 
+from posebatch.decode import decode_sequential  # noqa: E402
 from posebatch.export import gait_angles, select_videos, video_tables  # noqa: E402
 from posebatch.storage import tables  # noqa: E402
 
@@ -47,28 +48,10 @@ MOVED = 0.012                # the tip has left its place
 WINDOW = 8                   # frames either side of the found toe-off
 
 
-def background(path: Path, n: int = 61) -> np.ndarray:
-    cap = cv2.VideoCapture(str(path))
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    frames = []
-    for k in np.linspace(0, total - 1, n).astype(int):
-        cap.set(cv2.CAP_PROP_POS_FRAMES, int(k))
-        ok, im = cap.read()
-        if ok:
-            frames.append(im)
-    cap.release()
-    return np.median(np.stack(frames), axis=0).astype(np.uint8)
-
-
-def decoded(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, im = cap.read()
-        if not ok:
-            cap.release()
-            return out
-        out.append(im)
+def background(ims: list[np.ndarray], n: int = 61) -> np.ndarray:
+    """The clip's still scene: the median of ``n`` frames spread over it."""
+    picks = np.linspace(0, len(ims) - 1, n).astype(int)
+    return np.median(np.stack([ims[k] for k in picks]), axis=0).astype(np.uint8)
 
 
 def foreground(crop: np.ndarray, back: np.ndarray) -> np.ndarray:
@@ -137,13 +120,13 @@ def probe(work: Path, names: list[str]) -> pd.DataFrame:
     events = pd.read_parquet(out / "gait" / "events.parquet")
     summary = pd.read_parquet(out / "gait" / "summary.parquet")
     angles = gait_angles(out)
+    frames = tables.read(out, "frames")
     rows = []
     for name in names:
         clip = gv.load_clip(name, work / "clips")
         if clip.path is None:
             continue
         video = f"inputs/{clip.input}{clip.path.suffix}"
-        frames = tables.read(out, "frames")
         times = frames[frames.video.astype(str) == video].set_index("frame").time
         dt = float(np.median(np.diff(times.to_numpy())))
         ev = events[events.video.astype(str) == video]
@@ -155,7 +138,8 @@ def probe(work: Path, names: list[str]) -> pd.DataFrame:
         d = 1 if clip.meta["direction"] == "right" else -1
         row = next(r for r in select_videos(out) if str(r["video"]) == video)
         w = video_tables(out, row, track, angles=angles).wide().reset_index().set_index("frame")
-        ims, bg = decoded(clip.path), background(clip.path)
+        ims = [f.image for f in decode_sequential(clip.path)]   # numbered as the job's frames
+        bg = background(ims)
         labels = clip.events[(clip.events.event == "toe_off")
                              & (clip.events.confidence >= gv.MIN_CONFIDENCE)]
         toes = inside[(inside.track == track) & (inside.event == "toe_off")]
