@@ -426,12 +426,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("out/gait_validation"))
     ap.add_argument("--clips", default=",".join(clip_names()))
     ap.add_argument("--quality", default=None)
+    ap.add_argument("--toe-offs", default=None, choices=("picture", "ankle"),
+                    help="how the gait times toe-offs (posebatch run --toe-offs)")
     ap.add_argument("--videos", type=Path, action="append", default=[],
                     help="where clips of github: sources are (repeatable; also "
                          "$POSEBATCH_GAIT_VIDEOS)")
     a = ap.parse_args()
     VIDEOS[:0] = a.videos
     extra = ["--quality", a.quality] if a.quality else []
+    extra += ["--toe-offs", a.toe_offs] if a.toe_offs else []
     rows = validate(a.clips.split(","), a.out, extra)
     print(table(rows))
     for r in rows[:-1]:

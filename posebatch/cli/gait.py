@@ -14,6 +14,13 @@ HeightOpt = Annotated[Optional[float], typer.Option(
     "(scaled by the track's median standing height, an approximation).", show_default=False)]
 
 
+ToeOffsOpt = Annotated[str, typer.Option(
+    "--toe-offs", help="picture: time each toe-off from the rear foot's toe tip in the video "
+    "(read again around each one; where the foot is not found or the video is gone, the "
+    "ankle's time); ankle: from the ankle keypoint only, no video read.",
+    metavar="picture|ankle")]
+
+
 PeopleOpt = Annotated[Optional[int], typer.Option(
     "--people", help="Only the N most prominent tracks of each video (seconds in view x "
     "median box height / frame height); the tables keep every track.", show_default=False)]
@@ -31,7 +38,8 @@ def short_note(reason: str | None, flags: str | None) -> str:
 
 
 def run_gait(out: Path, video: str | None = None, track: int | None = None,
-             height_m: float | None = None, people: int | None = None) -> None:
+             height_m: float | None = None, people: int | None = None,
+             toe_offs: str = "picture") -> None:
     """Analyse, write OUT/gait/ and print the per-track summary."""
     from ..engine.config import GaitConfig
     from ..gait import analyse
@@ -40,7 +48,7 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
 
     from ..runner.spec import check_people
 
-    config = GaitConfig(height_m=height_m)
+    config = GaitConfig(height_m=height_m, toe_offs=toe_offs)
     result = analyse(load(out), config, video=video, track=track,
                      people=check_people(people))
     written = merged(out, result, config, video, track)   # the other videos' gait kept
@@ -74,14 +82,15 @@ def gait(out: Annotated[Path, typer.Argument(help="A finished job's folder (pose
          track: Annotated[Optional[int], typer.Option(help="Only this track.",
                                                       show_default=False)] = None,
          height_m: HeightOpt = None,
-         people: PeopleOpt = None):
+         people: PeopleOpt = None,
+         toe_offs: ToeOffsOpt = "picture"):
     """Gait of every walking track: angles, events, strides and summary in JOB/gait/."""
     from ..engine.config import GaitConfig
     from ..runner.spec import check_people
     from ..storage.tables import require_job
 
     with guard():
-        GaitConfig(height_m=height_m)
+        GaitConfig(height_m=height_m, toe_offs=toe_offs)
         check_people(people)
         require_job(out)
-        run_gait(out, video, track, height_m, people)
+        run_gait(out, video, track, height_m, people, toe_offs)

@@ -66,6 +66,9 @@ def run(
     height_m: Annotated[Optional[float], typer.Option(
         "--height-m", help="With --gait: the walker's height in metres (lengths and speed in "
         "metres).", show_default=False)] = None,
+    toe_offs: Annotated[Optional[str], typer.Option(
+        "--toe-offs", help="With --gait: picture (the default) or ankle, as posebatch gait "
+        "--toe-offs says.", metavar="picture|ankle", show_default=False)] = None,
     render: Annotated[Optional[Style], typer.Option(
         "--render", help="Then render every video in this style (posebatch render OUT "
         "--style STYLE).", case_sensitive=False, show_default=False)] = None,
@@ -82,12 +85,15 @@ def run(
     if height_m is not None and not gait:
         raise fail("--height-m applies to the gait analysis: add --gait (or run posebatch "
                    "gait OUT --height-m M after the job)")
+    if toe_offs is not None and not gait:
+        raise fail("--toe-offs applies to the gait analysis: add --gait (or run posebatch "
+                   "gait OUT --toe-offs ... after the job)")
     if people is not None and not (gait or render):
         raise fail("--people chooses the tracks of --gait and --render: add one of them (the "
                    "tables keep every track)")
     with guard():
-        if height_m is not None:
-            GaitConfig(height_m=height_m)
+        if gait:
+            GaitConfig(height_m=height_m, toe_offs=toe_offs or "picture")
         check_people(people)
         spec = make_spec(job, {"inputs": tuple(inputs or ()), "out": str(out) if out else None,
                                **opts.section(""), "track": opts.section("track")})
@@ -111,7 +117,8 @@ def run(
 
         with guard():
             if gait:
-                run_gait(Path(spec.out), height_m=height_m, people=people)
+                run_gait(Path(spec.out), height_m=height_m, people=people,
+                         toe_offs=toe_offs or "picture")
             if render:
                 run_render(Path(spec.out), render, people=people)
     bad = [v["video"] for v in report.failed]

@@ -238,6 +238,9 @@ class TrackConfig:
                               f"{self.min_similarity!r}")
 
 
+TOE_OFFS = ("picture", "ankle")
+
+
 @dataclass(frozen=True)
 class GaitConfig:
     """How walking is found and cut into events (``posebatch.gait``). Speeds and lengths are
@@ -255,6 +258,10 @@ class GaitConfig:
     (body heights) to be an event. ``min_spacing``: two events of one kind on one foot are at
     least this fraction of the walker's own stride time apart (their rhythm is measured per
     bout). ``height_m``: the walker's height, for lengths and speed in metres.
+
+    ``toe_offs``: ``picture`` times each toe-off from the rear foot's toe tip in the video
+    (``posebatch.gait.toe_tip``; where the foot is not found, or the video is gone, the
+    ankle's time stays), ``ankle`` from the ankle keypoint alone (no video read).
     """
 
     min_speed: float = 0.15
@@ -265,8 +272,12 @@ class GaitConfig:
     contact_lag: float = 0.0
     toe_off_lag: float = 0.0
     height_m: float | None = None
+    toe_offs: str = "picture"
 
     def __post_init__(self) -> None:
+        if self.toe_offs not in TOE_OFFS:
+            raise ConfigError(f"gait.toe_offs is one of {', '.join(TOE_OFFS)}, got "
+                              f"{self.toe_offs!r}")
         for name in ("min_speed", "min_bout", "max_pause", "min_prominence", "min_spacing"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or v < 0:

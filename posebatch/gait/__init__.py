@@ -13,6 +13,7 @@ comes a little after the heel touches (see the README's gait section).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ from .events import bout_events
 from .legs import ahead, bout_of, follow_events
 from .strides import stride_table
 from .summary import bout_rows, track_summary
+from .toe_tip import Pictures, retime, video_pictures
 
 __all__ = ["GaitConfig", "GaitResult", "TrackGait", "analyse", "analyse_track",
            "joint_angles", "track_settings", "walking_bouts"]
@@ -65,12 +67,15 @@ def _empty_events() -> pd.DataFrame:
 
 def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
                   raw: pd.DataFrame | None = None,
-                  smoothing: TrackConfig = TrackConfig()) -> TrackGait:
+                  smoothing: TrackConfig = TrackConfig(),
+                  pictures: Pictures | None = None) -> TrackGait:
     """Gait of one track. ``w``: its wide view (index time (s), column ``frame`` and
     ``PART_x``, ``PART_y``, ``PART_score``), smoothed keypoints preferred. ``raw``: the same
     rows as detected (``wide(..., smooth=False)``), so that legs whose labels are traded to
     follow the events are smoothed again, as ``smoothing`` (the job's tracking settings) says
-    (``posebatch.gait.legs.follow_events``)."""
+    (``posebatch.gait.legs.follow_events``). ``pictures``: the track's video, to time its
+    toe-offs from the toe tip where ``config.toe_offs`` is ``picture``
+    (``posebatch.gait.toe_tip``); without it they keep the ankle's times."""
     w = w.sort_index()
     if raw is not None:
         raw = raw.sort_index()
@@ -100,6 +105,9 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
     w, traded = follow_events(w, ahead(t, ev), direction, height, raw,
                               smoothing, fresh, bout_of(t, ev))
     angles = joint_angles(w, direction).assign(legs_traded=traded)
+    ev = (retime(ev, w, t, direction, height, pictures)
+          if pictures is not None and config.toe_offs == "picture"
+          else ev.assign(from_picture=False))
     strides = stride_table(ev, w, t, bouts, height, config)
     summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config))
     return TrackGait(angles, ev, strides, bout_rows(bouts, ev, strides, config), summary)
@@ -120,6 +128,16 @@ def _track_config(params: dict) -> TrackConfig:
     return TrackConfig(**{k: v for k, v in (params.get("track") or {}).items() if k in known})
 
 
+def _pictures(job, video: str) -> tuple[Pictures | None, str | None]:
+    """The video as the job read it, to time toe-offs from (or why it cannot be)."""
+    row = job.videos[job.videos["video"].astype(str) == video]
+    if not len(row) or "path" not in row:
+        return None, "toe-offs from the ankles: the job's tables do not say where the video is"
+    f = job.frames[job.frames["video"].astype(str) == video].sort_values("frame")
+    return video_pictures(str(row["path"].iloc[0]), row["size"].iloc[0] if "size" in row
+                          else None, f["frame"].to_numpy(), f["time"].to_numpy())
+
+
 def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
             track: int | None = None, people: int | None = None,
             smoothing: TrackConfig | None = None) -> GaitResult:
@@ -127,7 +145,9 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
     ``people``: only the N most prominent tracks of each video
     (``posebatch.storage.tables.prominence``). ``smoothing``: the tracking settings to
     smooth the legs with again where their labels are traded; by default the job's own (as
-    its tables record them, ``job.params``), else the defaults."""
+    its tables record them, ``job.params``), else the defaults. With ``config.toe_offs``
+    ``picture`` each video is read again around its toe-offs (``job.videos.path``; where it
+    is gone the summary's flags say so and the ankle's times stay)."""
     from ..storage.tables import keep_tracks, prominent, wide
 
     kp = job.keypoints
@@ -148,8 +168,13 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
                 keys = pd.MultiIndex.from_arrays([np.full(len(w), str(name)), w["frame"]])
                 w = w.assign(repeat=repeat.reindex(keys).to_numpy())
             raw = detected[(name, tid)].droplevel(["video", "track"])
+            pictures, why_not = (_pictures(job, str(name)) if config.toe_offs == "picture"
+                                 else (None, None))
             g = analyse_track(w.droplevel(["video", "track"]), config, raw,
-                              smoothing)
+                              smoothing, pictures)
+            if why_not and (g.events["event"] == "toe_off").any():
+                flags = [f for f in (g.summary.get("flags"), why_not) if f]
+                g = dataclasses.replace(g, summary={**g.summary, "flags": "; ".join(flags)})
             key = {"video": name, "track": int(tid)}
             angles = g.angles.reset_index().assign(**key, frame=w["frame"].to_numpy())
             parts["angles"].append(angles)

@@ -23,7 +23,8 @@ from ..storage.schemas import SOURCE, table_from_frame
 #    dictionary-encoded, frame/track/bout int32, metre columns always present.
 # 4: angles.legs_traded (the angles and step lengths use legs that follow the events' sides);
 #    events.near_foot, events.sides_from_near_foot.
-GAIT_SCHEMA_VERSION = 4
+# 5: events.from_picture (toe-offs timed from the toe tip in the video).
+GAIT_SCHEMA_VERSION = 5
 
 NAME = pa.dictionary(pa.int8(), pa.string())
 
@@ -85,6 +86,10 @@ EVENTS = pa.schema(_KEY + [
     _f("sides_from_near_foot", pa.bool_(), doc="the bout's sides were decided by the near "
        "foot against the ankle labels (which left them uncertain: side_confidence under "
        "0.75 before, now its complement)"),
+    _f("from_picture", pa.bool_(), doc="a toe-off timed from the rear foot's toe tip in "
+       "the video, the last frame it stays put (posebatch.gait.toe_tip); false: from the "
+       "ankle (the foot not found, gait --toe-offs ankle, or the video gone: the summary's "
+       "flags say so), and for contacts"),
     _seconds("step_period", "the bout's step time, from the front foot's autocorrelation "
              "(step-to: half the median time between one foot's contacts)"),
     _seconds("stride_period", "the bout's stride time (two steps)"),

@@ -1,0 +1,111 @@
+"""Toe-offs timed from the picture (posebatch.gait.toe_tip) on drawn frames whose toe-off
+frame is known: a foot that stands, rolls onto its toes and leaves, with its shadow behind
+it and the other foot standing ahead, both in the box."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from posebatch.engine.config import GaitConfig
+from posebatch.errors import ConfigError
+from posebatch.gait import toe_tip
+
+H = 500.0              # body height, pixels
+FLOOR_Y = 160          # the sole's row
+TOE_OFF = 12           # the last frame the toes touch
+N = 20
+
+
+def _scene(seed: int = 0) -> np.ndarray:
+    """A floor with some texture: grey-green tiles."""
+    rng = np.random.default_rng(seed)
+    im = np.empty((240, 400, 3), np.uint8)
+    im[:] = (120, 140, 130)
+    im[(np.arange(240)[:, None] // 20 + np.arange(400)[None] // 20) % 2 == 1] = (110, 128, 120)
+    return np.clip(im.astype(int) + rng.integers(-3, 4, im.shape), 0, 255).astype(np.uint8)
+
+
+def _foot(im: np.ndarray, heel: tuple[float, float], toe: tuple[float, float]) -> None:
+    """A reddish-brown foot from heel to toe (its sole), 14 px thick."""
+    import cv2
+
+    (hx, hy), (tx, ty) = heel, toe
+    nx, ny = (ty - hy), -(tx - hx)
+    norm = np.hypot(nx, ny) or 1.0
+    nx, ny = 14 * nx / norm, 14 * ny / norm
+    if ny > 0:                      # the foot's top is above its sole
+        nx, ny = -nx, -ny
+    pts = np.array([(hx, hy), (tx, ty), (tx + 0.3 * nx, ty + 0.3 * ny), (hx + nx, hy + ny)])
+    cv2.fillPoly(im, [np.round(pts).astype(np.int32)], (40, 60, 150))
+
+
+def walk_frames() -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Frames, the rear ankle (x, y) per frame and the background. The rear foot (walking
+    right) stands flat until frame 8, pivots on its toe (heel up) until ``TOE_OFF``, then
+    its toe lifts and swings on. A shadow trails behind it; the other foot stands ahead."""
+    back = _scene()
+    frames, ankle = [], []
+    toe = np.array([150.0, FLOOR_Y])
+    for f in range(N):
+        im = back.copy()
+        # the shadow: the floor darker, its colour unchanged
+        im[FLOOR_Y - 4:FLOOR_Y + 6, 60:150] = (im[FLOOR_Y - 4:FLOOR_Y + 6, 60:150] * 0.6
+                                               ).astype(np.uint8)
+        _foot(im, (185, FLOOR_Y), (235, FLOOR_Y))        # the front foot, standing
+        lift = max(0, f - 8) * 6.0                       # the heel's rise (degrees)
+        if f > TOE_OFF:
+            toe = toe + (9.0, -4.0)
+        a = np.radians(lift)
+        heel = toe - 50 * np.array([np.cos(a), np.sin(a)])
+        _foot(im, tuple(heel), tuple(toe))
+        frames.append(im)
+        ankle.append((heel[0] + 8, heel[1] - 20))
+    return frames, np.array(ankle), back
+
+
+def test_the_toe_off_is_the_last_frame_the_toe_tip_stays_put():
+    frames, ankle, back = walk_frames()
+    at = TOE_OFF - 2                    # the ankles' toe-off: two frames early, as they are
+    box = toe_tip.foot_box(ankle, at, +1, H, toe_tip.STAND)
+    assert box is not None and box.x0 < 100 and box.x1 > 200     # the other foot is in it
+    crops = [im[box.y0:box.y1, box.x0:box.x1] for im in frames]
+    got = toe_tip.toe_leaves(crops, back[box.y0:box.y1, box.x0:box.x1], at, box, +1, H)
+    assert got == TOE_OFF
+    # the shadow is not foot: against the scene, only the two feet are found
+    mask = toe_tip.foreground(frames[0], back)
+    assert mask[FLOOR_Y - 2:FLOOR_Y + 4, 60:95].mean() < 0.05
+    assert mask[FLOOR_Y - 8:FLOOR_Y, 110:140].mean() > 0.9
+
+
+def test_walking_left_is_the_mirror_image():
+    frames, ankle, back = walk_frames()
+    flip = [im[:, ::-1].copy() for im in frames]
+    ankle = np.column_stack([back.shape[1] - 1 - ankle[:, 0], ankle[:, 1]])
+    box = toe_tip.foot_box(ankle, TOE_OFF - 2, -1, H, toe_tip.STAND)
+    crops = [im[box.y0:box.y1, box.x0:box.x1] for im in flip]
+    back = back[:, ::-1]
+    assert toe_tip.toe_leaves(crops, back[box.y0:box.y1, box.x0:box.x1], TOE_OFF - 2, box,
+                              -1, H) == TOE_OFF
+
+
+def test_no_foot_no_time():
+    """Where the rear foot is not in its box (an empty floor, or frames that could not be
+    read), there is no picture time: the ankle's stays."""
+    frames, ankle, back = walk_frames()
+    box = toe_tip.foot_box(ankle, TOE_OFF - 2, +1, H, toe_tip.STAND)
+    empty = back[box.y0:box.y1, box.x0:box.x1]
+    assert toe_tip.toe_leaves([empty] * N, empty, TOE_OFF - 2, box, +1, H) is None
+    assert toe_tip.toe_leaves([None] * N, empty, TOE_OFF - 2, box, +1, H) is None
+    unknown = np.full_like(ankle, np.nan)
+    assert toe_tip.foot_box(unknown, TOE_OFF - 2, +1, H, toe_tip.STAND) is None
+
+
+def test_window_lengths_scale_with_the_frame_rate():
+    assert toe_tip.frames_at(30, 8) == 8 and toe_tip.frames_at(24, 8) == 8
+    assert toe_tip.frames_at(60, 8) == 16 and toe_tip.frames_at(float("nan"), 8) == 8
+
+
+def test_the_setting_is_checked():
+    assert GaitConfig().toe_offs == "picture"
+    with pytest.raises(ConfigError, match="picture, ankle"):
+        GaitConfig(toe_offs="heel")
