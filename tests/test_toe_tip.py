@@ -109,3 +109,29 @@ def test_the_setting_is_checked():
     assert GaitConfig().toe_offs == "picture"
     with pytest.raises(ConfigError, match="picture, ankle"):
         GaitConfig(toe_offs="heel")
+
+
+def test_a_live_stream_or_a_moved_video_keeps_the_ankles_times(tmp_path):
+    """What a job's videos row says decides whether the video can be read again: a live
+    session's stream cannot, a file that has moved or changed cannot, and each says so."""
+    import pandas as pd
+
+    from posebatch.gait import _pictures
+    from posebatch.storage.tables import JobTables
+
+    video = tmp_path / "walk.mp4"
+    video.write_bytes(b"0" * 100)
+    frames = pd.DataFrame({"video": ["v"] * 3, "frame": [0, 1, 2], "time": [0.0, 0.04, 0.08]})
+
+    def job(**row):
+        videos = pd.DataFrame([{"video": "v", "path": str(video), "size": 100,
+                                "decode": "seek", **row}])
+        empty = pd.DataFrame()
+        return JobTables(empty, empty, frames, empty, videos)
+
+    pictures, why = _pictures(job(), "v")
+    assert why is None and pictures.path == video and list(pictures.frames) == [0, 1, 2]
+    assert _pictures(job(decode="live", path="udp://0.0.0.0:5000"), "v")[1] == (
+        "toe-offs from the ankles: a live stream is not kept to be read again")
+    assert "has changed since the job read it" in _pictures(job(size=99), "v")[1]
+    assert "is no longer at" in _pictures(job(path=str(tmp_path / "gone.mp4")), "v")[1]

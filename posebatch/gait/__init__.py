@@ -133,6 +133,8 @@ def _pictures(job, video: str) -> tuple[Pictures | None, str | None]:
     row = job.videos[job.videos["video"].astype(str) == video]
     if not len(row) or "path" not in row:
         return None, "toe-offs from the ankles: the job's tables do not say where the video is"
+    if "decode" in row and row["decode"].iloc[0] == "live":
+        return None, "toe-offs from the ankles: a live stream is not kept to be read again"
     f = job.frames[job.frames["video"].astype(str) == video].sort_values("frame")
     return video_pictures(str(row["path"].iloc[0]), row["size"].iloc[0] if "size" in row
                           else None, f["frame"].to_numpy(), f["time"].to_numpy())
