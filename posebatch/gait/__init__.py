@@ -7,9 +7,10 @@ per-track view of ``posebatch.storage.tables``); files are written by ``posebatc
     result.summary        # one row per (video, track): cadence, stride time, ... or why not
 
 Units: seconds, degrees, pixels (metres when the walker's height is given: an approximation
-from the track's median standing height). The ankle stands in for the heel and the toe (the
-model has neither), so contacts are when the ankle is furthest forward, which on real gait
-comes a little after the heel touches (see the README's gait section).
+from the track's median standing height). The ankle stands in for the heel (the model has
+neither heel nor toe), so contacts are when the ankle is furthest forward, which on real gait
+comes a little after the heel touches; toe-offs are timed from the toe tip in the video where
+it can be read again (``toe_tip``), else from the ankle (the gait guide says how well each).
 """
 from __future__ import annotations
 
