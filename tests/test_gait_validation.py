@@ -53,7 +53,7 @@ def test_contacts_and_toe_offs_are_found_where_the_labels_are(scores):
     every = scores["all"]
     assert every["contact_labels"] >= 20 and every["toe_off_labels"] >= 19
     assert every["contact_recall_2"] >= 0.95 and every["contact_precision_2"] >= 0.95
-    assert every["toe_off_recall_2"] >= 0.8 and every["toe_off_precision_2"] >= 0.8
+    assert every["toe_off_recall_2"] >= 0.85 and every["toe_off_precision_2"] >= 0.85
     assert every["contact_abs_error_frames"] <= 1.0
     assert abs(every["contact_error_ms"]) <= 35          # no systematic lateness left
 
@@ -63,8 +63,8 @@ def test_toe_offs_from_the_toe_tip_in_the_picture_beat_the_ankles(gait_set_run, 
     """The default (``--toe-offs picture``) times most toe-offs from the rear foot's toe tip in
     the video (``events.from_picture``). Against the labels it is closer than the ankle rule
     (`posebatch gait --toe-offs ankle` on a copy of the job): on these three clips within 1
-    frame 0.45 -> 0.55, mean error +41 -> +21 ms, mean absolute error 1.43 -> 1.34 frames
-    (2026-12-01). A video that is no longer where the job read it keeps the ankles' times,
+    frame 0.45 -> 0.55, within 2 frames 0.80 -> 0.90, mean error +41 -> +20 ms, mean
+    absolute error 1.43 -> 1.14 frames (2026-12-01). A video that is no longer where the job read it keeps the ankles' times,
     and the summary's flags say so."""
     import dataclasses
 

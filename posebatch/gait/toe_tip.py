@@ -8,8 +8,11 @@ followed:
   walker's shadow out (a plain colour difference took a shadow on a white floor for the foot);
 - of that mask, the blob nearest the ankle where it stood before the toe-off (not the other
   foot, not the other shin);
-- the toe tip: the blob's foremost pixel within ``TOE_BAND`` body heights of the floor; the
-  toe-off is the last frame before the tip moves on by more than ``MOVED`` body heights.
+- the toe tip: the blob's foremost pixel within ``TOE_BAND`` body heights of its lowest
+  point (up on its toes the foot's lowest point may show a little above the flat foot's: a
+  pointed toe is thin, and the mask loses it in its shadow), while that point is within
+  ``LIFT`` of the floor; the toe-off is the last frame before the tip moves on by more than
+  ``MOVED`` body heights, or the foot leaves the floor.
 
 Where no foot is found the ankle rule's time stays (``events.from_picture`` false). Measured
 on the labelled set (``benchmarks/gait_validation.py``; the gait guide has the figures).
@@ -32,8 +35,9 @@ FLOOR = 0.04                 # the floor: this far below the ankle's lowest poin
 CHROMA = 0.06                # chromaticity distance from the background: the foot
 BRIGHTER, DARKER = 1.25, 0.35  # ... or brighter / darker than a shadow makes the floor
 NEAR = 0.06                  # the foot's blob comes within this of the standing ankle
-TOE_BAND = 0.03              # the toe tip: within this of the floor
-MOVED = 0.012                # the tip has left its place
+TOE_BAND = 0.03              # the toe tip: within this of the foot's lowest point ...
+LIFT = 0.06                  # ... which is off the floor once this far above it
+MOVED = 0.016                # the tip has left its place
 # frames at 30 fps (more at higher rates): the window either side of the ankles' toe-off,
 # where the foot still stands (ground and tip's place from frames up to STILL before), and
 # how early the toe-off may come (EARLIEST before the ankles')
@@ -159,7 +163,9 @@ def toe_leaves(crops: Sequence[np.ndarray | None], back: np.ndarray, at: int, bo
     for k, foot in enumerate(feet):
         if foot is None:
             continue
-        band = foot[max(int(ground - TOE_BAND * height), 0):int(ground) + 1]
+        if low[k] < ground - LIFT * height:
+            continue        # the foot is off the floor
+        band = foot[max(int(low[k] - TOE_BAND * height), 0):int(low[k]) + 1]
         cols = np.flatnonzero(band.any(0))
         if len(cols):
             tip[k] = box.x0 + (cols.max() if direction > 0 else cols.min())
