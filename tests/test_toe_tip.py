@@ -39,12 +39,15 @@ def _foot(im: np.ndarray, heel: tuple[float, float], toe: tuple[float, float]) -
     cv2.fillPoly(im, [np.round(pts).astype(np.int32)], (40, 60, 150))
 
 
-def walk_frames(hidden_tip: bool = False) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+def walk_frames(hidden_tip: bool = False, arriving: int = 0
+                ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Frames, the rear ankle (x, y) per frame and the background. The rear foot (walking
     right) stands flat until frame 8, pivots on its toe (heel up) until ``TOE_OFF``, then
     its toe lifts and swings on. A shadow trails behind it; the other foot stands ahead.
     ``hidden_tip``: up on its toes, the foot shows 20 pixels above the floor (a thin pointed
-    toe lost in its shadow, as on the labelled set: 16-19 pixels there)."""
+    toe lost in its shadow, as on the labelled set: 16-19 pixels there). ``arriving``: in
+    that many first frames the foot's front is 15 pixels further back (its blob still coming
+    into the box, as on the labelled set's panning pass)."""
     back = _scene()
     frames, ankle = [], []
     toe = np.array([150.0, FLOOR_Y])
@@ -60,7 +63,8 @@ def walk_frames(hidden_tip: bool = False) -> tuple[list[np.ndarray], np.ndarray,
         a = np.radians(lift)
         heel = toe - 50 * np.array([np.cos(a), np.sin(a)])
         up = np.array([0.0, 20.0 if hidden_tip and lift > 0 else 0.0])
-        _foot(im, tuple(heel - up), tuple(toe - up))
+        short = np.array([15.0 if f < arriving else 0.0, 0.0])
+        _foot(im, tuple(heel - up), tuple(toe - up - short))
         frames.append(im)
         ankle.append((heel[0] + 8, heel[1] - 20))
     return frames, np.array(ankle), back
@@ -91,6 +95,20 @@ def test_a_toe_tip_lost_in_its_shadow_still_stands():
     crops = [im[box.y0:box.y1, box.x0:box.x1] for im in frames]
     assert toe_tip.toe_leaves(crops, back[box.y0:box.y1, box.x0:box.x1], at, box, +1,
                               H) == TOE_OFF
+
+
+def test_the_tip_s_place_is_where_it_stood_just_before():
+    """The tip's place is taken from the last frames before the toe-off, not from the whole
+    window: where the foot's blob came into place in its first five frames, the median of
+    the window has the tip moved on already at the first frame looked at, and no toe-off
+    from the picture at all."""
+    frames, ankle, back = walk_frames(arriving=5)
+    at = TOE_OFF - 2
+    box = toe_tip.foot_box(ankle, at, +1, H, toe_tip.STAND)
+    crops = [im[box.y0:box.y1, box.x0:box.x1] for im in frames]
+    b = back[box.y0:box.y1, box.x0:box.x1]
+    assert toe_tip.toe_leaves(crops, b, at, box, +1, H) == TOE_OFF
+    assert toe_tip.toe_leaves(crops, b, at, box, +1, H, place=len(crops)) is None
 
 
 def test_walking_left_is_the_mirror_image():

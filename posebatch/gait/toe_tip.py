@@ -39,9 +39,10 @@ TOE_BAND = 0.03              # the toe tip: within this of the foot's lowest poi
 LIFT = 0.06                  # ... which is off the floor once this far above it
 MOVED = 0.016                # the tip has left its place
 # frames at 30 fps (more at higher rates): the window either side of the ankles' toe-off,
-# where the foot still stands (ground and tip's place from frames up to STILL before), and
-# how early the toe-off may come (EARLIEST before the ankles')
-WINDOW, STILL, STAND, EARLIEST = 8, 2, 3, 4
+# where the foot still stands (the ground from frames up to STILL before it, the tip's place
+# from the PLACE frames before those), and how early the toe-off may come (EARLIEST before
+# the ankles')
+WINDOW, STILL, STAND, EARLIEST, PLACE = 8, 2, 3, 4, 3
 BACKGROUND_FRAMES = 61       # the scene: the median of this many frames ...
 BACKGROUND_SPAN = 15.0       # ... spread over this many seconds either side
 
@@ -141,7 +142,7 @@ def blob_near(mask: np.ndarray, px: float, py: float, reach: float,
 
 def toe_leaves(crops: Sequence[np.ndarray | None], back: np.ndarray, at: int, box: Box,
                direction: int, height: float, still: int = STILL,
-               earliest: int = EARLIEST) -> int | None:
+               earliest: int = EARLIEST, place: int = PLACE) -> int | None:
     """The window's row of the last frame in which the rear foot's toe tip stays put (the
     toe-off), or None where the foot is not found. ``crops``: the box in each frame of the
     window, ``back`` in the scene, ``at`` the ankles' toe-off row."""
@@ -169,7 +170,11 @@ def toe_leaves(crops: Sequence[np.ndarray | None], back: np.ndarray, at: int, bo
         cols = np.flatnonzero(band.any(0))
         if len(cols):
             tip[k] = box.x0 + (cols.max() if direction > 0 else cols.min())
+    # the tip's place: where it stood in the last frames before the toe-off (the blob in the
+    # window's first frames may still be coming into the box, or be another foot's)
     placed = tip[:max(at - still + 1, 0)]
+    if np.isfinite(placed[-place:]).any():
+        placed = placed[-place:]
     if not np.isfinite(placed).any():
         return None
     ref = float(np.nanmedian(placed))
@@ -210,8 +215,8 @@ def retime(ev: pd.DataFrame, w: pd.DataFrame, t: np.ndarray, direction: np.ndarr
     for (j, lo, i0, d, win), (crops, back) in zip(plans, read):
         if back is None:
             continue
-        k = toe_leaves(crops, back, i0 - lo, win.box, d, height,
-                       frames_at(fps, STILL), frames_at(fps, EARLIEST))
+        k = toe_leaves(crops, back, i0 - lo, win.box, d, height, frames_at(fps, STILL),
+                       frames_at(fps, EARLIEST), frames_at(fps, PLACE))
         if k is not None:
             when[j], at_frame[j], picture[j] = t[lo + k], frames[lo + k], True
     ev = ev.assign(time=when, frame=at_frame, from_picture=picture)
