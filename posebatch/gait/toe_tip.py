@@ -7,12 +7,14 @@ followed:
 - the foot against the scene's median picture by normalised chromaticity, which leaves the
   walker's shadow out (a plain colour difference took a shadow on a white floor for the foot);
 - of that mask, the blob nearest the ankle where it stood before the toe-off (not the other
-  foot, not the other shin);
+  foot, not the other shin), then followed from frame to frame by its overlap with the blob
+  before (as the foot rolls onto its toes it leaves the ankle's old place);
 - the toe tip: the blob's foremost pixel within ``TOE_BAND`` body heights of its lowest
   point (up on its toes the foot's lowest point may show a little above the flat foot's: a
   pointed toe is thin, and the mask loses it in its shadow), while that point is within
   ``LIFT`` of the floor; the toe-off is the last frame before the tip moves on by more than
-  ``MOVED`` body heights, or the foot leaves the floor.
+  ``MOVED`` body heights from where it stood just before (``PLACE``), or the foot leaves
+  the floor.
 
 Where no foot is found the ankle rule's time stays (``events.from_picture`` false). Measured
 on the labelled set (``benchmarks/gait_validation.py``; the gait guide has the figures).
