@@ -164,6 +164,7 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
     parts = {"angles": [], "events": [], "strides": [], "bouts": [], "summary": []}
     repeat = (job.frames.assign(video=job.frames["video"].astype(str))
               .set_index(["video", "frame"])["repeat"] if "repeat" in job.frames else None)
+    sources: dict[str, tuple[Pictures | None, str | None]] = {}
     if kp["track"].notna().any():
         detected = dict(iter(wide(kp, smooth=False).groupby(level=["video", "track"])))
         for (name, tid), w in wide(kp).groupby(level=["video", "track"], sort=True):
@@ -171,8 +172,9 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
                 keys = pd.MultiIndex.from_arrays([np.full(len(w), str(name)), w["frame"]])
                 w = w.assign(repeat=repeat.reindex(keys).to_numpy())
             raw = detected[(name, tid)].droplevel(["video", "track"])
-            pictures, why_not = (_pictures(job, str(name)) if config.toe_offs == "picture"
-                                 else (None, None))
+            if config.toe_offs == "picture" and str(name) not in sources:
+                sources[str(name)] = _pictures(job, str(name))    # once per video
+            pictures, why_not = sources.get(str(name), (None, None))
             g = analyse_track(w.droplevel(["video", "track"]), config, raw,
                               smoothing, pictures)
             if why_not and (g.events["event"] == "toe_off").any():
