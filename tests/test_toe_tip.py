@@ -111,6 +111,30 @@ def test_the_tip_s_place_is_where_it_stood_just_before():
     assert toe_tip.toe_leaves(crops, b, at, box, +1, H, place=len(crops)) is None
 
 
+def test_standing_rows_that_hold_the_other_ankle_are_left_out():
+    """Where the ankle labels are swapped in most of the frames that show the foot standing
+    (the other foot's ankle, ahead, given as this one's: seen on the labelled set's
+    variable-frame-rate pass), the standing place is taken from the rows that are not ahead
+    of the rising ankle. With the median of every standing row the box holds the other foot
+    as the one to follow, whose tip never moves: no toe-off from the picture at all."""
+    frames, ankle, back = walk_frames()
+    at = TOE_OFF - 2
+    other = (193.0, FLOOR_Y - 20.0)                  # the standing front foot's ankle
+    swapped = ankle.copy()
+    swapped[:5] = other                              # 5 of the 7 standing rows
+    box = toe_tip.foot_box(swapped, at, +1, H, toe_tip.STAND)
+    assert box is not None and abs(box.sx - ankle[0, 0]) < 1    # the rear foot's own place
+    crops = [im[box.y0:box.y1, box.x0:box.x1] for im in frames]
+    b = back[box.y0:box.y1, box.x0:box.x1]
+    assert toe_tip.toe_leaves(crops, b, at, box, +1, H) == TOE_OFF
+    every = toe_tip.Box(box.x0, box.x1, box.y0, box.y1,
+                        *np.median(swapped[:at - toe_tip.STAND], axis=0))
+    assert toe_tip.toe_leaves(crops, b, at, every, +1, H) is None
+    # every standing row the other foot's: no place to start from, the ankle's time stays
+    swapped[:at - toe_tip.STAND] = other
+    assert toe_tip.foot_box(swapped, at, +1, H, toe_tip.STAND) is None
+
+
 def test_walking_left_is_the_mirror_image():
     frames, ankle, back = walk_frames()
     flip = [im[:, ::-1].copy() for im in frames]

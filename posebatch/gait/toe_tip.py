@@ -37,6 +37,7 @@ FLOOR = 0.04                 # the floor: this far below the ankle's lowest poin
 CHROMA = 0.06                # chromaticity distance from the background: the foot
 BRIGHTER, DARKER = 1.25, 0.35  # ... or brighter / darker than a shadow makes the floor
 NEAR = 0.06                  # the foot's blob comes within this of the standing ankle
+AHEAD_OF_IT = 0.05           # the standing ankle is never further ahead of the rising one
 TOE_BAND = 0.03              # the toe tip: within this of the foot's lowest point ...
 LIFT = 0.06                  # ... which is off the floor once this far above it
 MOVED = 0.016                # the tip has left its place
@@ -92,12 +93,17 @@ def foot_box(ankle: np.ndarray, at: int, direction: int, height: float,
     the ankle standing."""
     before = ankle[:at + 1]
     standing = ankle[:max(at - stand, 1)]
-    if (not np.isfinite(before).any() or not np.isfinite(ankle[at]).all()
-            or not np.isfinite(standing).all(1).any()):
+    if not np.isfinite(before).any() or not np.isfinite(ankle[at]).all():
+        return None
+    ax = ankle[at, 0]
+    # a foot stands behind where its ankle is as the heel rises: a standing row ahead of it
+    # is the other ankle, the labels swapped there
+    standing = standing[np.isfinite(standing).all(1)
+                        & (direction * (standing[:, 0] - ax) <= AHEAD_OF_IT * height)]
+    if not len(standing):
         return None
     floor = np.nanmax(before[:, 1]) + FLOOR * height
-    sx, sy = np.nanmedian(standing, axis=0)
-    ax = ankle[at, 0]
+    sx, sy = np.median(standing, axis=0)
     x0 = int(max(ax - (BACK if direction > 0 else AHEAD) * height, 0))
     x1 = int(ax + (AHEAD if direction > 0 else BACK) * height)
     y0, y1 = int(max(floor - ABOVE * height, 0)), int(floor + BELOW * height)
