@@ -33,6 +33,33 @@ def test_labelled_clips_are_read_with_their_labels(tmp_path):
     assert (contacts.side.to_numpy()[1:] != contacts.side.to_numpy()[:-1]).all()
 
 
+def test_every_label_file_is_complete_and_consistent(tmp_path):
+    """Each labelled pass of the set (its video present or not): events inside its span, a
+    side and a confidence each, contacts alternating feet and so do toe-offs, each foot's
+    contacts and toe-offs alternating in time, and a sha256 wherever the video is read in
+    place (never copied here)."""
+    import tomllib
+
+    names = [p.stem for p in gv.SET.glob("*.toml")]
+    assert len(names) >= 15
+    for name in names:
+        meta = tomllib.loads((gv.SET / f"{name}.toml").read_text())
+        clip = gv.load_clip(name, tmp_path)
+        ev = clip.events
+        lo, hi = clip.span
+        assert ev.frame.between(lo, hi).all(), name
+        assert set(ev.side) <= {"left", "right"} and ev.confidence.between(0.2, 1).all(), name
+        assert not ev.duplicated(["event", "side", "frame"]).any(), name
+        for kind in ("contact", "toe_off"):
+            sides = ev[ev.event == kind].sort_values("frame").side.to_numpy()
+            assert (sides[1:] != sides[:-1]).all(), (name, kind)
+        for side in ("left", "right"):
+            own = ev[ev.side == side].sort_values("frame").event.to_numpy()
+            assert (own[1:] != own[:-1]).all(), (name, side)
+        if meta["source"].startswith("github:"):
+            assert len(meta["sha256"]) == 64, name
+
+
 def test_clips_we_may_not_copy_are_read_in_place_and_checked(tmp_path, monkeypatch):
     """A ``github:`` source (no licence: never copied here) is found by its file name under
     the folders given (--videos), and only with the labelled sha256."""
