@@ -266,6 +266,75 @@ def test_where_the_labels_are_mostly_wrong_the_foot_nearer_the_camera_decides(fa
         assert ("left/right uncertain" in g.summary["flags"]) != right
 
 
+class DrawnFeet:
+    """The walker's video as ``posebatch.gait.toe_tip.Pictures`` reads it: a plain floor
+    with each foot drawn as a block from its true ankle down, the near foot's (the right one
+    when walking right) reaching ``lower`` pixels further down. Counts the single frames
+    read (the soles' windows; toe-off windows are longer)."""
+
+    def __init__(self, keypoints: np.ndarray, facing: int, lower: float):
+        self.kp, self.near, self.lower = keypoints, 10 if facing > 0 else 13, lower
+        self.single = 0
+
+    def read(self, windows):
+        out = []
+        for win in windows:
+            b = win.box
+            back = np.full((b.y1 - b.y0, b.x1 - b.x0, 3), 128, np.uint8)
+            crops = []
+            for f in win.frames:
+                im = back.copy()
+                for part in (10, 13):
+                    x, y = self.kp[int(f), part, :2] - (b.x0, b.y0)
+                    if np.isfinite(x) and np.isfinite(y):
+                        bottom = y + 20 + (self.lower if part == self.near else 0)
+                        im[max(int(y), 0):max(int(bottom), 0),
+                           max(int(x - 10), 0):max(int(x + 10), 0)] = (40, 60, 150)
+                crops.append(im)
+            self.single += len(win.frames) == 1
+            out.append((crops, back))
+        return out
+
+
+@pytest.mark.parametrize("facing, seed", [(1, 0), (-1, 1)])
+def test_where_the_ankles_cannot_tell_the_soles_in_the_picture_decide(facing, seed):
+    """The same mostly wrong labels, the ankles drawn level (so their cue is silent): the
+    video, read just after each contact, shows the near foot's sole 12 px lower, and every
+    contact gets its true side, as the bout and the summary say. Feet drawn level in the
+    video as well leave every side wrong, flagged uncertain. A walk whose labels are right
+    reads no frame for its sides."""
+    from .walkers import LEGS
+
+    wk = walk(facing=facing, seed=seed)
+    wk = replace(wk, keypoints=wk.keypoints + np.array([2000.0, 0, 0]))   # in the picture
+    phase = np.clip(wk.times - 1.0, 0, None) / wk.stride_time
+    ahead = np.array([np.subtract(*gait_pose(p, 400.0, facing)[[10, 13], 0]) for p in phase])
+    step = np.cumsum(np.r_[0, np.diff(np.sign(ahead)) != 0])
+    wrong = np.isin(step % 5, (0, 1, 3))
+    kps = wk.keypoints.copy()
+    for a, b in LEGS:
+        kps[np.ix_(wrong, [a, b])] = kps[np.ix_(wrong, [b, a])]
+    w = tracked_wide(replace(wk, keypoints=kps))
+    inner = lambda e: e[(e.event == "contact") & (e.time > 1.5)  # noqa: E731
+                        & (e.time < wk.times[-1] - 0.5)]
+    for lower, right in ((12.0, True), (0.0, False)):
+        video = DrawnFeet(wk.keypoints, facing, lower)
+        g = gait.analyse_track(w, GaitConfig(), pictures=video)
+        c = inner(g.events)
+        assert len(c) >= 10 and video.single >= len(c)
+        is_right = np.array([np.abs(wk.contacts["right"] - t).min() < 0.05 for t in c.time])
+        assert ((c.side == "right") == is_right).all() == right, lower
+        assert ((c.side == "right") != is_right).all() != right, lower
+        assert g.events.sides_from_near_foot.all() == right
+        assert (g.events.near_foot_picture > 3).all() == right
+        assert ("left/right from the near foot" in g.summary["flags"]) == right
+        assert ("left/right uncertain" in g.summary["flags"]) != right
+    video = DrawnFeet(wk.keypoints, facing, 12.0)
+    g = gait.analyse_track(tracked_wide(wk), GaitConfig(), pictures=video)
+    assert video.single == 0 and g.events.near_foot_picture.isna().all()
+    assert not g.events.sides_from_near_foot.any()
+
+
 def test_standing_still_gets_a_reason_not_numbers():
     wk = walk(seconds=3.0, stand=3.0)
     g = gait.analyse_track(tracked_wide(wk), GaitConfig())

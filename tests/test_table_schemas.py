@@ -109,7 +109,7 @@ def test_gait_tables_have_their_schema_whatever_the_data(jobs, case):
         got = pq.read_schema(jobs[case] / "gait" / f"{name}.parquet")
         full = pq.read_schema(walker / f"{name}.parquet")
         assert _fields(got) == _fields(full) == _fields(declared), (case, name)
-        assert got.metadata[b"posebatch.schema"] == f"gait.{name}/5".encode()
+        assert got.metadata[b"posebatch.schema"] == f"gait.{name}/6".encode()
     summary = pd.read_parquet(jobs[case] / "gait" / "summary.parquet")
     rows = {"nobody": 0, "empty": 0}.get(case, 1)
     assert len(summary) == rows

@@ -17,7 +17,9 @@ HeightOpt = Annotated[Optional[float], typer.Option(
 ToeOffsOpt = Annotated[str, typer.Option(
     "--toe-offs", help="picture: time each toe-off from the rear foot's toe tip in the video "
     "(read again around each one; where the foot is not found or the video is gone, the "
-    "ankle's time); ankle: from the ankle keypoint only, no video read.",
+    "ankle's time), and where the ankle labels leave a bout's left/right uncertain, let the "
+    "soles in the video say which foot is nearer the camera; ankle: from the ankle keypoint "
+    "only, no video read.",
     metavar="picture|ankle")]
 
 

@@ -261,7 +261,9 @@ class GaitConfig:
 
     ``toe_offs``: ``picture`` times each toe-off from the rear foot's toe tip in the video
     (``posebatch.gait.toe_tip``; where the foot is not found, or the video is gone, the
-    ankle's time stays), ``ankle`` from the ankle keypoint alone (no video read).
+    ankle's time stays) and lets the soles in the video decide the sides of a bout the ankle
+    labels leave uncertain (``posebatch.gait.near.picture_sides``), ``ankle`` from the ankle
+    keypoint alone (no video read).
     """
 
     min_speed: float = 0.15

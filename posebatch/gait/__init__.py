@@ -26,6 +26,7 @@ from .angles import body_height, joint_angles, mid_hip, xy
 from .bouts import walking_bouts
 from .events import bout_events
 from .legs import ahead, bout_of, follow_events
+from .near import picture_sides
 from .strides import stride_table
 from .summary import bout_rows, track_summary
 from .toe_tip import Pictures, retime, video_pictures
@@ -102,12 +103,16 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
     for k, b in enumerate(bouts):
         events += bout_events(w, t, hip, height, b, k, config, fresh)
     ev = pd.DataFrame(events) if events else _empty_events()
+    use_pictures = pictures is not None and config.toe_offs == "picture"
+    if use_pictures:    # the soles in the video decide sides the ankles left uncertain
+        ev = picture_sides(ev, w, t, direction, height, pictures)
+    else:
+        ev = ev.assign(near_foot_picture=np.nan)
     # the legs' labels made to follow the events' sides, for the angles and step lengths
     w, traded = follow_events(w, ahead(t, ev), direction, height, raw,
                               smoothing, fresh, bout_of(t, ev))
     angles = joint_angles(w, direction).assign(legs_traded=traded)
-    ev = (retime(ev, w, t, direction, height, pictures)
-          if pictures is not None and config.toe_offs == "picture"
+    ev = (retime(ev, w, t, direction, height, pictures) if use_pictures
           else ev.assign(from_picture=False))
     strides = stride_table(ev, w, t, bouts, height, config)
     summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config))

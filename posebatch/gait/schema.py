@@ -24,7 +24,8 @@ from ..storage.schemas import SOURCE, table_from_frame
 # 4: angles.legs_traded (the angles and step lengths use legs that follow the events' sides);
 #    events.near_foot, events.sides_from_near_foot.
 # 5: events.from_picture (toe-offs timed from the toe tip in the video).
-GAIT_SCHEMA_VERSION = 5
+# 6: events.near_foot_picture (the near-foot cue from the soles in the video).
+GAIT_SCHEMA_VERSION = 6
 
 NAME = pa.dictionary(pa.int8(), pa.string())
 
@@ -83,9 +84,14 @@ EVENTS = pa.schema(_KEY + [
        "camera sees (the right going right) are drawn lower than the other side's, as a "
        "t-statistic, > 0 agreeing with the sides given; null with fewer than two contacts "
        "a side (posebatch.gait.near)"),
+    _f("near_foot_picture", pa.float64(), doc="the same cue from the soles in the video "
+       "just after each contact (each foot's lowest pixel unlike the scene), as a "
+       "t-statistic, > 0 agreeing with the sides given; measured only for bouts the ankle "
+       "labels left uncertain and the ankles' cue did not decide, null elsewhere "
+       "(posebatch.gait.near.picture_sides)"),
     _f("sides_from_near_foot", pa.bool_(), doc="the bout's sides were decided by the near "
-       "foot against the ankle labels (which left them uncertain: side_confidence under "
-       "0.75 before, now its complement)"),
+       "foot (near_foot, else near_foot_picture) against the ankle labels (which left them "
+       "uncertain: side_confidence under 0.75 before, now its complement)"),
     _f("from_picture", pa.bool_(), doc="a toe-off timed from the rear foot's toe tip in "
        "the video, the last frame it stays put (posebatch.gait.toe_tip); false: from the "
        "ankle (the foot not found, gait --toe-offs ankle, or the video gone: the summary's "

@@ -83,13 +83,18 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
         share = 100 * frame / float(steps.sum()) if len(steps) else 100.0
         flags.append(f"only {len(steps)} steps: one frame is {share:.0f}% of the cadence")
     weak = "confidence" in ev and len(ev) and ev.confidence.mean() < WEAK_EVENTS
-    if "sides_from_near_foot" in ev and len(ev) and ev.sides_from_near_foot.any():
+    near = (ev.sides_from_near_foot.to_numpy(bool) if "sides_from_near_foot" in ev
+            else np.zeros(len(ev), bool))
+    if near.any():
         flags.append("left/right from the near foot: the ankle labels left the sides "
                      "uncertain, and the foot drawn lower (nearer the camera, the right one "
                      "when walking right) said the other way round")
-    elif "side_confidence" in ev and len(ev) and ev.side_confidence.mean() < UNCERTAIN:
+    # the bouts the near foot did not decide, as their labels left them
+    rest = ev[~near] if "side_confidence" in ev else ev.iloc[:0]
+    if len(rest) and rest.side_confidence.mean() < UNCERTAIN:
         flags.append(f"left/right uncertain: the ankle labels agree with the alternating "
-                     f"sides at only {100 * ev.side_confidence.mean():.0f}% of the evidence"
+                     f"sides at only {100 * rest.side_confidence.mean():.0f}% of the evidence"
+                     + (" in the other bouts" if near.any() else "")
                      + ("" if weak else " (times and cadence are not affected)"))
     if weak:
         flags.append(f"weak events (mean confidence {ev.confidence.mean():.2f}, below "
