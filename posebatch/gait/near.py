@@ -23,10 +23,9 @@ The same cue read from the picture (:func:`picture_sides`, where the gait reads 
 the ankle keypoints can miss it where the network places the ankles loosely (an older woman
 in black trousers on a dark floor: t = 0.4 and -1.0 from the ankles, her near heel drawn
 4-11 px lower by eye), so just after each contact of a bout left uncertain the soles are cut
-out of the frame and each foot's lowest pixel unlike the scene is compared: t = -8.7 on her
-way back, the right way round (+0.3 on her way out, which stays uncertain), and between -0.4
-and +6.2 on the 5 bouts of the labelled set's 17 other passes that were measured, whose sides
-were right.
+out of the frame and each foot's lowest pixel unlike the scene is compared: t = -7.3 and
+-8.7 on her two passes, the right way round, and between -0.4 and +6.2 on the 5 bouts of the
+labelled set's 17 other passes that were measured, whose sides were right.
 """
 from __future__ import annotations
 
@@ -43,6 +42,10 @@ UNCERTAIN = 0.75        # labels' side confidence below which they leave the sid
 # above and below their ankles; each foot's part of it, this far either side of its ankle
 SIDE, ABOVE, BELOW, REACH = 0.15, 0.05, 0.12, 0.08
 SOLES_AFTER = 0.07      # s after a contact: the frame whose soles are compared
+# two soles on the floor are drawn at most this far apart in height (the near foot lower by
+# 0.006-0.10 body heights on the labelled set, from the ankles): more is not the floor (a
+# foot cut by the picture's edge as the walker comes in, another part of the body)
+PLAUSIBLE = 0.1
 
 
 def near_foot(t: np.ndarray, rel: dict, up: dict, contacts: np.ndarray, sides: np.ndarray,
@@ -129,6 +132,8 @@ def picture_sides(ev: pd.DataFrame, w: pd.DataFrame, t: np.ndarray, direction: n
             continue
         drop = sole_drop(foreground(crop, back), xs - win.box.x0, int(np.argmax(d * xs)),
                          REACH * height)
+        if not abs(drop) <= PLAUSIBLE * height:
+            continue
         near = (ev.at[j, "side"] == "right") == (d > 0)
         drops.setdefault(k, []).append(("near" if near else "far", drop / height))
     for k, vals in drops.items():
