@@ -147,6 +147,7 @@ def picture_sides(ev: pd.DataFrame, w: pd.DataFrame, t: np.ndarray, direction: n
                                                                "right": "left"})
             ev.loc[rows, "side_confidence"] = 1 - ev.loc[rows, "side_confidence"]
             ev.loc[rows, "sides_from_near_foot"] = True
+            ev["near_foot"] = pd.to_numeric(ev["near_foot"], errors="coerce")  # None: NaN
             ev.loc[rows, "near_foot"] = -ev.loc[rows, "near_foot"]    # > 0: agrees, as here
             t_stat = -t_stat
         if np.isfinite(t_stat):
