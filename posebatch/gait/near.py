@@ -106,11 +106,13 @@ def picture_sides(ev: pd.DataFrame, w: pd.DataFrame, t: np.ndarray, direction: n
     ax = w[["right_ankle_x", "left_ankle_x"]].to_numpy(np.float64)
     ay = w[["right_ankle_y", "left_ankle_y"]].to_numpy(np.float64)
     plans = []
+    label_confidence: dict[int, float] = {}     # the bouts looked at: their labels' side one
     for k, e in ev.groupby("bout"):
         contacts = e[e["event"] == "contact"]
         if (not len(contacts) or e["sides_from_near_foot"].any()
                 or contacts["side_confidence"].mean() >= UNCERTAIN):
             continue
+        label_confidence[int(k)] = float(contacts["side_confidence"].mean())
         for j in contacts.index:
             i = min(int(np.searchsorted(t, ev.at[j, "time"] + SOLES_AFTER)), len(t) - 1)
             xs, ys = ax[i], ay[i]
@@ -126,6 +128,7 @@ def picture_sides(ev: pd.DataFrame, w: pd.DataFrame, t: np.ndarray, direction: n
     if not plans:
         return ev
     drops: dict[int, list[tuple[str, float]]] = {}
+    ev["near_foot"] = pd.to_numeric(ev["near_foot"], errors="coerce")     # None: NaN
     for (k, j, d, xs, win), (crops, back) in zip(plans, pictures.read([p[-1] for p in plans])):
         crop = crops[0] if crops else None
         if back is None or crop is None or crop.shape != back.shape or not crop.size:
@@ -135,19 +138,17 @@ def picture_sides(ev: pd.DataFrame, w: pd.DataFrame, t: np.ndarray, direction: n
         if not abs(drop) <= PLAUSIBLE * height:
             continue
         near = (ev.at[j, "side"] == "right") == (d > 0)
-        drops.setdefault(k, []).append(("near" if near else "far", drop / height))
+        drops.setdefault(int(k), []).append(("near" if near else "far", drop / height))
     for k, vals in drops.items():
         kind = np.array([v[0] for v in vals])
         drops_k = np.array([v[1] for v in vals])
         t_stat, diff = contrast(drops_k[kind == "near"], drops_k[kind == "far"])
         rows = ev.index[ev["bout"] == k]
-        conf = float(ev.loc[rows][ev.loc[rows, "event"] == "contact"]["side_confidence"].mean())
-        if overrules(t_stat, diff, conf):
+        if overrules(t_stat, diff, label_confidence[k]):
             ev.loc[rows, "side"] = ev.loc[rows, "side"].map({"left": "right",
                                                                "right": "left"})
             ev.loc[rows, "side_confidence"] = 1 - ev.loc[rows, "side_confidence"]
             ev.loc[rows, "sides_from_near_foot"] = True
-            ev["near_foot"] = pd.to_numeric(ev["near_foot"], errors="coerce")  # None: NaN
             ev.loc[rows, "near_foot"] = -ev.loc[rows, "near_foot"]    # > 0: agrees, as here
             t_stat = -t_stat
         if np.isfinite(t_stat):
