@@ -68,6 +68,25 @@ def test_weak_events_are_flagged():
     assert s["cadence_steps_per_min"] == pytest.approx(clear["cadence_steps_per_min"])
 
 
+def test_where_the_rhythm_is_wrong_the_contacts_judge_their_own_steps():
+    """A circumduction: steps alternate 0.47 and 0.83 s (stride 1.30 s, 92.3 steps/min), as
+    labelled on the set's circumducting walker, whose front-foot rhythm came out 0.79 s (the
+    long step). Every short step is under 0.6 of that rhythm, so judged by it no stride was
+    left and cadence came from the long steps alone (72 steps/min); judged by the contacts'
+    own step time (half their median stride) every stride counts. A contact missed (hidden)
+    still leaves out the strides across it, and a rhythm that agrees is kept as it was."""
+    from posebatch.gait.summary import cadence
+
+    steps = np.tile([0.47, 0.83], 4)
+    t = np.concatenate([[0.0], np.cumsum(steps)])
+    ev = pd.DataFrame({"event": "contact", "time": t, "bout": 0, "step_period": 0.79})
+    assert cadence(ev, np.nan) == pytest.approx(120 / 1.30)
+    missed = ev.drop(index=4)                         # one contact hidden
+    assert cadence(missed, np.nan) == pytest.approx(120 / 1.30)
+    regular = ev.assign(time=np.arange(len(t)) * 0.6, step_period=0.62)
+    assert cadence(regular, np.nan) == pytest.approx(60 / 0.62)   # agrees within 8 %
+
+
 def test_toe_offs_take_their_side_from_the_contact_before_them():
     """The rear foot leaves the ground just after the front one lands, so contacts and
     toe-offs get their sides together. Here the contacts' own label evidence is weak and

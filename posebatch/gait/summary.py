@@ -106,9 +106,11 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
     return out
 
 
-def _steps(ev: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+def _steps(ev: pd.DataFrame, own: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per bout, its contacts' times (sorted) and whether each step between two consecutive
-    ones is 0.6-1.5 of the bout's step time (else a step was missed or invented there)."""
+    ones is 0.6-1.5 of the bout's step time (else a step was missed or invented there): the
+    rhythm's, or with ``own`` the contacts' own (half the median time from a contact to the
+    one two later: a missed or invented contact moves two of those, not their median)."""
     if not len(ev) or "step_period" not in ev:
         return []
     out = []
@@ -116,6 +118,8 @@ def _steps(ev: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
         t = np.sort(e.time.to_numpy())
         d = np.diff(t)
         step = float(e.step_period.iloc[0])
+        if own and len(t) >= 3:
+            step = float(np.median(t[2:] - t[:-2])) / 2
         out.append((t, (d >= 0.6 * step) & (d <= 1.5 * step)))
     return out
 
@@ -129,10 +133,11 @@ def step_times(ev: pd.DataFrame) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def two_steps(ev: pd.DataFrame) -> np.ndarray:
+def two_steps(ev: pd.DataFrame, own: bool = False) -> np.ndarray:
     """Every time (s) from a contact to the one two later within a bout, where both steps
-    between are as :func:`step_times` keeps them: a stride, whichever foot starts it."""
-    parts = [(t[2:] - t[:-2])[ok[1:] & ok[:-1]] for t, ok in _steps(ev)]
+    between are as :func:`step_times` keeps them (``own``: as :func:`_steps` judges them
+    by the contacts' own step time): a stride, whichever foot starts it."""
+    parts = [(t[2:] - t[:-2])[ok[1:] & ok[:-1]] for t, ok in _steps(ev, own)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -141,7 +146,7 @@ def cadence(ev: pd.DataFrame, stride_time: float) -> float:
     autocorrelation lag, which uses every sample of each bout; bouts weighted by their
     contacts), where the contacts found agree with it (half their median time from a
     contact to the one two later within ``RHYTHM_AGREEMENT``); otherwise 120 / the mean of
-    those times, 60 / the mean step with only single steps, and 120 / ``stride_time``
+    those times (their steps judged by the contacts' own step time), 60 / the mean step with only single steps, and 120 / ``stride_time``
     with fewer than two. The mean of n steps between contacts is (last - first) / n, set by
     the first and last contacts alone: on a short walk a frame's error at either end is
     several per cent of it. Whole strides, not steps: where the steps alternate long and
@@ -156,7 +161,12 @@ def cadence(ev: pd.DataFrame, stride_time: float) -> float:
         period = float(np.average(per_bout.period, weights=per_bout.n))
         if abs(float(np.median(pairs)) / 2 / period - 1) <= RHYTHM_AGREEMENT:
             return 60.0 / period
-        return 120.0 / float(np.mean(pairs))
+    # the rhythm is wrong here, so it cannot say which steps are real either: on a
+    # circumduction (steps of 0.47 and 0.83 s) whose rhythm came out 0.79 s, every short step
+    # is under 0.6 of it
+    own = two_steps(ev, own=True)
+    if len(own):
+        return 120.0 / float(np.mean(own))
     if len(steps) >= 2:
         return 60.0 / float(np.mean(steps))
     return 120.0 / stride_time
