@@ -68,6 +68,35 @@ def test_weak_events_are_flagged():
     assert s["cadence_steps_per_min"] == pytest.approx(clear["cadence_steps_per_min"])
 
 
+def test_knees_found_bent_backwards_are_flagged():
+    """The older woman's way back (benchmarks/gait_set): the network put her knees behind the
+    line from hip to ankle, and knee flexion came out at a median -20 and -27 degrees with
+    nothing said. Here the synthetic walker's knees are moved across that line to twice as
+    far behind it as they were in front (flexion turns negative, events and cadence stay):
+    the summary names the bout and both knees; the walker as drawn gets no such flag."""
+    w = tracked_wide(walk(facing=-1, seed=0))
+    clear = gait.analyse_track(w, GaitConfig())
+    assert "knees bent backwards" not in (clear.summary["flags"] or "")
+    bent = w.copy()
+    for side in ("left", "right"):
+        hip, knee, ankle = (w[[f"{side}_{p}_x", f"{side}_{p}_y"]].to_numpy()
+                            for p in ("hip", "knee", "ankle"))
+        d = ankle - hip
+        foot_of = hip + d * (((knee - hip) * d).sum(1) / (d * d).sum(1))[:, None]
+        bent[[f"{side}_knee_x", f"{side}_knee_y"]] = 3 * foot_of - 2 * knee
+    g = gait.analyse_track(bent, GaitConfig())
+    flags = g.summary["flags"] or ""
+    (b,) = g.bouts.itertuples()
+    walking = slice(b.start, b.end)
+    for side in ("left", "right"):
+        assert clear.angles[f"{side}_knee_flexion"].loc[walking].median() > 5
+        assert g.angles[f"{side}_knee_flexion"].loc[walking].median() < -10
+    assert (f"knees bent backwards from {b.start:.1f} to {b.end:.1f} s (median knee flexion "
+            in flags and " left" in flags and " right," in flags), flags
+    assert g.summary["cadence_steps_per_min"] == pytest.approx(
+        clear.summary["cadence_steps_per_min"])
+
+
 def test_where_the_rhythm_is_wrong_the_contacts_judge_their_own_steps():
     """A circumduction: steps alternate 0.47 and 0.83 s (stride 1.30 s, 92.3 steps/min), as
     labelled on the set's circumducting walker, whose front-foot rhythm came out 0.79 s (the

@@ -115,7 +115,7 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
     ev = (retime(ev, w, t, direction, height, pictures) if use_pictures
           else ev.assign(from_picture=False))
     strides = stride_table(ev, w, t, bouts, height, config)
-    summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config))
+    summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config, angles))
     return TrackGait(angles, ev, strides, bout_rows(bouts, ev, strides, config), summary)
 
 

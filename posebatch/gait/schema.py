@@ -184,7 +184,8 @@ SUMMARY = pa.schema(_KEY + [
     *_FIGURES,
     _f("flags", pa.string(), doc="where the method is uncertain: not side-on, walks both "
        "ways, walks in place, walks step-to, only a few steps, left/right labels disagree with the "
-       "alternating sides, weak events; null: none"),
+       "alternating sides, weak events, left/right from the near foot; or where the keypoints "
+       "are implausible: knees bent backwards; null: none"),
     _f("reason", pa.string(), doc="why there are no figures (\"no gait: ...\"); null when "
        "there are"),
 ])

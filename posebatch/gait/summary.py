@@ -24,6 +24,35 @@ WEAK_EVENTS = 0.1
 RHYTHM_AGREEMENT = 0.08
 
 
+# A knee bent backwards through most of a walk is the network's, not the walker's: a knee
+# hyperextends in stance only, rarely past 10 degrees (genu recurvatum), and flexes 40-60
+# in swing (15-30 in a stiff-knee gait), so over a bout its median flexion stays above 0. On
+# the labelled set's walking bouts it is -4 (an acted stiff-legged circumduction) to +61,
+# and -20 and -27 on the older woman's way back, where the network puts her knees behind
+# the line from hip to ankle (dark trousers on a dark floor).
+BACKWARD_KNEE = -10.0
+
+
+def knees_bent_backwards(angles: pd.DataFrame, bouts: list[Bout]) -> list[str]:
+    """One note per bout whose median knee flexion (either side) is under
+    ``BACKWARD_KNEE``: its knee and hip angles are not to be used."""
+    notes = []
+    for b in bouts:
+        rows = angles.iloc[b.start:b.end]
+        with np.errstate(all="ignore"):
+            bent = {side: float(np.nanmedian(rows[f"{side}_knee_flexion"]))
+                    if rows[f"{side}_knee_flexion"].notna().any() else np.nan
+                    for side in ("left", "right")}
+        low = [f"{m:.0f}\N{DEGREE SIGN} {side}" for side, m in bent.items()
+               if m < BACKWARD_KNEE]
+        if low:
+            notes.append(f"knees bent backwards from {b.t0:.1f} to {b.t1:.1f} s (median knee "
+                         f"flexion {', '.join(low)}, where a walking knee flexes "
+                         "40-60\N{DEGREE SIGN} in swing): the knees were found behind the line from hip to ankle, "
+                         "so knee and hip angles there are not usable (look at the overlay)")
+    return notes
+
+
 def _step_to(ev: pd.DataFrame, bout: int) -> bool:
     """Whether bout ``bout`` walks step-to (its events found where the feet stand together)."""
     return bool("step_to" in ev and len(ev) and ev.step_to[ev.bout == bout].any())
@@ -39,10 +68,12 @@ def _symmetry(strides: pd.DataFrame, col: str) -> float:
 
 def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: float,
                   bouts: list[Bout], ev: pd.DataFrame, strides: pd.DataFrame,
-                  config: GaitConfig) -> dict:
+                  config: GaitConfig, angles: pd.DataFrame) -> dict:
     """The track's summary: its figures over every stride, flags where the method is
-    uncertain (not side-on, walking both ways), or a ``reason`` why there are no figures.
-    ``heights`` (T,) its apparent stature per frame, ``height`` the median (px)."""
+    uncertain (not side-on, walking both ways) or the keypoints are implausible (knees bent
+    backwards, from ``angles``, the track's :func:`joint_angles` rows), or a ``reason`` why
+    there are no figures. ``heights`` (T,) its apparent stature per frame, ``height`` the
+    median (px)."""
     out: dict = {"bouts": len(bouts), "walking_s": float(sum(b.t1 - b.t0 for b in bouts)),
                  "strides": len(strides)}
     with np.errstate(all="ignore"):
@@ -96,6 +127,7 @@ def track_summary(t: np.ndarray, hip: np.ndarray, heights: np.ndarray, height: f
                      f"sides at only {100 * rest.side_confidence.mean():.0f}% of the evidence"
                      + (" in the other bouts" if near.any() else "")
                      + ("" if weak else " (times and cadence are not affected)"))
+    flags += knees_bent_backwards(angles, bouts)
     if weak:
         flags.append(f"weak events (mean confidence {ev.confidence.mean():.2f}, below "
                      f"{WEAK_EVENTS}): cadence and step times may be wrong (seen where one "
