@@ -131,6 +131,63 @@ def test_toe_offs_from_the_toe_tip_in_the_picture_beat_the_ankles(gait_set_run, 
     np.testing.assert_allclose(np.sort(moved.events.time), np.sort(kept.time))
 
 
+def test_a_job_whose_video_was_moved_reads_it_from_video_dir(gait_set_run, tmp_path):
+    """The job's folder taken elsewhere and its video moved: `posebatch gait` without
+    ``--video-dir`` keeps the ankles' toe-off times and says where to look; with it, the
+    video is found (two folders down, by its name and bytes) and the gait is the job's own,
+    event for event. `posebatch render` refuses a video it cannot find, naming the option,
+    and draws it from its new place; the report's frames come back the same way."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from posebatch.render.report import build_report
+    from .helpers import posebatch
+
+    clips, out = gait_set_run
+    video = "inputs/demo_woman.mp4"
+    job = tmp_path / "job"
+    shutil.copytree(out, job, ignore=shutil.ignore_patterns("gait", "renders", "report.html"))
+    table = pq.read_table(job / "videos.parquet")
+    paths = table.column("path").to_pylist()
+    i = table.column("video").to_pylist().index(video)
+    (tmp_path / "new" / "clips" / "b").mkdir(parents=True)
+    shutil.copy(paths[i], tmp_path / "new" / "clips" / "b" / "demo_woman.mp4")
+    paths[i] = str(tmp_path / "old" / "demo_woman.mp4")
+    pq.write_table(table.set_column(table.schema.get_field_index("path"),
+                                    table.schema.field("path"), pa.array(paths)),
+                   job / "videos.parquet")
+    assert table.schema.metadata == pq.read_schema(job / "videos.parquet").metadata
+
+    def gait_of(*extra):
+        r = posebatch("gait", job, "--video", video, *extra)
+        assert r.returncode == 0, r.stderr
+        return (pd.read_parquet(job / "gait" / "events.parquet"),
+                pd.read_parquet(job / "gait" / "summary.parquet"))
+
+    ev, summary = gait_of()
+    assert not ev.from_picture.any()
+    flags = " ".join(summary["flags"].dropna())
+    assert "the video is no longer at" in flags and "--video-dir DIR" in flags
+    ev, summary = gait_of("--video-dir", tmp_path / "new")
+    assert "no longer at" not in " ".join(summary["flags"].dropna())
+    theirs = pd.read_parquet(out / "gait" / "events.parquet")
+    theirs = theirs[theirs.video.astype(str) == video]
+    cols = ["track", "event", "side", "frame", "from_picture"]
+    pd.testing.assert_frame_equal(ev[cols].sort_values(cols).reset_index(drop=True),
+                                  theirs[cols].sort_values(cols).reset_index(drop=True))
+    assert ev.from_picture.any()
+
+    r = posebatch("render", job, "--video", video, "--end", "1")
+    assert r.returncode == 2 and "--video-dir" in r.stderr and "no longer at" in r.stderr
+    r = posebatch("render", job, "--video", video, "--end", "1", "--video-dir", tmp_path / "new")
+    assert r.returncode == 0, r.stderr
+    assert len(list((job / "renders").glob("*.mp4"))) == 1
+    without = build_report(job)
+    assert "No frames: the video is no longer at" in without
+    found = build_report(job, [tmp_path / "new"])
+    assert "No frames" not in found and found.count("alt='frame'") > without.count("alt='frame'")
+
+
 def test_cadence_holds_with_repeated_frames_and_variable_frame_rate(scores):
     """Cadence within 3 % of the labels' on every clip; the repeated-frame clip (2 of every
     5 frames repeat the picture before) neither halves nor doubles it."""

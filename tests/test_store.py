@@ -109,3 +109,32 @@ def test_video_row_reports_failed_frames_missing_ones_and_tracking(tmp_path):
                             "untracked)")
     with pytest.raises(KeyError):
         video_row(st, {})   # no silent default for a count
+
+
+def test_videos_moved_since_the_run_are_found_by_name_and_bytes(tmp_path):
+    """``--video-dir``: a video that is no longer where the job read it is looked for under
+    the folders given, at any depth, by its name, and taken only with the bytes the job read
+    (a same-named file of the same size but other bytes, nearer, is passed over). A video
+    still in place, one found nowhere and a live stream keep their paths."""
+    from posebatch.storage.store import fingerprint
+    from posebatch.storage.tables import find_videos
+
+    new = tmp_path / "new"
+    (new / "deep" / "er").mkdir(parents=True)
+    moved = new / "deep" / "er" / "walk.mp4"
+    moved.write_bytes(b"the walk" * 100)
+    (new / "walk.mp4").write_bytes(b"not this" * 100)        # same size, other bytes
+    here = tmp_path / "here.mp4"
+    here.write_bytes(b"still here")
+    videos = pd.DataFrame({
+        "video": ["walk.mp4", "here.mp4", "lost.mp4", "camera"],
+        "path": [str(tmp_path / "old" / "walk.mp4"), str(here), str(tmp_path / "lost.mp4"),
+                 "rtsp://camera"],
+        "size": [800, 10, 5, None],
+        "fingerprint": [fingerprint(moved), fingerprint(here), "0" * 32, None],
+        "decode": ["seek", "seek", "seek", "live"]})
+    found = find_videos(videos, [tmp_path / "elsewhere", new])
+    assert found.path.tolist() == [str(moved.absolute()), str(here), str(tmp_path / "lost.mp4"),
+                                   "rtsp://camera"]
+    assert videos.path.iloc[0] == str(tmp_path / "old" / "walk.mp4")     # a copy is changed
+    assert find_videos(videos, []) is videos

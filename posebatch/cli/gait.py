@@ -14,6 +14,13 @@ HeightOpt = Annotated[Optional[float], typer.Option(
     "(scaled by the track's median standing height, an approximation).", show_default=False)]
 
 
+VideoDirOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--video-dir", help="Where the job's videos are now, if they were moved since the run (or "
+    "the job's folder was taken to another machine): each is looked for there, at any depth, "
+    "by its name, and used when it holds the bytes the job read; repeatable.",
+    metavar="DIR", exists=True, file_okay=False, show_default=False)]
+
+
 ToeOffsOpt = Annotated[str, typer.Option(
     "--toe-offs", help="picture: time each toe-off from the rear foot's toe tip in the video "
     "(read again around each one; where the foot is not found or the video is gone, the "
@@ -41,7 +48,7 @@ def short_note(reason: str | None, flags: str | None) -> str:
 
 def run_gait(out: Path, video: str | None = None, track: int | None = None,
              height_m: float | None = None, people: int | None = None,
-             toe_offs: str = "picture") -> None:
+             toe_offs: str = "picture", video_dirs: list[Path] | None = None) -> None:
     """Analyse, write OUT/gait/ and print the per-track summary."""
     from ..engine.config import GaitConfig
     from ..gait import analyse
@@ -51,7 +58,7 @@ def run_gait(out: Path, video: str | None = None, track: int | None = None,
     from ..runner.spec import check_people
 
     config = GaitConfig(height_m=height_m, toe_offs=toe_offs)
-    result = analyse(load(out), config, video=video, track=track,
+    result = analyse(load(out, video_dirs or ()), config, video=video, track=track,
                      people=check_people(people))
     written = merged(out, result, config, video, track)   # the other videos' gait kept
     paths = write_gait(out, written, config, figures=result.summary)
@@ -85,7 +92,8 @@ def gait(out: Annotated[Path, typer.Argument(help="A finished job's folder (pose
                                                       show_default=False)] = None,
          height_m: HeightOpt = None,
          people: PeopleOpt = None,
-         toe_offs: ToeOffsOpt = "picture"):
+         toe_offs: ToeOffsOpt = "picture",
+         video_dir: VideoDirOpt = None):
     """Gait of every walking track: angles, events, strides and summary in JOB/gait/."""
     from ..engine.config import GaitConfig
     from ..runner.spec import check_people
@@ -95,4 +103,4 @@ def gait(out: Annotated[Path, typer.Argument(help="A finished job's folder (pose
         GaitConfig(height_m=height_m, toe_offs=toe_offs)
         check_people(people)
         require_job(out)
-        run_gait(out, video, track, height_m, people, toe_offs)
+        run_gait(out, video, track, height_m, people, toe_offs, video_dir)

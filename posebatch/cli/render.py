@@ -8,7 +8,7 @@ import typer
 
 from ..render.video import Style
 from .common import app, choice_enum, console, guard
-from .gait import PeopleOpt
+from .gait import PeopleOpt, VideoDirOpt
 
 # The right half of a side-by-side: what it can be (not side-by-side itself).
 Right = choice_enum("right", (Style.SKELETON.value, Style.OVERLAY.value))
@@ -19,7 +19,7 @@ def run_render(out: Path, style: Style, videos: list[str] | None = None,
                dest: Path | None = None, right: Style = Style.SKELETON, raw: bool = False,
                max_width: int = 1280, captions: bool = True, events: bool = True,
                chunk: int = 64, actors: int = 0, address: str | None = None,
-               people: int | None = None) -> list:
+               people: int | None = None, video_dirs: list[Path] | None = None) -> list:
     from ..runner.render_job import render_videos
     from ..runner.spec import check_people
     from ..render.video import RenderOptions
@@ -27,7 +27,7 @@ def run_render(out: Path, style: Style, videos: list[str] | None = None,
     opts = RenderOptions(style=style, right=right, raw=raw, max_width=max_width,
                          captions=captions, events=events)
     done = render_videos(out, opts, videos, start, end, dest, chunk, actors, address,
-                         check_people(people))
+                         check_people(people), video_dirs or ())
     for r in done:
         shown = "" if people is None else \
             f"; tracks {', '.join(map(str, r.tracks)) or 'none'}"
@@ -68,6 +68,7 @@ def render(
     address: Annotated[Optional[str], typer.Option(help="HOST:PORT of a running Ray cluster; "
                        "without it a local runtime is started.", show_default=False)] = None,
     people: PeopleOpt = None,
+    video_dir: VideoDirOpt = None,
 ):
     """Draw a job's people on its videos: H.264 MP4s that play in browsers."""
     from ..runner.spec import check_people
@@ -77,17 +78,18 @@ def render(
         check_people(people)
         require_job(out)
         run_render(out, style, video, start, end, dest, Style(right.value), raw, max_width,
-                   captions, events, chunk, actors, address, people)
+                   captions, events, chunk, actors, address, people, video_dir)
 
 
 @app.command(no_args_is_help=True)
 def report(out: Annotated[Path, typer.Argument(help="A finished job's folder (posebatch run --out).",
-                                    metavar="JOB", show_default=False)]):
+                                    metavar="JOB", show_default=False)],
+           video_dir: VideoDirOpt = None):
     """One self-contained HTML page about the job (JOB/report.html): works offline."""
     from ..render.report import write_report
     from ..storage.tables import require_job
 
     with guard():
         require_job(out)
-        path = write_report(out)
+        path = write_report(out, video_dir or ())
     console.print(f"report: {path}", soft_wrap=True)

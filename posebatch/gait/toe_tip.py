@@ -281,7 +281,8 @@ def video_pictures(path: str, size: int | None, frames: np.ndarray, times: np.nd
     job read it, the same size (else the ankles' times stay)."""
     p = Path(path)
     if not p.is_file():
-        return None, f"toe-offs from the ankles: the video is no longer at {p}"
+        return None, (f"toe-offs from the ankles: the video is no longer at {p} (where it "
+                      "is now: posebatch gait --video-dir DIR)")
     if size is not None and not pd.isna(size) and os.stat(p).st_size != int(size):
         return None, f"toe-offs from the ankles: {p} has changed since the job read it"
     return VideoPictures(p, frames, times), None

@@ -13,6 +13,7 @@ import html
 import io
 import json
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -112,14 +113,15 @@ def _plots(frames: pd.DataFrame, kp: pd.DataFrame, tracks: pd.DataFrame) -> str:
     return _png(fig)
 
 
-def build_report(out: Path) -> str:
-    """The HTML page for job folder ``out``."""
+def build_report(out: Path, video_dirs: Sequence[Path] = ()) -> str:
+    """The HTML page for job folder ``out`` (``video_dirs``: where videos moved since the run
+    are now, for their frames, ``posebatch.storage.tables.find_videos``)."""
     from ..storage.store import read_manifest
     from ..storage.tables import load
 
     out = Path(out)
     manifest = read_manifest(out)
-    job = load(out)
+    job = load(out, video_dirs)
     gait_path = out / "gait" / "summary.parquet"
     gait = pd.read_parquet(gait_path) if gait_path.exists() else None
     renders = sorted((out / "renders").glob("*.mp4")) if (out / "renders").exists() else []
@@ -160,6 +162,10 @@ def build_report(out: Path) -> str:
             if thumbs:
                 parts.append("<div class='sheet'>" + "".join(
                     f"<img alt='frame' src='{t}'>" for t in thumbs) + "</div>")
+            elif v.get("decode") != "live" and not Path(v.path).exists():
+                parts.append(f"<p class='note'>No frames: the video is no longer at "
+                             f"{html.escape(str(v.path))} (where it is now: posebatch report "
+                             "--video-dir DIR).</p>")
             parts.append(f"<img class='plot' alt='people, score and tracks over time' "
                          f"src='{_plots(frames, kp, tracks)}'>")
         if len(tracks):
@@ -196,10 +202,10 @@ def _safe_prefix(name: str) -> str:
     return safe_name(name) + "."
 
 
-def write_report(out: Path) -> Path:
+def write_report(out: Path, video_dirs: Sequence[Path] = ()) -> Path:
     """Write OUT/report.html (atomically) and return its path."""
     path = Path(out) / "report.html"
-    page = build_report(out)        # refuses a folder without a job before writing anything
+    page = build_report(out, video_dirs)        # refuses a folder without a job before writing anything
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return path

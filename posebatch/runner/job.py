@@ -24,12 +24,13 @@ from .. import __version__
 from ..engine.config import PoseConfig
 from ..decode import frame_range, index_video
 from ..errors import PosebatchError, ResumableError, VideoError
-from .spec import (Discovery, JobSpec, discover, fingerprint, params_key, pose_config,
+from .spec import (Discovery, JobSpec, discover, params_key, pose_config,
                    refine_config, track_key, video_trims)
 from ..engine.quality import describe
 from ..engine.layout import KeypointLayout, get_layout
 from ..engine.refine import refine_key
-from ..storage.store import DATASETS, Store, output_lock, video_key, video_stamp
+from ..storage.store import (DATASETS, Store, fingerprint, output_lock, video_key,
+                             video_stamp)
 from ..storage.schemas import CHUNK_SCHEMA_VERSION
 from .chunk import ChunkResult, ChunkSink, ChunkTask, failed_chunk_tables
 from .cluster import (ChunkFailure, ChunkPool, local_cpus, ray_runtime, resolve_actors,

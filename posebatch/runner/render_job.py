@@ -8,6 +8,7 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
@@ -16,7 +17,7 @@ from ..errors import ConfigError
 from .spec import JobSpec
 from ..engine.layout import job_layout
 from ..storage.store import read_manifest
-from ..storage.tables import keep_tracks, prominent, read
+from ..storage.tables import find_videos, keep_tracks, prominent, read
 from ..render.video import RenderOptions, join_segments, render_range, safe_name, time_base
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,14 @@ class Rendered:
 def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = None,
                   start: float | None = None, end: float | None = None,
                   dest: Path | None = None, chunk: int = 64, actors: int = 0,
-                  address: str | None = None, people: int | None = None) -> list[Rendered]:
+                  address: str | None = None, people: int | None = None,
+                  video_dirs: Sequence[Path] = ()) -> list[Rendered]:
     """Render the named videos of job folder ``out`` (all that decoded, by default) in
     ``opts.style``; files go to ``dest`` (a folder, or a .mp4 file for one video), by default
     OUT/renders/NAME.STYLE.mp4. ``start``/``end``: seconds of each video to render.
     ``people``: draw only the N most prominent tracks of each video
-    (``posebatch.storage.tables.prominence``). A small render (:func:`_small`) is drawn
+    (``posebatch.storage.tables.prominence``). ``video_dirs``: where videos moved since
+    the run are now (``posebatch.storage.tables.find_videos``). A small render (:func:`_small`) is drawn
     here, without starting Ray, unless ``actors`` or ``address`` ask for it."""
     from .cluster import local_cpus, ray_runtime, resolve_actors
 
@@ -53,6 +56,14 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
         table = table[table.video.isin(videos)]
     if table.empty:
         raise ConfigError(f"{out}: no video to render (none decoded)")
+    table = find_videos(table, video_dirs)
+    gone = [f"{v.video} (" + ("a live stream, not kept" if getattr(v, "decode", None) == "live"
+                              else f"no longer at {v.path}") + ")"
+            for v in table.itertuples() if not Path(v.path).is_file()]
+    if gone:
+        raise ConfigError(f"cannot render {', '.join(gone)}: give the folder where a moved "
+                          "video is now with --video-dir DIR, or name the others with --video "
+                          "NAME")
     single = dest is not None and Path(dest).suffix.lower() == ".mp4"
     if single and len(table) > 1:
         raise ConfigError(f"--out {dest} is one file but {len(table)} videos are to be "

@@ -271,12 +271,6 @@ def discover(inputs: tuple[str, ...], extensions: tuple[str, ...] = VIDEO_EXTENS
     return found
 
 
-def fingerprint(path: Path) -> str:
-    """blake2b-128 of the file's bytes: a changed file is a different video."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
-
-
 def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> str:
     """Hash of everything that changes a chunk's result (not actors, threads or paths). The
     precision enters only when it is not fp32, so jobs made before the option existed keep

@@ -62,6 +62,12 @@ def video_file(video_id: int) -> str:
     return f"{video_id:08d}.parquet"
 
 
+def fingerprint(path: Path) -> str:
+    """blake2b-128 of the file's bytes: a changed file is a different video."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
 def video_key(path: Path, fingerprint: str) -> str:
     where = hashlib.blake2b(str(Path(path).absolute()).encode(), digest_size=6).hexdigest()
     return f"{where}-{fingerprint[:16]}"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from ..errors import ConfigError
-from .store import video_file
+from .store import fingerprint, video_file
 from .schemas import SCHEMA_VERSION, PartNames
 
 NAMES = ("keypoints", "people", "frames", "tracks", "videos")
@@ -35,11 +36,14 @@ class JobTables:
     params: dict = field(default_factory=dict)
 
 
-def load(out: str | Path) -> JobTables:
+def load(out: str | Path, video_dirs: Sequence[str | Path] = ()) -> JobTables:
     """Read a finished job's tables. A folder written by an older posebatch (single files, or
-    no tracks) is refused with the command that updates it (no inference is redone)."""
+    no tracks) is refused with the command that updates it (no inference is redone).
+    ``video_dirs``: where videos moved since the run are now (:func:`find_videos`)."""
     out = _finished(Path(out))
-    return JobTables(**{name: read(out, name) for name in NAMES}, params=recorded_params(out))
+    t = {name: read(out, name) for name in NAMES}
+    t["videos"] = find_videos(t["videos"], video_dirs)
+    return JobTables(**t, params=recorded_params(out))
 
 
 def read(out: str | Path, table: str, video_id: int | None = None,
@@ -99,6 +103,42 @@ def _finished(out: Path) -> Path:
                           f"{SCHEMA_VERSION}: rerun the job (`posebatch run ... --out "
                           f"{out}`) to update the tables; finished chunks are reused")
     return out
+
+
+def find_videos(videos: pd.DataFrame, dirs: Sequence[str | Path]) -> pd.DataFrame:
+    """The job's ``videos`` table with each video that is no longer where the job read it
+    (gone, or another size) pointed at its copy under one of ``dirs``: a file named as the
+    tables name the video or as its file was named, at any depth, holding the bytes the job
+    read (its size, and its ``fingerprint`` where recorded). For a job folder taken to
+    another machine, or videos moved since the run (``--video-dir``); a video not found
+    keeps its old path, and what reads it says it is gone. Live streams are left as they
+    are."""
+    if not dirs or not len(videos):
+        return videos
+    out = videos.copy()
+    for i, row in out.iterrows():
+        if row.get("decode") == "live" or _holds(Path(str(row["path"])), row, deep=False):
+            continue
+        names = list(dict.fromkeys([str(row["video"]), Path(str(row["path"])).name]))
+        for folder in map(Path, dirs):
+            near = [folder / n for n in names]
+            deep = (p for n in dict.fromkeys(Path(n).name for n in names)
+                    for p in sorted(folder.rglob(n)))
+            hit = next((p for p in (*near, *deep) if _holds(p, row, deep=True)), None)
+            if hit is not None:
+                out.at[i, "path"] = str(hit.absolute())
+                break
+    return out
+
+
+def _holds(path: Path, row: pd.Series, deep: bool) -> bool:
+    """Whether ``path`` is the video of ``row`` (the videos table's): the same size, and with
+    ``deep`` the same bytes (blake2b, where the table has it)."""
+    size, digest = row.get("size"), row.get("fingerprint")
+    if not path.is_file() or (size is not None and not pd.isna(size)
+                              and path.stat().st_size != int(size)):
+        return False
+    return not deep or not isinstance(digest, str) or fingerprint(path) == digest
 
 
 def wide(keypoints: pd.DataFrame, smooth: bool = True,
