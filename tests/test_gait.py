@@ -97,6 +97,45 @@ def test_knees_found_bent_backwards_are_flagged():
         clear.summary["cadence_steps_per_min"])
 
 
+def _front_foot(t: np.ndarray, steps: list[float], lead: list[float]) -> np.ndarray:
+    """A front foot's lead over the hips (body heights): one hump per step, the steps'
+    durations and heights taken in turn from ``steps`` and ``lead``, with noise."""
+    edges = np.concatenate([[0.0], np.cumsum(np.tile(steps, 40))])
+    k = np.searchsorted(edges, t, side="right") - 1
+    phase = (t - edges[k]) / np.diff(edges)[k]
+    noise = 0.02 * np.random.default_rng(0).standard_normal(len(t))
+    return 0.1 + np.tile(lead, 40)[k] * np.sin(np.pi * phase) ** 2 + noise
+
+
+def test_the_hips_travel_tells_a_stride_from_a_step():
+    """Where one foot's steps hardly show in the front foot's signal, its rhythm repeats once
+    a stride. Mirrored, the older woman's way back (benchmarks/gait_set) took her stride,
+    1.03 s, for a step (every other contact found, cadence -59 %), and the circumducting
+    walker's way back, whose stride (1.27 s) is longer than any step searched for, had no
+    rhythm at all (no gait). In a step the hips travel about as far as the feet are apart
+    (0.87-1.17 times on the set), in a stride twice: ``longest_step`` gives the step these
+    signals had. A clear rhythm stays as it was."""
+    from posebatch.gait.events import longest_step, step_period
+
+    t = np.arange(0, 6, 1 / 30)
+    hips = 0.5 * t                                    # 0.5 body heights/s
+    apart = 0.3 + 0.02 * np.sin(t)                    # the feet's spread, 0.3 body heights
+    longest = longest_step(t, hips, apart)
+    assert longest == pytest.approx(1.5 * 0.32 / 0.5, rel=0.02)
+    assert longest_step(t, np.zeros_like(t), apart) == np.inf    # a treadmill: no limit
+    faint = _front_foot(t, [0.55, 0.55], [0.3, 0.05])            # one foot's steps faint
+    assert step_period(t, faint)[0] == pytest.approx(1.1, abs=0.02)
+    step, clarity = step_period(t, faint, longest)
+    assert step == pytest.approx(0.55, abs=0.01) and clarity < 0.1   # weak, and says so
+    circling = _front_foot(t, [0.45, 0.85], [0.3, 0.05])        # long and short in turn
+    assert step_period(t, circling)[0] is None
+    step, clarity = step_period(t, circling, longest)
+    assert step == pytest.approx(0.65, abs=0.01) and clarity < 0.1
+    clear = _front_foot(t, [0.6, 0.6], [0.3, 0.3])
+    assert step_period(t, clear, longest) == step_period(t, clear)
+    assert step_period(t, clear)[0] == pytest.approx(0.6, abs=0.01)
+
+
 def test_where_the_rhythm_is_wrong_the_contacts_judge_their_own_steps():
     """A circumduction: steps alternate 0.47 and 0.83 s (stride 1.30 s, 92.3 steps/min), as
     labelled on the set's circumducting walker, whose front-foot rhythm came out 0.79 s (the
