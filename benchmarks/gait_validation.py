@@ -1,6 +1,7 @@
 """Gait events, cadence, step and stance time against frame-by-frame labels of real walkers.
 
     .venv/bin/python benchmarks/gait_validation.py [--out DIR] [--quality Q] [--clips a,b]
+                                                   [--mirror]
 
 Runs ``posebatch run --gait`` over every clip of ``benchmarks/gait_set/`` (the labelled
 originals, plus the derived clips that each stand for a kind of footage: ``*_repeats``, 15
@@ -14,6 +15,10 @@ something is still a step; cadence over whole strides, each contact to the one t
 as steps may alternate long and short). Events are scored at labels of confidence >= 0.4
 only. The labels, how they were made and the clips' sources and
 licences are in ``benchmarks/gait_set/README.md``.
+
+``--mirror`` scores each clip mirrored left to right instead (``NAME_mirror``: the labels'
+sides swapped, the direction reversed): the same walks as the network sees them going the
+other way, a check that the gait does not depend on the direction.
 
 Clips whose video this project may not copy (``source = "github:OWNER/REPO:PATH"``, no
 licence stated) are read in place from ``--videos DIR`` (or ``$POSEBATCH_GAIT_VIDEOS``), where
@@ -81,6 +86,10 @@ def load_clip(name: str, work: Path) -> Clip:
     (``NAME_repeats``, ``NAME_vfr``: made from the original on the spot, labels carried
     over)."""
     base, _, kind = name.rpartition("_")
+    if kind == "mirror":
+        orig = load_clip(base, work)
+        return mirrored(orig, work) if orig.path is not None else Clip(
+            name, None, orig.events, orig.span, orig.meta)
     if kind in DERIVED and base in FROM:
         orig = load_clip(base, work)
         if orig.path is None:
@@ -130,13 +139,30 @@ def variable(orig: Clip, dst: Path, drop: float = 0.3, seed: int = 0) -> Clip:
                     f"random, the rest at their own times, from {orig.name}")
 
 
+def mirrored(orig: Clip, work: Path) -> Clip:
+    """``orig`` mirrored left to right (``NAME_mirror``): the same walk as the network sees it
+    going the other way, the labels' sides swapped (a mirrored left foot is drawn as a right
+    one) and the direction reversed. Passes of one video share one mirrored video. A check
+    that the gait does not depend on which way the walker goes."""
+    from posebatch.decode import index_video
+
+    n = len(index_video(orig.path).times())
+    rate = round(index_video(orig.path).fps)
+    c = _derived(orig, work / f"{orig.input}_mirror.mp4", np.arange(n), rate, None,
+                 f"mirrored left to right, from {orig.name}", flip=True)
+    swap = {"left": "right", "right": "left"}
+    return Clip(f"{orig.name}_mirror", c.path, c.events.assign(side=c.events.side.map(swap)),
+                c.span, {**c.meta, "input": f"{orig.input}_mirror",
+                         "direction": swap.get(orig.meta.get("direction", ""), "")})
+
+
 def _derived(orig: Clip, dst: Path, shown: np.ndarray, rate: int, times: np.ndarray | None,
-             what: str) -> Clip:
+             what: str, flip: bool = False) -> Clip:
     """A clip whose frame k shows ``orig``'s frame ``shown[k]`` (non-decreasing; padded:
-    ``_padded_yuv420``) at ``times[k]`` seconds (None: k / ``rate``), encoded once into
-    ``dst``, with the labels moved to the frames that show them: a contact to the first frame
-    whose picture is at or after the labelled one, a toe-off to the last frame whose picture
-    is at or before it."""
+    ``_padded_yuv420``; ``flip``: mirrored left to right) at ``times[k]`` seconds (None: k /
+    ``rate``), encoded once into ``dst``, with the labels moved to the frames that show them:
+    a contact to the first frame whose picture is at or after the labelled one, a toe-off to
+    the last frame whose picture is at or before it."""
     from fractions import Fraction
 
     import av
@@ -151,7 +177,7 @@ def _derived(orig: Clip, dst: Path, shown: np.ndarray, rate: int, times: np.ndar
             s = None
             k = 0
             for f in decode_sequential(orig.path):
-                picture = _padded_yuv420(f.image)
+                picture = _padded_yuv420(f.image[:, ::-1] if flip else f.image)
                 if s is None:
                     s = c.add_stream("libx264", rate=rate)
                     s.height, s.width = picture.shape[0] * 2 // 3, picture.shape[1]
@@ -283,7 +309,7 @@ def score_clip(clip: Clip, out: Path) -> dict:
         hidden = times.loc[clip.events[(clip.events.event == kind) & (
             clip.events.confidence < MIN_CONFIDENCE)].frame].to_numpy()
         at_hidden = {j for _, j in _match(hidden, mine.time.to_numpy(), 2.5 * dt)}
-        mine = mine[[j not in at_hidden for j in range(len(mine))]]
+        mine = mine[np.array([j not in at_hidden for j in range(len(mine))], bool)]
         ft, fs = mine.time.to_numpy(), mine.side.to_numpy()
         row[f"{kind}_labels"] = len(lt)
         row[f"{kind}_found"] = len(ft)
@@ -428,6 +454,8 @@ def main() -> None:
     ap.add_argument("--quality", default=None)
     ap.add_argument("--toe-offs", default=None, choices=("picture", "ankle"),
                     help="how the gait times toe-offs (posebatch run --toe-offs)")
+    ap.add_argument("--mirror", action="store_true",
+                    help="score each clip mirrored left to right instead (NAME_mirror)")
     ap.add_argument("--videos", type=Path, action="append", default=[],
                     help="where clips of github: sources are (repeatable; also "
                          "$POSEBATCH_GAIT_VIDEOS)")
@@ -435,7 +463,10 @@ def main() -> None:
     VIDEOS[:0] = a.videos
     extra = ["--quality", a.quality] if a.quality else []
     extra += ["--toe-offs", a.toe_offs] if a.toe_offs else []
-    rows = validate(a.clips.split(","), a.out, extra)
+    names = a.clips.split(",")
+    if a.mirror:
+        names = [f"{n}_mirror" for n in names]
+    rows = validate(names, a.out, extra)
     print(table(rows))
     for r in rows[:-1]:
         if r.get("reason") or r.get("flags"):

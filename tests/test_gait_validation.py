@@ -33,6 +33,27 @@ def test_labelled_clips_are_read_with_their_labels(tmp_path):
     assert (contacts.side.to_numpy()[1:] != contacts.side.to_numpy()[:-1]).all()
 
 
+def test_a_mirrored_clip_is_the_same_walk_going_the_other_way(tmp_path):
+    """``gait_validation.py --mirror``: the barefoot walker's clip mirrored left to right,
+    its labels at the same frames with their sides swapped and its direction reversed, its
+    pictures the original's mirrored (within the re-encoding's error), far from the
+    original's own."""
+    from posebatch.decode import decode_sequential
+
+    orig = gv.load_clip("biomech_normal", tmp_path)
+    if orig.path is None:
+        pytest.skip("../shared/data/videos/biomech_gait_normal_01.mp4 is not here")
+    m = gv.load_clip("biomech_normal_mirror", tmp_path)
+    assert (m.name, m.input, m.span) == ("biomech_normal_mirror", "biomech_normal_mirror",
+                                         orig.span)
+    assert (orig.meta["direction"], m.meta["direction"]) == ("right", "left")
+    swap = {"left": "right", "right": "left"}
+    pd.testing.assert_frame_equal(m.events, orig.events.assign(side=orig.events.side.map(swap)))
+    a = next(iter(decode_sequential(orig.path))).image.astype(float)
+    b = next(iter(decode_sequential(m.path))).image.astype(float)[:a.shape[0], :a.shape[1]]
+    assert np.abs(b - a[:, ::-1]).mean() < 3 < 10 < np.abs(b - a).mean()
+
+
 def test_every_label_file_is_complete_and_consistent(tmp_path):
     """Each labelled pass of the set (its video present or not): events inside its span, a
     side and a confidence each, contacts alternating feet and so do toe-offs, each foot's
