@@ -48,8 +48,9 @@ def knees_bent_backwards(angles: pd.DataFrame, bouts: list[Bout]) -> list[str]:
         if low:
             notes.append(f"knees bent backwards from {b.t0:.1f} to {b.t1:.1f} s (median knee "
                          f"flexion {', '.join(low)}, where a walking knee flexes "
-                         "40-60\N{DEGREE SIGN} in swing): the knees were found behind the line from hip to ankle, "
-                         "so knee and hip angles there are not usable (look at the overlay)")
+                         "40-60\N{DEGREE SIGN} in swing): the knees were found behind the "
+                         "line from hip to ankle, so knee and hip angles there are not usable "
+                         "(look at the overlay)")
     return notes
 
 
@@ -178,10 +179,10 @@ def cadence(ev: pd.DataFrame, stride_time: float) -> float:
     autocorrelation lag, which uses every sample of each bout; bouts weighted by their
     contacts), where the contacts found agree with it (half their median time from a
     contact to the one two later within ``RHYTHM_AGREEMENT``); otherwise 120 / the mean of
-    those times (their steps judged by the contacts' own step time), 60 / the mean step with only single steps, and 120 / ``stride_time``
-    with fewer than two. The mean of n steps between contacts is (last - first) / n, set by
-    the first and last contacts alone: on a short walk a frame's error at either end is
-    several per cent of it. Whole strides, not steps: where the steps alternate long and
+    those times (their steps judged by the contacts' own step time), 60 / the mean step
+    with only single steps, and 120 / ``stride_time`` with fewer than two. The mean of n
+    steps between contacts is (last - first) / n, set by the first and last contacts alone:
+    on a short walk a frame's error at either end is several per cent of it. Whole strides, not steps: where the steps alternate long and
     short (a limp, circumduction) the median step is either, and an odd number of steps
     is biased to one kind."""
     steps = step_times(ev)

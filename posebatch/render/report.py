@@ -205,7 +205,7 @@ def _safe_prefix(name: str) -> str:
 def write_report(out: Path, video_dirs: Sequence[Path] = ()) -> Path:
     """Write OUT/report.html (atomically) and return its path."""
     path = Path(out) / "report.html"
-    page = build_report(out, video_dirs)        # refuses a folder without a job before writing anything
+    page = build_report(out, video_dirs)    # refuses a folder without a job before writing
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return path

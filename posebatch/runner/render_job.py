@@ -41,8 +41,9 @@ def render_videos(out: Path, opts: RenderOptions, videos: list[str] | None = Non
     OUT/renders/NAME.STYLE.mp4. ``start``/``end``: seconds of each video to render.
     ``people``: draw only the N most prominent tracks of each video
     (``posebatch.storage.tables.prominence``). ``video_dirs``: where videos moved since
-    the run are now (``posebatch.storage.tables.find_videos``). A small render (:func:`_small`) is drawn
-    here, without starting Ray, unless ``actors`` or ``address`` ask for it."""
+    the run are now (``posebatch.storage.tables.find_videos``). A small render
+    (:func:`_small`) is drawn here, without starting Ray, unless ``actors`` or ``address``
+    ask for it."""
     from .cluster import local_cpus, ray_runtime, resolve_actors
 
     out = Path(out)
