@@ -146,9 +146,9 @@ def mirrored(orig: Clip, work: Path) -> Clip:
     that the gait does not depend on which way the walker goes."""
     from posebatch.decode import index_video
 
-    n = len(index_video(orig.path).times())
-    rate = round(index_video(orig.path).fps)
-    c = _derived(orig, work / f"{orig.input}_mirror.mp4", np.arange(n), rate, None,
+    index = index_video(orig.path)
+    c = _derived(orig, work / f"{orig.input}_mirror.mp4", np.arange(index.frames),
+                 round(index.fps), None,
                  f"mirrored left to right, from {orig.name}", flip=True)
     swap = {"left": "right", "right": "left"}
     return Clip(f"{orig.name}_mirror", c.path, c.events.assign(side=c.events.side.map(swap)),

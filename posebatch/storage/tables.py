@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Sequence
 
@@ -124,7 +125,8 @@ def find_videos(videos: pd.DataFrame, dirs: Sequence[str | Path]) -> pd.DataFram
             near = [folder / n for n in names]
             deep = (p for n in dict.fromkeys(Path(n).name for n in names)
                     for p in sorted(folder.rglob(n)))
-            hit = next((p for p in (*near, *deep) if _holds(p, row, deep=True)), None)
+            # the folder is walked only where no file named alike lies directly in it
+            hit = next((p for p in chain(near, deep) if _holds(p, row, deep=True)), None)
             if hit is not None:
                 out.at[i, "path"] = str(hit.absolute())
                 break
