@@ -137,8 +137,10 @@ def status(out: Annotated[Path, typer.Argument(help="A job's folder (posebatch r
 
     with guard():
         st = job_status(out)
-    t = Table("video", "frames", "chunks done", "progress", "state",
-              title=f"{out}: {st.shown_state} (model {st.model}, started {st.started})")
+    # the job's state on a line of its own: a table's title wraps to the table's width
+    console.print(f"{out}: {st.shown_state} (model {st.model}, started {st.started})",
+                  soft_wrap=True)
+    t = Table("video", "frames", "chunks done", "progress", "state")
     total = done = 0
     colour = {"done": "green", "running": "cyan", "pending": "default", "stopped": "yellow",
               "failed": "red"}
