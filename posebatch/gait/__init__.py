@@ -25,7 +25,7 @@ from . import schema
 from .angles import body_height, joint_angles, mid_hip, xy
 from .bouts import walking_bouts
 from .events import bout_events
-from .legs import ahead, bout_of, follow_events
+from .legs import ahead, bout_of, follow_events, without_doubles
 from .near import picture_sides
 from .strides import stride_table
 from .summary import bout_rows, track_summary
@@ -93,13 +93,15 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
         return TrackGait(angles, _empty_events(), pd.DataFrame(), pd.DataFrame(),
                          {**summary, "reason": "no gait: ankles and head or neck never found "
                                                "together (no body height)"})
+    fresh = ~w["repeat"].fillna(False).to_numpy(bool) if "repeat" in w else None
+    if raw is not None:
+        w, raw = without_doubles(w, raw, height, fresh, smoothing)
     ankles = (xy(w, "right_ankle")[:, 0], xy(w, "left_ankle")[:, 0])
     bouts = walking_bouts(t, hip[:, 0], height, config, ankles)
     direction = np.full(len(t), np.sign(np.nansum(np.diff(hip[:, 0]))) or 1.0)
     for b in bouts:
         direction[b.start:b.end] = b.direction
     events = []
-    fresh = ~w["repeat"].fillna(False).to_numpy(bool) if "repeat" in w else None
     for k, b in enumerate(bouts):
         events += bout_events(w, t, hip, height, b, k, config, fresh)
     ev = pd.DataFrame(events) if events else _empty_events()

@@ -131,6 +131,10 @@ def step_period(t: np.ndarray, signal: np.ndarray, longest: float = np.inf
     half = peaks[np.abs(peaks - best / 2) <= 0.2 * best / 2]
     if len(half) and (ac[half].max() >= 0.6 * ac[best] or best * dt > longest):
         best = half[np.argmax(ac[half])]
+    elif best * dt > longest:
+        # a stride by the hips' travel, with no peak at half its lag (steps long and short
+        # in turn): the step is half of it, as clear as the signal is at that lag
+        return _refine(ac, int(best)) * dt / 2, float(max(ac[int(round(best / 2))], 0.0))
     if ac[best] <= 0.1:
         # no clear step, but a stride where the hips' travel says there is one (the first
         # clear peak longer than ``longest``, up to twice the steps searched for): steps that
