@@ -73,9 +73,10 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
                   pictures: Pictures | None = None) -> TrackGait:
     """Gait of one track. ``w``: its wide view (index time (s), column ``frame`` and
     ``PART_x``, ``PART_y``, ``PART_score``), smoothed keypoints preferred. ``raw``: the same
-    rows as detected (``wide(..., smooth=False)``), so that legs whose labels are traded to
-    follow the events are smoothed again, as ``smoothing`` (the job's tracking settings) says
-    (``posebatch.gait.legs.follow_events``). ``pictures``: the track's video, to time its
+    rows as detected (``wide(..., smooth=False)``), so that ankles found on the other foot
+    are left out (``posebatch.gait.legs.without_doubles``) and legs whose labels are traded
+    to follow the events are smoothed again, as ``smoothing`` (the job's tracking settings)
+    says (``posebatch.gait.legs.follow_events``). ``pictures``: the track's video, to time its
     toe-offs from the toe tip where ``config.toe_offs`` is ``picture``
     (``posebatch.gait.toe_tip``); without it they keep the ankle's times."""
     w = w.sort_index()
