@@ -112,8 +112,8 @@ def test_toe_offs_from_the_toe_tip_in_the_picture_beat_the_ankles(gait_set_run, 
     the video (``events.from_picture``). Against the labels it is closer than the ankle rule
     (`posebatch gait --toe-offs ankle` on a copy of the job): on these three clips within 1
     frame 0.45 -> 0.60, within 2 frames 0.80 -> 0.95, mean error +41 -> +21 ms, mean
-    absolute error 1.43 -> 1.13 frames (2026-12-01). A video that is no longer where the job read it keeps the ankles' times,
-    and the summary's flags say so."""
+    absolute error 1.43 -> 1.13 frames (2026-12-01). A video that is no longer where the
+    job read it keeps the ankles' times, and the summary's flags say so."""
     import dataclasses
 
     from posebatch import gait

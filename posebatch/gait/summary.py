@@ -182,9 +182,9 @@ def cadence(ev: pd.DataFrame, stride_time: float) -> float:
     those times (their steps judged by the contacts' own step time), 60 / the mean step
     with only single steps, and 120 / ``stride_time`` with fewer than two. The mean of n
     steps between contacts is (last - first) / n, set by the first and last contacts alone:
-    on a short walk a frame's error at either end is several per cent of it. Whole strides, not steps: where the steps alternate long and
-    short (a limp, circumduction) the median step is either, and an odd number of steps
-    is biased to one kind."""
+    on a short walk a frame's error at either end is several per cent of it. Whole
+    strides, not steps: where the steps alternate long and short (a limp, circumduction)
+    the median step is either, and an odd number of steps is biased to one kind."""
     steps = step_times(ev)
     c = ev[ev.event == "contact"] if len(ev) and "step_period" in ev else ev.iloc[:0]
     pairs = two_steps(ev)
