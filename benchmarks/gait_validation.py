@@ -371,7 +371,8 @@ def legs_ahead(clip: Clip, out: Path, video: str, track, times: pd.Series,
         return none
     kp = tables.read(out, "keypoints")
     kp = kp[(kp.video.astype(str) == video) & (kp.track == track)]
-    views = [tables.wide(kp, smooth=s).droplevel(["video", "track"]) for s in (True, False)]
+    views = [tables.wide(kp, smooth=s, doubled=False).droplevel(["video", "track"])
+             for s in (True, False)]
     w, raw = (v[v.frame.between(*clip.span)] for v in views)
     angles = pd.read_parquet(out / "gait" / "angles.parquet")
     angles = angles[(angles.video.astype(str) == video) & (angles.track == track)]

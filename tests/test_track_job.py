@@ -130,7 +130,7 @@ def test_old_outputs_are_recognised_and_upgraded_without_inference(full_run, wal
     shutil.copytree(full_run[0], out)
     make_version_1(out)
     with pytest.raises(ConfigError, match=r"holds keypoints/1 tables in the single-file layout "
-                                          r".*reads keypoints/5 datasets: rerun the job"):
+                                          r".*reads keypoints/6 datasets: rerun the job"):
         tables.load(out)
     r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
     assert r.returncode == 0 and "(0 computed in this run)" in r.stdout, r.stderr

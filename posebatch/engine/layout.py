@@ -35,6 +35,9 @@ class KeypointLayout:
     torso: tuple[int, ...] = ()
     # Mirrored pairs that swap together (a limb's joints); empty: each pair alone.
     swap_groups: tuple[tuple[tuple[int, int], ...], ...] = ()
+    # Mirrored pairs the network may find twice on one spot, a faint second find of the one
+    # on the other's (the ankles at a contact): the tracker leaves those out of its curves.
+    found_twice: tuple[tuple[int, int], ...] = ()
 
     @property
     def n_parts(self) -> int:
@@ -118,6 +121,7 @@ COCO18 = KeypointLayout(
             .025, .025, .035, .035),
     torso=(1, 2, 5, 8, 11),                                   # neck, shoulders, hips
     swap_groups=(((2, 5), (3, 6), (4, 7)), ((8, 11), (9, 12), (10, 13)), ((14, 15), (16, 17))),
+    found_twice=((10, 13),),                                  # the ankles
 )
 
 LAYOUTS: dict[str, KeypointLayout] = {COCO18.name: COCO18}

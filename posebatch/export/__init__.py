@@ -72,7 +72,7 @@ class VideoTables:
             return table
         from ..gait.legs import as_gait
 
-        raw = wide(self.keypoints, smooth=False, layout=self.layout)
+        raw = wide(self.keypoints, smooth=False, layout=self.layout, doubled=False)
         repeat = self.frames.set_index("frame").get("repeat")
         parts = []
         for key, w in table.groupby(level="track", sort=True):

@@ -25,7 +25,7 @@ from . import schema
 from .angles import body_height, joint_angles, mid_hip, xy
 from .bouts import walking_bouts
 from .events import bout_events
-from .legs import ahead, bout_of, follow_events, without_doubles
+from .legs import ahead, bout_of, follow_events
 from .near import picture_sides
 from .strides import stride_table
 from .summary import bout_rows, track_summary
@@ -73,10 +73,10 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
                   pictures: Pictures | None = None) -> TrackGait:
     """Gait of one track. ``w``: its wide view (index time (s), column ``frame`` and
     ``PART_x``, ``PART_y``, ``PART_score``), smoothed keypoints preferred. ``raw``: the same
-    rows as detected (``wide(..., smooth=False)``), so that ankles found on the other foot
-    are left out (``posebatch.gait.legs.without_doubles``) and legs whose labels are traded
-    to follow the events are smoothed again, as ``smoothing`` (the job's tracking settings)
-    says (``posebatch.gait.legs.follow_events``). ``pictures``: the track's video, to time its
+    rows as detected, without the parts found twice (``wide(..., smooth=False,
+    doubled=False)``), so that legs whose labels are traded to follow the events are smoothed
+    again from them, as ``smoothing`` (the job's tracking settings) says
+    (``posebatch.gait.legs.follow_events``). ``pictures``: the track's video, to time its
     toe-offs from the toe tip where ``config.toe_offs`` is ``picture``
     (``posebatch.gait.toe_tip``); without it they keep the ankle's times."""
     w = w.sort_index()
@@ -95,8 +95,6 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
                          {**summary, "reason": "no gait: ankles and head or neck never found "
                                                "together (no body height)"})
     fresh = ~w["repeat"].fillna(False).to_numpy(bool) if "repeat" in w else None
-    if raw is not None:
-        w, raw = without_doubles(w, raw, height, fresh, smoothing)
     ankles = (xy(w, "right_ankle")[:, 0], xy(w, "left_ankle")[:, 0])
     bouts = walking_bouts(t, hip[:, 0], height, config, ankles)
     direction = np.full(len(t), np.sign(np.nansum(np.diff(hip[:, 0]))) or 1.0)
@@ -174,7 +172,8 @@ def analyse(job, config: GaitConfig = GaitConfig(), video: str | None = None,
               .set_index(["video", "frame"])["repeat"] if "repeat" in job.frames else None)
     sources: dict[str, tuple[Pictures | None, str | None]] = {}
     if kp["track"].notna().any():
-        detected = dict(iter(wide(kp, smooth=False).groupby(level=["video", "track"])))
+        detected = dict(iter(wide(kp, smooth=False, doubled=False).groupby(
+            level=["video", "track"])))
         for (name, tid), w in wide(kp).groupby(level=["video", "track"], sort=True):
             if repeat is not None:
                 keys = pd.MultiIndex.from_arrays([np.full(len(w), str(name)), w["frame"]])

@@ -24,9 +24,6 @@ LEG_PARTS = ("hip", "knee", "ankle")
 PASSING = 0.12      # of a step, either side of the feet passing: which is ahead is undecided
 MID_SWING = 0.6     # of a step after a contact: the feet pass here when the toe-off is missing
 LEVEL = 0.03        # body heights along the way: ankles closer than this are level
-TWICE = 0.05        # body heights: a faint ankle this near the other is that foot again
-AWAY = 0.05         # body heights: ... and this far from where its own label's curve runs
-FAINT = 0.25        # an ankle's score under which it may be the other foot again
 
 
 def ahead(t: np.ndarray, events: pd.DataFrame) -> np.ndarray:
@@ -156,46 +153,6 @@ def follow_events(w: pd.DataFrame, front: np.ndarray, direction: np.ndarray,
     if not trade.any():
         return w, trade
     return resmoothed(w, traded(raw, trade), fresh, smoothing), trade
-
-
-def one_foot_twice(raw: pd.DataFrame, w: pd.DataFrame, height: float
-                   ) -> dict[str, np.ndarray]:
-    """Per side, (T,) bool: the ankle detections of ``raw`` (a track's wide view as detected)
-    that are the other foot found a second time: within ``TWICE`` body heights of the other
-    ankle, scoring under ``FAINT`` and under it, and more than ``AWAY`` from their own
-    label's smoothed curve (``w``; the feet passing each other are near and faint too, but
-    on their curves). At a contact the network often gives the front foot's label to the
-    rear foot for a frame or two; smoothed, the front foot then dips back, and its furthest
-    point (the contact) comes 2-4 frames late."""
-    def ankle(frame: pd.DataFrame, side: str) -> np.ndarray:
-        return frame[[f"{side}_ankle_x", f"{side}_ankle_y"]].to_numpy(np.float64)
-
-    r, l = ankle(raw, "right"), ankle(raw, "left")
-    sr = raw["right_ankle_score"].to_numpy(np.float64)
-    sl = raw["left_ankle_score"].to_numpy(np.float64)
-    with np.errstate(invalid="ignore"):
-        near = np.hypot(*(r - l).T) < TWICE * height
-        return {side: near & (s < FAINT) & (s < other)
-                & (np.hypot(*(own - ankle(w, side)).T) > AWAY * height)
-                for side, own, s, other in (("right", r, sr, sl), ("left", l, sl, sr))}
-
-
-def without_doubles(w: pd.DataFrame, raw: pd.DataFrame, height: float,
-                    fresh: np.ndarray | None, smoothing: TrackConfig
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``w`` and ``raw`` with the ankles found on the other foot (:func:`one_foot_twice`)
-    taken as not found, and the legs smoothed again without them (the gap filled as the
-    tracker fills one)."""
-    twice = one_foot_twice(raw, w, height)
-    if not any(m.any() for m in twice.values()):
-        return w, raw
-    raw = raw.copy()
-    for side, m in twice.items():
-        for value in ("x", "y", "score"):
-            col = raw[f"{side}_ankle_{value}"].to_numpy(np.float64, copy=True)
-            col[m] = np.nan
-            raw[f"{side}_ankle_{value}"] = col
-    return resmoothed(w, raw, fresh, smoothing), raw
 
 
 def resmoothed(w: pd.DataFrame, raw: pd.DataFrame, fresh: np.ndarray | None,

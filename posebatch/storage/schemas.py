@@ -22,7 +22,8 @@ from .atomic import atomic_path
 # 3: frames.status can be ``corrupt``; videos.corrupt_frames.
 # 4: keypoints.refined (the value is the second look's, --refine people).
 # 5: videos.first_frame, end_frame, every (the frames analysed: run --start, --end, --every).
-SCHEMA_VERSION = 5
+# 6: keypoints.doubled (a part found a second time on its mirror part's spot).
+SCHEMA_VERSION = 6
 # A chunk's tables; part of the chunk store's key, so a change redoes the chunks (keep it
 # when the detections do not change: upgrading a job's tables then needs no inference).
 # 2: frames whose picture data the decoder reported damaged are ``corrupt``, not ``ok``.
@@ -227,6 +228,10 @@ TRACKED_KEYPOINTS = pa.schema([
     pa.field("swapped", pa.bool_(), nullable=False, metadata={
         "doc": "the network labelled this detection as the mirror part (left/right swap, "
                "corrected): part is the corrected side, x, y, score are as detected"}),
+    pa.field("doubled", pa.bool_(), nullable=False, metadata={
+        "doc": "a faint find of this part on its mirror part's spot (an ankle at a contact: "
+               "the other foot found again): kept as detected, left out of x_smooth, "
+               "y_smooth, which run where the part's curve does"}),
     pa.field("refined", pa.bool_(), nullable=False, metadata={
         "doc": "x, y, score are the second look's (--refine people: the person cropped from "
                "the full-resolution frame); false: the first pass's (or a filled row)"}),

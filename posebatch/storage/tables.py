@@ -144,14 +144,18 @@ def _holds(path: Path, row: pd.Series, deep: bool) -> bool:
 
 
 def wide(keypoints: pd.DataFrame, smooth: bool = True,
-         layout: PartNames | None = None) -> pd.DataFrame:
+         layout: PartNames | None = None, doubled: bool = True) -> pd.DataFrame:
     """One row per (video, track, time) of the tracked keypoints, columns ``PART_x``,
     ``PART_y`` (smoothed and gap-filled by default; ``smooth=False``: as detected, left/right
-    corrected) and ``PART_score``, plus ``frame``. Untracked detections are left out; a part
-    without a value in a frame is NaN. Columns follow the layout's part order (default: the
-    ``part`` column's own, every part of the model's layout as the tables store it)."""
+    corrected) and ``PART_score``, plus ``frame``. Untracked detections are left out, and with
+    ``smooth=False, doubled=False`` the parts found twice (``keypoints.doubled``), as the
+    smoothed curves leave them out; a part without a value in a frame is NaN. Columns follow the layout's part order
+    (default: the ``part`` column's own, every part of the model's layout as the tables store
+    it)."""
     parts = part_names(keypoints) if layout is None else layout.parts
     kp = keypoints[keypoints["track"].notna()]
+    if not smooth and not doubled and "doubled" in kp:
+        kp = kp[~kp["doubled"].astype(bool)]
     x, y = ("x_smooth", "y_smooth") if smooth else ("x", "y")
     kp = kp.assign(part=kp["part"].astype(str), track=kp["track"].astype(int))
     if "video" in kp:

@@ -15,6 +15,7 @@ from ..engine.config import TrackConfig
 from ..errors import InputShapeError
 from ..engine.layout import KeypointLayout, flip_index
 from .associate import associate, person_height
+from .doubles import found_twice
 from .smooth import fill_gaps, lowpass, smooth_samples
 from .swaps import correct_swaps
 
@@ -30,7 +31,8 @@ class VideoTracks:
     ``track`` (D,) int32: the detection's track id, -1 where it belongs to no reported track.
     ``keypoints`` (D, P, 3): the detections with left/right corrected (raw values moved, never
     changed); ``swapped`` (D, P) bool: part p of the corrected detection is what the network
-    labelled as p's mirror. ``sample_track``, ``sample_frame`` (R,) int32; ``sample_det`` (R,)
+    labelled as p's mirror; ``doubled`` (D, P) bool: part p of the detection is its mirror
+    part found a second time (``posebatch.track.doubles``), left out of the smoothed curve. ``sample_track``, ``sample_frame`` (R,) int32; ``sample_det`` (R,)
     int32, the detection in that frame or -1; ``smooth`` (R, P, 2) float32 smoothed x, y (NaN:
     no value); ``filled`` (R, P) bool: the value was interpolated across a gap.
     """
@@ -38,6 +40,7 @@ class VideoTracks:
     track: np.ndarray
     keypoints: np.ndarray
     swapped: np.ndarray
+    doubled: np.ndarray
     sample_track: np.ndarray
     sample_frame: np.ndarray
     sample_det: np.ndarray
@@ -98,6 +101,7 @@ def track_video(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
     track = np.full(len(frame), -1, np.int32)
     corrected = keypoints.copy()
     swapped = np.zeros(keypoints.shape[:2], bool)
+    doubled = np.zeros(keypoints.shape[:2], bool)
     samples = []
     n = 0
     for dets in associate(times, frame, keypoints, layout, config):
@@ -113,19 +117,23 @@ def track_video(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
                 parts = np.flatnonzero(mirror[i])
                 corrected[d, parts] = keypoints[d, flip[parts]]
                 swapped[d, parts] = corrected[d, parts, 2] > 0
-        samples.append(_smooth_track(n, dets, frame, corrected, times, repeat, layout,
-                                     config))
+        *sample, doubled[dets] = _smooth_track(n, dets, frame, corrected, times, repeat,
+                                               layout, config, height)
+        samples.append(sample)
         n += 1
     cols = list(zip(*samples)) if samples else [[np.empty(0, np.int32)]] * 3 + [
         [np.empty((0, layout.n_parts, 2), np.float32)], [np.empty((0, layout.n_parts), bool)]]
-    return VideoTracks(track, corrected, swapped, *(np.concatenate(c) for c in cols))
+    return VideoTracks(track, corrected, swapped, doubled,
+                       *(np.concatenate(c) for c in cols))
 
 
 def _smooth_track(tid: int, dets: np.ndarray, frame: np.ndarray, kp: np.ndarray,
                   times: np.ndarray, repeat: np.ndarray, layout: KeypointLayout,
-                  config: TrackConfig):
+                  config: TrackConfig, height: float):
     """Samples of one track over the frames of its span: fill gaps, then low-pass, on the
-    frames that are new pictures; repeated pictures take the curve's value at their time."""
+    frames that are new pictures; repeated pictures take the curve's value at their time.
+    Parts found twice (``posebatch.track.doubles``, on the first curves) are then left out and
+    the curves drawn again; last, (D_track, P) bool of those, per detection."""
     f0, f1 = int(frame[dets[0]]), int(frame[dets[-1]])
     span = np.arange(f0, f1 + 1)
     span = span[np.isfinite(times[span])]
@@ -138,8 +146,15 @@ def _smooth_track(tid: int, dets: np.ndarray, frame: np.ndarray, kp: np.ndarray,
     new = ~repeat[span]
     new[0] = True                    # the track's first sample is its first instant
     smooth, filled = smooth_samples(t, xy, new, config.fill_gap, config.cutoff)
+    score = np.zeros(xy.shape[:2])
+    score[pos] = kp[dets, :, 2]
+    twice = found_twice(xy, score, smooth, layout.found_twice, height)
+    if twice.any():
+        xy[twice] = np.nan
+        smooth, filled = smooth_samples(t, xy, new, config.fill_gap, config.cutoff)
+        filled &= ~twice             # detected there: the detection's row carries the curve
     det = np.full(len(span), -1, np.int32)
     det[pos] = dets
     keep = (det >= 0) | filled.any(1)
     return (np.full(int(keep.sum()), tid, np.int32), span[keep].astype(np.int32), det[keep],
-            smooth[keep].astype(np.float32), filled[keep])
+            smooth[keep].astype(np.float32), filled[keep], twice[pos])

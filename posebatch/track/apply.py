@@ -83,7 +83,8 @@ def track_tables(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
 def _untracked(kp: np.ndarray) -> VideoTracks:
     n, p = kp.shape[:2]
     none = np.empty(0, np.int32)
-    return VideoTracks(np.full(n, -1, np.int32), kp, np.zeros((n, p), bool), none, none, none,
+    return VideoTracks(np.full(n, -1, np.int32), kp, np.zeros((n, p), bool),
+                       np.zeros((n, p), bool), none, none, none,
                        np.empty((0, p, 2), np.float32), np.empty((0, p), bool))
 
 
@@ -114,6 +115,7 @@ def _keypoint_rows(vt: VideoTracks, frame: np.ndarray, person: np.ndarray, times
         "y_smooth": np.concatenate([smooth_of_det[d, p, 1], vt.smooth[s, q, 1]]),
         "filled": np.concatenate([np.zeros(n_det, bool), np.ones(n_fill, bool)]),
         "swapped": np.concatenate([vt.swapped[d, p], np.zeros(n_fill, bool)]),
+        "doubled": np.concatenate([vt.doubled[d, p], np.zeros(n_fill, bool)]),
         "refined": np.concatenate([refined[d, p], np.zeros(n_fill, bool)]),
     }
     kind = cols["filled"].astype(np.int8)
@@ -133,6 +135,7 @@ def _keypoint_rows(vt: VideoTracks, frame: np.ndarray, person: np.ndarray, times
         arrays[k] = pa.array(cols[k].astype(np.float32), pa.float32(), from_pandas=True)
     arrays["filled"] = pa.array(cols["filled"], pa.bool_())
     arrays["swapped"] = pa.array(cols["swapped"], pa.bool_())
+    arrays["doubled"] = pa.array(cols["doubled"], pa.bool_())
     arrays["refined"] = pa.array(cols["refined"], pa.bool_())
     return pa.table(arrays, schema=TRACKED_KEYPOINTS)
 
