@@ -427,9 +427,10 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
                 # for a step-to gait (halved above); otherwise there is no step rhythm
                 return []
         elif leaves:
-            # ... and when the feet stand together, the first to leave is a toe-off
+            # ... and when the feet stand together, the first to leave is a toe-off, in place
+            # of any found closer to it than toe-offs are kept apart (``min_spacing``)
             found[name] = joined(found[name], leaves, 1,
-                                 lambda x: -right_ahead(x), 0.3 * step)
+                                 lambda x: -right_ahead(x), config.min_spacing * step)
     sides = assign_both_sides(found["contact"][0], found["contact"][2],
                               found["toe_off"][0], found["toe_off"][2], step)
     # where the labels leave the sides uncertain, the foot drawn nearer the camera may decide
