@@ -149,9 +149,9 @@ def wide(keypoints: pd.DataFrame, smooth: bool = True,
     ``PART_y`` (smoothed and gap-filled by default; ``smooth=False``: as detected, left/right
     corrected) and ``PART_score``, plus ``frame``. Untracked detections are left out, and with
     ``smooth=False, doubled=False`` the parts found twice (``keypoints.doubled``), as the
-    smoothed curves leave them out; a part without a value in a frame is NaN. Columns follow the layout's part order
-    (default: the ``part`` column's own, every part of the model's layout as the tables store
-    it)."""
+    smoothed curves leave them out; a part without a value in a frame is NaN. Columns follow
+    the layout's part order (default: the ``part`` column's own, every part of the model's
+    layout as the tables store it)."""
     parts = part_names(keypoints) if layout is None else layout.parts
     kp = keypoints[keypoints["track"].notna()]
     if not smooth and not doubled and "doubled" in kp:

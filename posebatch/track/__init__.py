@@ -32,9 +32,10 @@ class VideoTracks:
     ``keypoints`` (D, P, 3): the detections with left/right corrected (raw values moved, never
     changed); ``swapped`` (D, P) bool: part p of the corrected detection is what the network
     labelled as p's mirror; ``doubled`` (D, P) bool: part p of the detection is its mirror
-    part found a second time (``posebatch.track.doubles``), left out of the smoothed curve. ``sample_track``, ``sample_frame`` (R,) int32; ``sample_det`` (R,)
-    int32, the detection in that frame or -1; ``smooth`` (R, P, 2) float32 smoothed x, y (NaN:
-    no value); ``filled`` (R, P) bool: the value was interpolated across a gap.
+    part found a second time (``posebatch.track.doubles``), left out of the smoothed curve.
+    ``sample_track``, ``sample_frame`` (R,) int32; ``sample_det`` (R,) int32, the detection in
+    that frame or -1; ``smooth`` (R, P, 2) float32 smoothed x, y (NaN: no value); ``filled``
+    (R, P) bool: the value was interpolated across a gap.
     """
 
     track: np.ndarray
