@@ -94,7 +94,7 @@ def test_tables_readable_by_polars_and_duckdb_with_job_metadata(full_run):
     for t in TABLES:
         for path in table_files(out, t):
             meta = pq.read_schema(path).metadata
-            assert meta[b"posebatch.schema"] == f"{t}/5".encode()
+            assert meta[b"posebatch.schema"] == f"{t}/6".encode()
             params = json.loads(meta[b"posebatch.params"])
             assert params["model"] == manifest["model"]
             assert params["versions"] == manifest["versions"]
