@@ -152,7 +152,9 @@ def _smooth_track(tid: int, dets: np.ndarray, frame: np.ndarray, kp: np.ndarray,
     twice = found_twice(xy, score, smooth, layout.found_twice, height)
     if twice.any():
         xy[twice] = np.nan
-        smooth, filled = smooth_samples(t, xy, new, config.fill_gap, config.cutoff)
+        again = np.flatnonzero(twice.any(0))      # only those parts' curves change
+        smooth[:, again], filled[:, again] = smooth_samples(t, xy[:, again], new,
+                                                            config.fill_gap, config.cutoff)
         filled &= ~twice             # detected there: the detection's row carries the curve
     det = np.full(len(span), -1, np.int32)
     det[pos] = dets
