@@ -114,6 +114,22 @@ def test_lowpass_keeps_movement_removes_jitter_without_lag(vfr):
     assert lag == len(slow[inner]) - 1
 
 
+def test_lowpass_keeps_the_movement_of_15_pictures_a_second_in_a_24_fps_file():
+    """A 15 fps recording saved at 24 fps shows each picture for one or two frames; the
+    tracker smooths the pictures at the times they are first shown, 1 or 2 frames apart, 2
+    more often. Resampled at that median (83 ms, 12 a second) a 3 Hz movement, a foot's
+    swing, kept 75 % of its range and was 0.23 of its amplitude off (rms); on a grid at the
+    mean interval (67 ms) it keeps 95 % and 0.11 (the filter's own loss at 6 Hz)."""
+    k = np.arange(24 * 6)
+    shown = np.floor(k / 24 * 15)                       # the picture each frame shows
+    t = k[np.r_[True, np.diff(shown) > 0]] / 24         # each picture's first frame
+    x = np.sin(2 * np.pi * 3.0 * t)
+    y = lowpass(t, x[:, None], cutoff=6.0)[:, 0]
+    inner = slice(15, -15)
+    assert np.ptp(y[inner]) / np.ptp(x[inner]) > 0.9
+    assert np.sqrt(np.mean((y - x)[inner] ** 2)) < 0.15
+
+
 def test_lowpass_leaves_short_runs_and_nans_alone():
     t = np.arange(20) / 30
     v = np.arange(20, dtype=float)[:, None]

@@ -294,7 +294,8 @@ def params_key(model_sha256: str, config: PoseConfig, schema_version: int) -> st
 # Bump when the tracking code changes what it produces: stored tracks are then redone.
 # 2: repeated pictures are interpolated through, not held.
 # 3: parts found twice (a faint ankle on the other foot) are left out of the curves.
-TRACK_ALGORITHM = 3
+# 4: the smoothing's grid is never coarser than the samples' mean interval.
+TRACK_ALGORITHM = 4
 
 
 def track_key(config: TrackConfig) -> str:

@@ -6,8 +6,8 @@ Butterworth low-pass run forwards and backwards (``sosfiltfilt``: zero phase lag
 such as heel strikes are not shifted in time), the usual choice in biomechanics for offline
 kinematics (Winter: 6 Hz for walking). Video frame times are not evenly spaced (variable frame
 rate, dropped frames), and the filter assumes even spacing, so each run is resampled onto an
-even grid at its median frame interval, filtered there, and interpolated back to the frames'
-own times.
+even grid at its median frame interval (its mean where that is shorter), filtered there, and
+interpolated back to the frames' own times.
 """
 from __future__ import annotations
 
@@ -58,7 +58,11 @@ def lowpass(times: np.ndarray, values: np.ndarray, cutoff: float) -> np.ndarray:
         if b - a < _MIN_RUN:
             continue
         t = times[a:b]
-        dt = float(np.median(np.diff(t)))
+        # the grid at the typical interval, and never coarser than the samples' own rate:
+        # where intervals alternate (15 pictures a second in a 24 fps file: 1 and 2 frames,
+        # the median 2) the median alone would put 15 samples a second onto 12
+        steps = np.diff(t)
+        dt = float(min(np.median(steps), steps.mean()))
         if dt <= 0:
             continue
         n = int(round((t[-1] - t[0]) / dt)) + 1
