@@ -24,7 +24,7 @@ from ..engine.config import GaitConfig, TrackConfig
 from . import schema
 from .angles import body_height, joint_angles, mid_hip, xy
 from .bouts import walking_bouts
-from .events import bout_events
+from .events import bout_events, reported
 from .legs import ahead, bout_of, follow_events
 from .near import picture_sides
 from .strides import stride_table
@@ -115,6 +115,7 @@ def analyse_track(w: pd.DataFrame, config: GaitConfig = GaitConfig(),
     angles = joint_angles(w, direction).assign(legs_traded=traded)
     ev = (retime(ev, w, t, direction, height, pictures) if use_pictures
           else ev.assign(from_picture=False))
+    ev = reported(ev, t, w["frame"].to_numpy(), config.contact_lag)
     strides = stride_table(ev, w, t, bouts, height, config)
     summary.update(track_summary(t, hip, heights, height, bouts, ev, strides, config, angles))
     return TrackGait(angles, ev, strides, bout_rows(bouts, ev, strides, config), summary)

@@ -31,12 +31,13 @@ never halves or doubles the rhythm; where pictures came at a steady rate (a 15 f
 saved at 24 fps) they are placed on that picture clock instead of the jittering times at
 which each was first shown (``picture_times``). Times are refined below a frame by a
 parabola fitted around each extreme (``PEAK_FIT``), then moved by the measured lateness of
-the ankle (``contact_lag``, ``toe_off_lag``, fractions of a step: see the README's gait
-validation).
+the ankle (``toe_off_lag`` here; ``contact_lag`` once the sides are decided, ``reported``;
+fractions of a step: see the README's gait validation).
 """
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.signal import find_peaks
 
 from ..engine.config import GaitConfig
@@ -441,8 +442,8 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
         sides = {kind: (-s, 1 - c) for kind, (s, c) in sides.items()}
         near_t = -near_t
     rows = []
-    for name, signal, lag in (("contact", front, config.contact_lag),
-                              ("toe_off", rear, config.toe_off_lag)):
+    # contacts keep the ankle's own time here (``reported``)
+    for name, signal, lag in (("contact", front, 0.0), ("toe_off", rear, config.toe_off_lag)):
         when, prom, _, together = found[name]
         amp = np.nanpercentile(signal, 95) - np.nanpercentile(signal, 5)
         for when_i, prom_i, side, sc, tog in zip(when, prom, *sides[name], together):
@@ -460,3 +461,23 @@ def bout_events(w, t: np.ndarray, hip: np.ndarray, height: float, b: Bout, k: in
                          "sides_from_near_foot": by_near,
                          "step_period": step, "stride_period": 2 * step})
     return sorted(rows, key=lambda r: r["time"])
+
+
+def reported(ev: pd.DataFrame, t: np.ndarray, frames: np.ndarray, lag: float) -> pd.DataFrame:
+    """The events with each contact moved ``lag`` steps earlier: the ankle's furthest point
+    comes that late after the heel lands (``GaitConfig.contact_lag``). Done last: the sides,
+    the legs and the soles in the picture were decided, and measured, on the ankle's own
+    times (a third of a frame earlier, the soles were looked at a frame earlier and one
+    labelled pass had every side reversed). A step-to bout's contacts stay: they were on
+    time (the labelled limp's 2 ms early, the synthetic step-to walker's), and its step is
+    long, so a fraction of it would move them by a frame. ``t``, ``frames``: the track's."""
+    if not lag or not len(ev):
+        return ev
+    move = ((ev["event"] == "contact")
+            & ~ev.groupby("bout")["step_to"].transform("any")).to_numpy(bool)
+    at = ev["time"].to_numpy(np.float64) - lag * ev["step_period"].to_numpy(np.float64) * move
+    frame = ev["frame"].to_numpy().copy()
+    for j in np.flatnonzero(move):      # the frame nearest the new time, as ``bout_events``
+        frame[j] = frames[int(np.argmin(np.abs(t - at[j])))]
+    ev = ev.assign(time=at, frame=frame)
+    return ev.sort_values("time", kind="stable", ignore_index=True)
