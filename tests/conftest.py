@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -24,6 +29,30 @@ def pytest_collection_modifyitems(config, items):
         if (module in _SLOW_MODULES or ".reliability." in item.module.__name__
                 or _SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.slow)
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]):
+    """``build(folder)`` once per test run. `./dev test` runs the suite in two pytest-xdist
+    workers, each with its own session; the jobs that several test modules read are built by
+    whichever worker asks first, under a lock in the folder both workers' own folders are
+    in, and read back by the other (so each is run once per suite, as in one process). The
+    value must pickle."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build(tmp_path_factory.mktemp(name))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "built_once"
+    root.mkdir(exist_ok=True)
+    saved = root / f"{name}.pickle"
+    with FileLock(str(root / f"{name}.lock")):
+        if saved.exists():
+            return pickle.loads(saved.read_bytes())
+        folder = root / name
+        shutil.rmtree(folder, ignore_errors=True)     # left by a build that failed
+        folder.mkdir()
+        value = build(folder)
+        saved.write_bytes(pickle.dumps(value))
+    return value
 
 
 @pytest.fixture(scope="session")
@@ -84,20 +113,24 @@ def demo_clip(tmp_path_factory, demo_frames):
 @pytest.fixture(scope="session")
 def walk_dir(tmp_path_factory, demo_frames):
     """Two clips with the same file name in different folders (16 frames each)."""
-    d = tmp_path_factory.mktemp("walk")
     from .clips import write_clip
 
-    write_clip(d / "a" / "clip.mp4", demo_frames[:16], options={"crf": "18", "g": "8"})
-    write_clip(d / "b" / "clip.mp4", demo_frames[8:24], options={"crf": "18"})
-    return d
+    def build(d: Path) -> Path:
+        write_clip(d / "a" / "clip.mp4", demo_frames[:16], options={"crf": "18", "g": "8"})
+        write_clip(d / "b" / "clip.mp4", demo_frames[8:24], options={"crf": "18"})
+        return d
+
+    return built_once(tmp_path_factory, "walk", build)
 
 
 @pytest.fixture(scope="session")
 def full_run(walk_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("full") / "out"
-    r = posebatch("run", walk_dir, "--out", out, "--chunk", 4, "--no-progress")
-    assert r.returncode == 0, r.stderr
-    return out, r
+    def build(d: Path):
+        r = posebatch("run", walk_dir, "--out", d / "out", "--chunk", 4, "--no-progress")
+        assert r.returncode == 0, r.stderr
+        return d / "out", r
+
+    return built_once(tmp_path_factory, "full", build)
 
 
 @pytest.fixture(scope="session")
@@ -109,10 +142,12 @@ def demo_runs(tmp_path_factory):
     tests read it; the cluster's joining node runs the same job in chunks of 16, whose
     boundaries fall elsewhere, and must give the same tables (tests/reliability/test_nodes.py:
     tracks do not depend on chunking). One run: the suite has a time budget."""
-    out = tmp_path_factory.mktemp("tracks") / "demo"
-    r = posebatch("demo", "--out", out, "--quality", "reference", "--no-progress")
-    assert r.returncode == 0, r.stderr
-    return {"demo": out, "demo_result": r}
+    def build(d: Path) -> dict:
+        r = posebatch("demo", "--out", d / "demo", "--quality", "reference", "--no-progress")
+        assert r.returncode == 0, r.stderr
+        return {"demo": d / "demo", "demo_result": r}
+
+    return built_once(tmp_path_factory, "tracks", build)
 
 
 @pytest.fixture(scope="session")
@@ -120,14 +155,17 @@ def notebooks_run(tmp_path_factory):
     """``run(name, job=None)``: the notebook executed once per session (they run real jobs;
     POSEBATCH_JOB=job), its outputs; ``run.folder`` holds the executed copies, which the docs
     site is built from (tests/test_docs.py), so the suite never executes a notebook twice."""
-    folder = tmp_path_factory.mktemp("notebooks_executed")
+    folder = built_once(tmp_path_factory, "notebooks_executed", lambda d: d)
     done: dict[str, tuple] = {}
 
     def run(name: str, job=None) -> list[dict]:
         if name not in done:
-            work = tmp_path_factory.mktemp(name.split(".")[0])
-            env = {"POSEBATCH_JOB": str(job)} if job is not None else None
-            done[name] = (str(job), execute_notebook(name, work, env, save_to=folder / name))
+            def build(work: Path) -> tuple:
+                env = {"POSEBATCH_JOB": str(job)} if job is not None else None
+                outputs = execute_notebook(name, work, env, save_to=folder / name)
+                return str(job), json.loads(json.dumps(outputs))     # plain, to pickle
+
+            done[name] = built_once(tmp_path_factory, name.split(".")[0], build)
         assert done[name][0] == str(job), f"{name} was executed on another job"
         return done[name][1]
 
@@ -153,10 +191,12 @@ def gait_set_run(tmp_path_factory, demo_video):
     sys.path.insert(0, str(REPO))
     from benchmarks import gait_validation as gv
 
-    work = tmp_path_factory.mktemp("gait_validation")
-    clips = [gv.load_clip(n, work / "clips") for n in GAIT_SET]
-    gv.run_job(clips, work / "out", [])
-    return clips, work / "out"
+    def build(work: Path) -> tuple:
+        clips = [gv.load_clip(n, work / "clips") for n in GAIT_SET]
+        gv.run_job(clips, work / "out", [])
+        return clips, work / "out"
+
+    return built_once(tmp_path_factory, "gait_validation", build)
 
 
 POSE2SIM = "pose2sim==0.10.49"
