@@ -152,7 +152,7 @@ def demo_runs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def notebooks_run(tmp_path_factory):
-    """``run(name, job=None)``: the notebook executed once per session (they run real jobs;
+    """``run(name, job=None)``: the notebook executed once per test run (they run real jobs;
     POSEBATCH_JOB=job), its outputs; ``run.folder`` holds the executed copies, which the docs
     site is built from (tests/test_docs.py), so the suite never executes a notebook twice."""
     folder = built_once(tmp_path_factory, "notebooks_executed", lambda d: d)

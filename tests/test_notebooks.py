@@ -1,5 +1,5 @@
 """Notebooks are documentation that must run: each is executed top to bottom (once per
-session: the docs site is built from the same executed copies, tests/test_docs.py)."""
+test run: the docs site is built from the same executed copies, tests/test_docs.py)."""
 from .helpers import notebook_images as images
 
 
