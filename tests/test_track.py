@@ -87,6 +87,36 @@ def test_missing_frames_have_no_time_and_no_effect():
     assert not set(vt.sample_frame) & {10, 11}
 
 
+def test_frames_never_looked_at_are_neither_seen_nor_unseen():
+    """A live session that fell behind: a 30 fps stream of which the network estimated one
+    frame in fifteen (the rest ``skipped``). The walker found in each estimated frame is seen
+    for the whole 3 s, not for 6/30 s, so it is one reported track, through the job's own
+    tables too; a ghost found in a single estimated frame is still not reported."""
+    times = np.arange(90) / 30
+    looked = np.arange(0, 90, 15)
+    estimated = np.zeros(90, bool)
+    estimated[looked] = True
+    kp = walker(times)[looked]
+    assert set(track_video(times, looked, kp, COCO18, TrackConfig()).track) == {-1}  # 0.2 s
+    vt = track_video(times, looked, kp, COCO18, TrackConfig(), estimated=estimated)
+    assert vt.track.tolist() == [0] * 6
+    ghost = walker(times[30:31], x0=900)
+    frame = np.r_[looked, 30]
+    order = np.argsort(frame, kind="stable")
+    both = np.concatenate([kp, ghost])[order]
+    vt = track_video(times, frame[order], both, COCO18, TrackConfig(), estimated=estimated)
+    assert sorted(vt.track.tolist()) == [-1] + [0] * 6
+    recs = [{"frame": f, "pts": f, "time": float(t), "status": "ok" if estimated[f] else
+             "skipped", "keypoints": kp[looked == f], "scores": np.full((looked == f).sum(), 0.9)}
+            for f, t in enumerate(times)]
+    chunk = frame_tables(recs, COCO18)
+    out = track_tables(chunk["keypoints"], chunk["people"], chunk["frames"], COCO18,
+                       TrackConfig())
+    assert out["tracks"].to_pandas()[["track", "frames"]].values.tolist() == [[0, 6]]
+    with pytest.raises(InputShapeError, match="estimated: expected shape"):
+        track_video(times, looked, kp, COCO18, TrackConfig(), estimated=estimated[:10])
+
+
 def test_fill_gaps_interpolates_only_gaps_up_to_the_limit_on_true_times():
     t = np.array([0.0, 0.05, 0.1, 0.25, 0.3, 0.9, 1.0])   # uneven steps
     v = np.array([0.0, np.nan, 2.0, np.nan, 6.0, np.nan, 10.0])[:, None]

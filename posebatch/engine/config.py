@@ -204,8 +204,9 @@ class TrackConfig:
 
     ``max_gap``: a person unseen for longer ends their track; one who comes back sooner keeps
     the id. ``min_seen``: a track is reported (gets an id) only when it was detected for at
-    least this long (the summed durations of the frames it was found in); shorter ones are
-    spurious detections and keep ``track`` null. ``min_similarity``: the keypoint similarity
+    least this long, in two frames or more (the summed durations of the frames it was found
+    in, each lasting until the next frame the network looked at); shorter ones are spurious
+    detections and keep ``track`` null. ``min_similarity``: the keypoint similarity
     (OKS-like, 0..1) below which a detection never continues a track. ``swap_horizon``: a
     left/right relabelling is applied only where it removes at least one body height of jumps
     per ``swap_horizon`` seconds it lasts (brief swaps are corrected, long disagreements are

@@ -55,7 +55,9 @@ class VideoTracks:
 
 def frame_durations(times: np.ndarray) -> np.ndarray:
     """(F,) how long each frame is shown: the time to the next frame with a time (the median
-    interval for the last one); NaN where the frame has no time."""
+    interval for the last one); NaN where the frame has no time. Give frames the network did
+    not look at NaN times here, and each looked-at frame stands for the time until the next
+    one (a live session estimating one frame in fifteen: half a second each)."""
     out = np.full(len(times), np.nan)
     ok = np.flatnonzero(np.isfinite(times))
     if len(ok) == 0:
@@ -82,22 +84,30 @@ def _check(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
 
 def track_video(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
                 layout: KeypointLayout, config: TrackConfig,
-                repeat: np.ndarray | None = None) -> VideoTracks:
+                repeat: np.ndarray | None = None,
+                estimated: np.ndarray | None = None) -> VideoTracks:
     """Follow every person through one video.
 
     ``times`` (F,) seconds of each frame (NaN where a frame has none); ``frame`` (D,) each
     detection's frame, non-decreasing; ``keypoints`` (D, P, 3) x, y, score (score 0 where a
     part was not found); ``repeat`` (F,) bool, frames whose picture repeats the previous one:
     they hold no new instant, so the smoothed trajectories pass through them (interpolated)
-    instead of stopping. A track is reported (numbered 0, 1, ... by first appearance) when it
-    was seen for at least ``config.min_seen`` seconds.
+    instead of stopping; ``estimated`` (F,) bool, frames the network looked at (None: all
+    with a time). A track is reported (numbered 0, 1, ... by first appearance) when it was
+    seen for at least ``config.min_seen`` seconds, in two frames or more: each frame it was
+    found in counts until the next estimated frame, so frames never looked at (skipped by a
+    live session that fell behind, failed to decode) are neither time seen nor time unseen.
     """
     times = np.asarray(times, np.float64)
     repeat = np.zeros(len(times), bool) if repeat is None else np.asarray(repeat, bool)
     frame = np.asarray(frame, np.int64)
     keypoints = np.asarray(keypoints, np.float32)
     _check(times, frame, keypoints, layout)
-    durations = frame_durations(times)
+    if estimated is not None and np.shape(estimated) != times.shape:
+        raise InputShapeError(f"estimated: expected shape {times.shape}, got "
+                              f"{np.shape(estimated)}")
+    looked = times if estimated is None else np.where(np.asarray(estimated, bool), times, np.nan)
+    durations = frame_durations(looked)
     flip = flip_index(layout)
     track = np.full(len(frame), -1, np.int32)
     corrected = keypoints.copy()
@@ -107,7 +117,7 @@ def track_video(times: np.ndarray, frame: np.ndarray, keypoints: np.ndarray,
     n = 0
     for dets in associate(times, frame, keypoints, layout, config):
         dets = np.asarray(dets)
-        if durations[frame[dets]].sum() < config.min_seen - 1e-9:
+        if len(dets) < 2 or durations[frame[dets]].sum() < config.min_seen - 1e-9:
             continue
         track[dets] = n
         height = float(np.median([person_height(k) for k in keypoints[dets]]))

@@ -14,6 +14,8 @@ from ..engine.layout import KeypointLayout, flip_index
 from ..storage.schemas import TRACK_SUMMARY, TRACKED_KEYPOINTS, TRACKED_PEOPLE, part_array
 from . import VideoTracks, track_video
 
+ESTIMATED = frozenset({"ok", "corrupt"})     # frame statuses the network looked at
+
 
 def _np(table: pa.Table, name: str, dtype=None) -> np.ndarray:
     col = table[name]
@@ -24,16 +26,20 @@ def _np(table: pa.Table, name: str, dtype=None) -> np.ndarray:
 
 def detections(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
                layout: KeypointLayout
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(times (F,), frame (D,), keypoints (D, P, 3), repeat (F,)) from a video's chunk
-    tables; the detections are the ``people`` rows in their order (frame, then person);
-    ``repeat`` is False where unknown."""
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(times (F,), frame (D,), keypoints (D, P, 3), repeat (F,), estimated (F,)) from a
+    video's chunk tables; the detections are the ``people`` rows in their order (frame, then
+    person); ``repeat`` is False where unknown; ``estimated``: the network looked at the frame
+    (status ok or corrupt; not skipped, failed or missing)."""
     n_frames = int(max(_np(frames, "frame").max(initial=-1) + 1, 0))
     times = np.full(n_frames, np.nan)
     times[_np(frames, "frame")] = _np(frames, "time", np.float64)
     repeat = np.zeros(n_frames, bool)
     repeat[_np(frames, "frame")] = frames["repeat"].fill_null(False).to_numpy(
         zero_copy_only=False)
+    estimated = np.zeros(n_frames, bool)
+    status = frames["status"].cast(pa.string()).to_pylist()
+    estimated[_np(frames, "frame")] = [s in ESTIMATED for s in status]
     frame = _np(people, "frame", np.int64)
     person = _np(people, "person", np.int64)
     kp = np.zeros((len(frame), layout.n_parts, 3), np.float32)
@@ -51,7 +57,7 @@ def detections(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
                                   "(frame, person)")
         kp[d, _np(keypoints, "part_id", np.int64)] = np.stack(
             [_np(keypoints, "x"), _np(keypoints, "y"), _np(keypoints, "score")], 1)
-    return times, frame, kp, repeat
+    return times, frame, kp, repeat, estimated
 
 
 def track_tables(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
@@ -62,13 +68,13 @@ def track_tables(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
     the same tables with every track null and no tracks. ``refined`` (D, P) bool, in the
     order of the ``people`` rows: parts whose values are the second look's (the keypoints
     table's ``refined``; None: none)."""
-    times, frame, kp, repeat = detections(keypoints, people, frames, layout)
+    times, frame, kp, repeat, estimated = detections(keypoints, people, frames, layout)
     if refined is None:
         refined = np.zeros(kp.shape[:2], bool)
     elif refined.shape != kp.shape[:2]:
         raise InputShapeError(f"refined: expected shape {kp.shape[:2]}, got {refined.shape}")
     if config.enabled:
-        vt = track_video(times, frame, kp, layout, config, repeat)
+        vt = track_video(times, frame, kp, layout, config, repeat, estimated)
     else:
         vt = _untracked(kp)
     track = pa.array(vt.track, pa.int32(), mask=vt.track < 0)
