@@ -29,12 +29,14 @@ SETS = {"coco_dev": (SHARED / "coco_dev" / "person_keypoints_train2017.json",
 
 def network_settings(grid: str) -> list[dict]:
     """Network-side settings: (preprocess, net height, precision, flip, scales)."""
+    from posebatch.engine.config import cpu_has_bf16
+
     out = []
     heights = {"reference": (256, 288, 320, 368, 432, 512, 656),
                "aspect": (256, 288, 320, 368, 432, 512, 656),
                "area": (256, 288, 320, 368, 432, 512)}
     for pre, hs in heights.items():
-        for prec in ("fp32", "bf16"):
+        for prec in ("fp32", "bf16") if cpu_has_bf16() else ("fp32",):   # refused elsewhere
             for h in hs:
                 out.append(dict(preprocess=pre, net_height=h, precision=prec))
     if grid == "quick":

@@ -9,7 +9,7 @@ chunk to the end of the job, the driver's CPU time per frame and per chunk. Then
 arithmetic for a cluster: how much of one core the driver needs to keep N actors busy.
 
     .venv/bin/python benchmarks/big_jobs.py [--videos 1000 --frames 4 --minutes 10
-                                             --precision bf16 --work DIR --skip-long]
+                                             --precision auto --work DIR --skip-long]
 
 Not a test: on a 2-core machine the 10-minute video alone takes about ten minutes in bf16.
 """
@@ -123,7 +123,7 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=1000)
     ap.add_argument("--frames", type=int, default=4, help="frames per short video")
     ap.add_argument("--minutes", type=float, default=10)
-    ap.add_argument("--precision", default="bf16")
+    ap.add_argument("--precision", default="auto", help="auto: bf16 where the CPU has it")
     ap.add_argument("--chunk", type=int, default=128)
     ap.add_argument("--actor-ms", type=float, default=46.0,
                     help="an actor's CPU per frame (from `posebatch bench`) for the arithmetic")

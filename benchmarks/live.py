@@ -28,6 +28,7 @@ from posebatch.models.fetch import ensure_asset  # noqa: E402
 from posebatch.live.session import LiveOptions, run_live  # noqa: E402
 from posebatch.models.manifest import get_asset, get_model  # noqa: E402
 from posebatch.engine.quality import resolve  # noqa: E402
+from posebatch.engine.config import cpu_has_bf16  # noqa: E402
 from tests.streams import free_udp_port  # noqa: E402
 
 
@@ -84,7 +85,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=30.0, help="session length")
     ap.add_argument("--quality", default="balanced")
-    ap.add_argument("--precisions", default="fp32,bf16")
+    ap.add_argument("--precisions", default="fp32,bf16" if cpu_has_bf16() else "fp32")
     args = ap.parse_args()
     spec = get_model("mobilenet_thin")
     rows = []

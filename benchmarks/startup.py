@@ -12,6 +12,8 @@ import statistics
 import subprocess
 import sys
 
+from posebatch.engine.config import cpu_has_bf16
+
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -35,7 +37,8 @@ print(json.dumps({"import_tf": t1 - t0, "load": t2 - t1, "first_run": t3 - t2,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--precision", nargs="+", default=["fp32", "bf16"])
+    ap.add_argument("--precision", nargs="+",
+                    default=["fp32", "bf16"] if cpu_has_bf16() else ["fp32"])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     for p in args.precision:

@@ -141,7 +141,7 @@ def test_upright_turns_by_the_display_matrix():
     assert replace(idx, rotation=0).display_size == (3, 2) and upright(img, 0) is img
 
 
-def test_fp32_keeps_the_chunk_keys_of_jobs_made_before_precision_existed():
+def test_fp32_keeps_the_chunk_keys_of_jobs_made_before_precision_existed(monkeypatch):
     """The chunk store key of the settings that were the default before quality presets
     (reference preprocessing, upsample 4, centre coordinates), pinned for chunk schema 1:
     outputs written before --precision, --subpixel, --flip, --scales and --person-score
@@ -158,7 +158,30 @@ def test_fp32_keeps_the_chunk_keys_of_jobs_made_before_precision_existed():
                                  coords="center"), (432, 368)), v)
     assert key("fp32", 1) == "f8671920a92f6ab3"
     assert CHUNK_SCHEMA_VERSION == 2 and key("fp32") != key("fp32", 1)
-    assert key("bf16") != key("fp32")
     assert resolve_precision("auto") is (Precision.BF16 if cpu_has_bf16() else Precision.FP32)
+    monkeypatch.setattr("posebatch.engine.config.cpu_has_bf16", lambda: True)  # a bf16 CPU
+    assert key("bf16") != key("fp32")
     with pytest.raises(ConfigError, match="precision must be fp32, bf16 or auto, got .fp16."):
         make_spec(None, {"inputs": ("v.mp4",), "out": "o", "precision": "fp16"})
+
+
+def test_bf16_is_refused_where_the_cpu_does_not_do_it(monkeypatch):
+    """On a CPU without avx512_bf16 or amx_bf16 an explicit bf16 is refused, saying what to
+    use, wherever it is asked for: the job's settings (TensorFlow or OpenVINO) and the
+    runner that would run the network (a cluster node). On an AVX2 CPU both runtimes'
+    "bf16" outputs were fp32's bit for bit (docs/background/method.md "Precision"): a job
+    would have stored fp32 as bf16. ``auto`` is fp32 there."""
+    from posebatch.engine.config import PoseConfig, Precision
+    from posebatch.engine.infer import open_runner
+    from posebatch.errors import RuntimeUnavailableError
+
+    monkeypatch.setattr("posebatch.engine.config.cpu_has_bf16", lambda: False)
+    refusal = r"^precision bf16: this CPU does not do bfloat16 .* use --precision fp32, or auto"
+    for runtime in ("tensorflow", "openvino", "auto"):
+        with pytest.raises(RuntimeUnavailableError, match=refusal):
+            PoseConfig(precision="bf16", runtime=runtime)
+    with pytest.raises(RuntimeUnavailableError, match=refusal):
+        open_runner(REPO / "not-read-before-the-refusal.pb", "image:0",
+                    "Openpose/concat_stage7:0", 57, precision=Precision.BF16)
+    assert PoseConfig(precision="auto").precision is Precision.FP32
+

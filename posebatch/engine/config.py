@@ -26,7 +26,7 @@ class Preprocess(str, Enum):
 class Precision(str, Enum):
     """The network's arithmetic. ``fp32``: as trained. ``bf16``: mixed precision in bfloat16
     (TensorFlow: oneDNN's graph rewrite; OpenVINO: its bf16 inference hint; needs a CPU with
-    AVX512-BF16 or AMX to be fast; elsewhere it is emulated and slow). ``int8``: refused with
+    AVX512-BF16 or AMX, and is refused elsewhere: ``require_bf16``). ``int8``: refused with
     the measured reason (posebatch.engine.int8 and benchmarks/int8.py hold the study). ``auto``:
     with TensorFlow, bf16 where the CPU has it, else fp32; with OpenVINO or ``runtime =
     auto``, the fastest of fp32 and (where the CPU has it) bf16 measured on this machine
@@ -64,10 +64,27 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+BF16_REFUSAL = ("precision bf16: this CPU does not do bfloat16 (no avx512_bf16 or amx_bf16 in "
+                "/proc/cpuinfo): TensorFlow and OpenVINO would emulate it, slower than fp32, or "
+                "(on AVX2 CPUs, measured) silently run fp32 and the tables would say bf16; use "
+                "--precision fp32, or auto (bf16 where the CPU has it)")
+
+
+def require_bf16() -> None:
+    """Refuse bf16 where the CPU lacks it: asked for explicitly, it must not be fp32 in
+    disguise (on an AVX2 CPU both runtimes' "bf16" outputs are fp32's, bit for bit)."""
+    if not cpu_has_bf16():
+        from ..errors import RuntimeUnavailableError
+
+        raise RuntimeUnavailableError(BF16_REFUSAL)
+
+
 def resolve_precision(p: "Precision | str") -> "Precision":
     p = Precision(p)
     if p is Precision.AUTO:
         return Precision.BF16 if cpu_has_bf16() else Precision.FP32
+    if p is Precision.BF16:
+        require_bf16()
     return p
 
 
@@ -144,7 +161,8 @@ class PoseConfig:
 
     def _resolve_runtime(self) -> None:
         """``auto`` runtime or precision -> what this machine runs (measured where it must
-        be: posebatch.engine.runtimes); ``openvino`` where it cannot run and ``int8`` are refused."""
+        be: posebatch.engine.runtimes); ``openvino`` where it cannot run, ``bf16`` where the
+        CPU does not do it and ``int8`` are refused."""
         try:
             runtime, precision = Runtime(self.runtime), Precision(self.precision)
         except ValueError as exc:

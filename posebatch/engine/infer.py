@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Precision, Runtime, RuntimeConfig
+from .config import Precision, Runtime, RuntimeConfig, require_bf16
 from ..errors import GraphError, InputShapeError
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,11 @@ def check_batch(batch: np.ndarray) -> None:
 def open_runner(path: Path, input: str, output: str, n_channels: int,
                 runtime: RuntimeConfig = RuntimeConfig(), precision: Precision = Precision.FP32,
                 engine: Runtime = Runtime.TENSORFLOW):
-    """The runner of ``engine`` (resolved: tensorflow or openvino) at ``precision``."""
+    """The runner of ``engine`` (resolved: tensorflow or openvino) at ``precision``; bf16
+    is refused here too, on the machine that runs the network (a cluster node may differ
+    from the one that planned the job)."""
+    if Precision(precision) is Precision.BF16:
+        require_bf16()
     if Runtime(engine) is Runtime.OPENVINO:
         return OpenVinoRunner(path, input, output, n_channels, runtime, precision)
     if Precision(precision) is Precision.INT8:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Precision, Runtime, RuntimeConfig, cpu_has_bf16, resolve_precision
+from .config import (Precision, Runtime, RuntimeConfig, cpu_has_bf16, require_bf16,
+                     resolve_precision)
 from ..errors import RuntimeUnavailableError
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,8 @@ def choose(model: str, runtime: Runtime | str, precision: Precision | str,
     ``--runtime openvino`` where OpenVINO cannot run is refused; ``auto`` falls back to
     TensorFlow."""
     runtime, precision = Runtime(runtime), Precision(precision)
+    if precision is Precision.BF16:
+        require_bf16()
     if runtime is Runtime.OPENVINO:
         require_openvino()
     if runtime is Runtime.AUTO and openvino_problem():

@@ -144,8 +144,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("coords", "choice", None, "center: the centre of the region a peak's cell saw "
            "(best AP); tfpose: tf-pose-estimation's corner convention.",
            choices=("center", "tfpose"), preset=True, commands=POSE_COMMANDS, panel=_ACC),
-    Option("precision", "choice", None, "fp32; bf16 (mixed precision: fast on CPUs with "
-           "AVX512-BF16 or AMX); auto (TensorFlow: bf16 where the CPU has it; OpenVINO: the "
+    Option("precision", "choice", None, "fp32; bf16 (mixed precision, on CPUs with "
+           "AVX512-BF16 or AMX only); auto (TensorFlow: bf16 where the CPU has it; OpenVINO: the "
            "fastest measured here). int8 is not offered: it did not keep the people.",
            choices=("fp32", "bf16", "auto"), preset=True, commands=POSE_COMMANDS, panel=_ACC),
     Option("runtime", "choice", None, "tensorflow (the reference); openvino (the same graph "
