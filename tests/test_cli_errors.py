@@ -218,3 +218,25 @@ def test_jobs_readme_option_list_is_generated_from_the_table():
             f"{path} is out of date: run python -m posebatch.cli.gendocs")
     ref = options.option_reference()
     assert all(f"| `{o.name}` |" in ref for o in options.OPTIONS)
+
+
+def test_a_cluster_address_nothing_answers_at_is_refused_in_seconds(tmp_path, demo_clip):
+    """`run --address` at a port nothing listens on: a clear line and exit 3 (resumable),
+    not Ray's own retries (20 tries of its cluster client, each waiting for an answer: over
+    ten minutes of silence, seen 2026-12-02). A subprocess, so a regression fails the test
+    at its timeout instead of hanging the suite."""
+    import os
+    import subprocess
+    import sys
+
+    from .loopback import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    r = subprocess.run([sys.executable, "-m", "posebatch", "run", str(demo_clip), "--out",
+                        str(tmp_path / "o"), "--address", address, "--no-progress"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 3, r.stderr
+    text = _one_clear_line(r.stderr)
+    assert text.startswith(f"error: cannot reach a Ray cluster at {address}: Connection "
+                           "refused; check --address"), text

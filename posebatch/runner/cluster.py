@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,6 +40,23 @@ def resolve_actors(spec: JobSpec, cpus: int) -> int:
     return spec.actors or max(1, cpus // spec.threads)
 
 
+def reach(address: str, timeout: float = 10.0) -> None:
+    """Refuse a HOST:PORT that nothing answers at within ``timeout`` s. Ray would try its
+    cluster client 20 times, each waiting up to a minute for an answer (a job given a wrong
+    --address sat silent for over ten minutes). Other forms (``auto``, ``ray://``) are left
+    to Ray."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot reach a Ray cluster at {address}: "
+                           f"{exc.strerror or type(exc).__name__}; check --address (the head "
+                           "node's HOST:PORT, as `ray start --head` printed it) and that the "
+                           "head is running and reachable from this machine") from None
+
+
 @contextlib.contextmanager
 def ray_runtime(spec: JobSpec, actors: int) -> Iterator[None]:
     """Connect to ``spec.address`` or start a local runtime holding exactly the CPUs the
@@ -53,8 +71,17 @@ def ray_runtime(spec: JobSpec, actors: int) -> Iterator[None]:
         raise KeyboardInterrupt
 
     if spec.address:
-        ray.init(address=spec.address, runtime_env=env, log_to_driver=False,
-                 logging_level=logging.WARNING)
+        reach(spec.address)
+        try:
+            ray.init(address=spec.address, runtime_env=env, log_to_driver=False,
+                     logging_level=logging.WARNING)
+        except ConnectionError as exc:    # an OSError, but not the output's disk
+            said = (str(exc).strip().splitlines() or ["refused"])[0].rstrip(".")
+            raise ClusterError(f"cannot connect to the Ray cluster at {spec.address}: "
+                               f"{said}; check --address and, where the cluster "
+                               "uses token authentication, that this machine has its token "
+                               "(RAY_AUTH_MODE=token and the token the nodes use); finished "
+                               "chunks are saved: rerun to resume") from None
     else:
         # A local runtime's workers inherit the driver's environment. No runtime_env: Ray
         # would start workers of their own for it and leave the ones it prestarts idle
