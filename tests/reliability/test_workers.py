@@ -65,8 +65,11 @@ def test_pool_redoes_a_dead_workers_chunk_and_gives_up_on_poison_and_hangs(local
                 time.sleep(3600)
             return task.start, os.getpid()
 
+    # 4 s for the hanging chunk; the others get room for a replacement worker's start, which
+    # the limit includes (the job's own limit allows 120 s for it): on a loaded 2-core AVX2
+    # machine a new worker took over 4 s to start, and chunks 4 and 16 were charged as hung
     pool = ChunkPool([Worker.remote(), Worker.remote()], replace=Worker.remote,
-                     timeout=lambda task: 4.0)
+                     timeout=lambda task: 4.0 if task.start == 12 else 60.0)
     pools.append(pool)
     tasks = [ChunkTask(0, "v", s, s + 4) for s in range(0, 24, 4)]
     for t in tasks:
