@@ -16,7 +16,7 @@ import pyarrow as pa
 from ..engine.config import PoseConfig, RuntimeConfig
 from ..decode import (REPEAT_LEVELS, ChunkOutcome, RangeDecoder, VideoIndex, picture_change,
                       picture_signature, upright)
-from ..storage.schemas import frame_tables
+from ..storage.schemas import ESTIMATED_STATUS, frame_tables
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -182,7 +182,7 @@ def process_chunk(estimator, index: VideoIndex, task: ChunkTask, prefetch: int =
             rec = {"frame": i, "pts": pts, "time": pts * tb, "status": "decode_error",
                    "error": stop_error or "the decoder produced no picture for this frame"}
         rows.append(rec)
-    bad = sum(r["status"] not in ("ok", "corrupt") for r in rows)
+    bad = sum(r["status"] not in ESTIMATED_STATUS for r in rows)
     return ChunkResult(task, frame_tables(rows, estimator.layout), outcome.method, outcome.note,
                        time.perf_counter() - t0, bad_frames=bad)
 

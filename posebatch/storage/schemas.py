@@ -167,6 +167,7 @@ def table_from_frame(df: pd.DataFrame, schema: pa.Schema, name: str) -> pa.Table
 # a video's files in the job's datasets put ``video_id`` and ``video`` in front.
 
 FRAME_STATUS = ("ok", "decode_error", "missing", "error", "corrupt", "skipped")
+ESTIMATED_STATUS = frozenset({"ok", "corrupt"})    # the network looked at the frame
 STATUS = pa.dictionary(pa.int8(), pa.string())
 
 CHUNK_KEYPOINTS = pa.schema([

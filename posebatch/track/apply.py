@@ -11,10 +11,9 @@ import pyarrow as pa
 from ..engine.config import TrackConfig
 from ..errors import InputShapeError
 from ..engine.layout import KeypointLayout, flip_index
-from ..storage.schemas import TRACK_SUMMARY, TRACKED_KEYPOINTS, TRACKED_PEOPLE, part_array
+from ..storage.schemas import (ESTIMATED_STATUS, TRACK_SUMMARY, TRACKED_KEYPOINTS,
+                               TRACKED_PEOPLE, part_array)
 from . import VideoTracks, track_video
-
-ESTIMATED = frozenset({"ok", "corrupt"})     # frame statuses the network looked at
 
 
 def _np(table: pa.Table, name: str, dtype=None) -> np.ndarray:
@@ -39,7 +38,7 @@ def detections(keypoints: pa.Table, people: pa.Table, frames: pa.Table,
         zero_copy_only=False)
     estimated = np.zeros(n_frames, bool)
     status = frames["status"].cast(pa.string()).to_pylist()
-    estimated[_np(frames, "frame")] = [s in ESTIMATED for s in status]
+    estimated[_np(frames, "frame")] = [s in ESTIMATED_STATUS for s in status]
     frame = _np(people, "frame", np.int64)
     person = _np(people, "person", np.int64)
     kp = np.zeros((len(frame), layout.n_parts, 3), np.float32)
