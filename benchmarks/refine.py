@@ -66,21 +66,33 @@ def ankle_switches(kp: pd.DataFrame, tracks: pd.DataFrame, as_detected: bool
                                                           values=["x", "y"])
         if w.shape[1] < 4:
             continue
-        r = w.xs(ANKLES[0], axis=1, level=1).to_numpy()
-        l = w.xs(ANKLES[1], axis=1, level=1).to_numpy()
-        t = w.index.to_numpy()
-        h = float(height[track])
-        ok = np.isfinite(r).all(1) & np.isfinite(l).all(1)
-        ok &= np.linalg.norm(r - l, axis=1) >= 0.05 * h
-        idx = np.flatnonzero(ok)
-        for i, j in zip(idx[:-1], idx[1:]):
-            if t[j] - t[i] > 0.25:
-                continue
-            direct = np.linalg.norm(r[j] - r[i]) + np.linalg.norm(l[j] - l[i])
-            mirror = np.linalg.norm(r[j] - l[i]) + np.linalg.norm(l[j] - r[i])
-            switches += int(mirror + 0.05 * h < direct)
+        switches += switches_along(w.xs(ANKLES[0], axis=1, level=1).to_numpy(),
+                                   w.xs(ANKLES[1], axis=1, level=1).to_numpy(),
+                                   w.index.to_numpy(), float(height[track]))[0]
     minutes = float((tracks["end"] - tracks["start"]).sum()) / 60
     return switches, minutes
+
+
+def switches_along(r: np.ndarray, l: np.ndarray, t: np.ndarray, h) -> tuple[int, int]:
+    """(left/right switches, frames compared) along one person: ``r``, ``l`` (n, 2) the
+    right and left ankle per frame (NaN: not found), ``t`` (n,) times, ``h`` the person's
+    height (or (n,) per frame). Frames with both ankles at least 5 % of ``h`` apart are
+    compared with the previous such frame within 0.25 s: switched when pairing each ankle
+    with the other side's previous position is closer, by at least 5 % of ``h``, than with
+    its own."""
+    h = np.broadcast_to(np.asarray(h, np.float64), (len(t),))
+    ok = np.isfinite(r).all(1) & np.isfinite(l).all(1)
+    with np.errstate(invalid="ignore"):
+        ok &= np.linalg.norm(r - l, axis=1) >= 0.05 * h
+    idx = np.flatnonzero(ok)
+    switches = 0
+    for i, j in zip(idx[:-1], idx[1:]):
+        if t[j] - t[i] > 0.25:
+            continue
+        direct = np.linalg.norm(r[j] - r[i]) + np.linalg.norm(l[j] - l[i])
+        mirror = np.linalg.norm(r[j] - l[i]) + np.linalg.norm(l[j] - r[i])
+        switches += int(mirror + 0.05 * h[j] < direct)
+    return switches, len(idx)
 
 
 def labelled_sides(kp: pd.DataFrame, tracks: pd.DataFrame, video: str

@@ -8,8 +8,9 @@ at the walker (the tallest person found) as the job does it (``posebatch.engine.
 crop at the network's aspect), once at the network's input size (432x368) and once at
 ``--height`` (the width following at the model's aspect: 864x736 by default, the walker at
 about the video's own resolution). Printed per video and over all: the ankles' left/right
-label switches between consecutive frames (the rule of ``benchmarks/refine.py``'s
-``ankle_switches``, here on the walker of each frame, untracked), per minute of video, the
+label switches between consecutive frames (``benchmarks/refine.py``'s
+``switches_along``, the rule its ``ankle_switches`` applies per track, here on the walker of
+each frame, untracked), per minute of video, the
 frames with both ankles found, and the network time per frame. The tracker's correction is
 not applied: this compares what the network itself says at each input size.
 """
@@ -30,31 +31,18 @@ from posebatch.engine.estimator import Estimator  # noqa: E402
 from posebatch.engine.layout import COCO18  # noqa: E402
 from posebatch.engine.quality import resolve  # noqa: E402
 from posebatch.engine.refine import RefineConfig, person_box, refine_people  # noqa: E402
+from benchmarks.refine import switches_along  # noqa: E402
 
 ANKLES = (COCO18.parts.index("right_ankle"), COCO18.parts.index("left_ankle"))
 
 
-def switches(keypoints: list[np.ndarray | None], heights: list[float], times: list[float]
-             ) -> tuple[int, int]:
-    """(left/right switches, frames with both ankles at least 5 % of the walker's height
-    apart) along one walker's per-frame keypoints (None: not found), consecutive such
-    frames at most 0.25 s apart compared as in benchmarks/refine.py."""
-    n = both = 0
-    prev = None
-    for t, kp, h in zip(times, keypoints, heights):
-        if kp is None or not (kp[ANKLES, 2] > 0).all():
-            continue
-        r, l = kp[ANKLES[0], :2], kp[ANKLES[1], :2]
-        if np.linalg.norm(r - l) < 0.05 * h:
-            continue
-        both += 1
-        if prev is not None and t - prev[0] <= 0.25:
-            _, pr, pl = prev
-            direct = np.linalg.norm(r - pr) + np.linalg.norm(l - pl)
-            mirror = np.linalg.norm(r - pl) + np.linalg.norm(l - pr)
-            n += int(mirror + 0.05 * h < direct)
-        prev = (t, r, l)
-    return n, both
+def ankles(keypoints: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """(right, left) ankle positions (n, 2) of the walker per frame, NaN where not found."""
+    out = np.full((2, len(keypoints), 2), np.nan)
+    for k, kp in enumerate(keypoints):
+        if kp is not None and (kp[ANKLES, 2] > 0).all():
+            out[:, k] = kp[ANKLES, :2]
+    return out[0], out[1]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{Path(video).name}: {n} frames, {60 * mins:.1f} s, walker "
               f"{np.nanmedian(heights):.0f} px tall (median)")
         for name in looks:
-            s, both = switches(kps[name], heights, times)
+            s, both = switches_along(*ankles(kps[name]), np.asarray(times), heights)
             total[name][0] += s
             total[name][1] += both
             total[name][2] += secs[name]
